@@ -1,0 +1,12 @@
+// Each subcommand lives in its own cli/cmd_<name>.cpp and registers itself here.
+#pragma once
+
+#include <CLI/CLI.hpp>
+
+namespace wuxing::cli {
+
+void add_run_command(CLI::App& app);        // cmd_run.cpp
+void add_validate_command(CLI::App& app);   // cmd_run.cpp
+void add_stability_command(CLI::App& app);  // cmd_stability.cpp
+
+}  // namespace wuxing::cli

@@ -1,0 +1,88 @@
+// Running one experiment: the contract between the network/training code, which
+// implements train_experiment(), and the pipeline (runner, store, CLI), which calls it.
+#pragma once
+
+#include <atomic>
+#include <complex>
+#include <cstdint>
+#include <functional>
+#include <map>
+#include <string>
+#include <vector>
+
+#include "framework/config.hpp"
+
+namespace wuxing {
+
+// Numerical trouble seen in one epoch. None of it passes silently.
+struct TroubleCounts {
+  std::int64_t unsettled_samples = 0;  // forward phase hit t_max before steady state
+  std::int64_t backward_unsettled = 0; // backward phase hit its t_max
+  std::int64_t step_cap_hits = 0;
+  std::int64_t clamp_events = 0;       // element values pushed back into [x_min, x_max]
+  std::int64_t non_finite = 0;         // NaN or Inf seen
+};
+
+struct EpochMetrics {
+  int epoch = 0;                       // 1-based
+  double train_accuracy = 0.0;         // in [0, 1], over the epoch's training samples
+  double test_accuracy = 0.0;
+  double train_loss = 0.0;
+  double test_loss = 0.0;
+  double unsettled_fraction = 0.0;     // of forward phases, train and test
+  double clamp_fraction = 0.0;         // clamped elements at the end of forward phases
+  double max_re_lambda = 0.0;          // operating point's max Re eigenvalue (if recorded, else NaN)
+  double mean_steps = 0.0;             // integrator steps per forward phase
+  double wall_seconds = 0.0;
+  TroubleCounts trouble;
+};
+
+// Time x neuron x element values of one layer for one probe sample.
+struct Trajectory {
+  int sample = 0;
+  int layer = 0;
+  std::vector<double> times;
+  std::vector<double> values;          // row-major [time][neuron][element]
+  int neurons = 0;
+  int elements = 0;
+};
+
+struct LayerParameters {
+  std::vector<double> K1, K2, K3;      // per neuron (length 1 when shared)
+  std::vector<double> fixed_points;    // per neuron
+  double coef_mean = 0, coef_std = 0, coef_min = 0, coef_max = 0;
+  std::int64_t connections = 0;
+};
+
+struct StabilityRecord {
+  int epoch = 0;
+  std::vector<std::complex<double>> eigenvalues;  // of the operating point's Jacobian
+};
+
+struct RunResult {
+  std::string status = "ok";           // ok | failed | numerical_trouble
+  std::string reason;                  // why, when not ok
+  std::vector<EpochMetrics> epochs;
+  std::vector<LayerParameters> parameters;  // one per non-input layer
+  std::vector<Trajectory> trajectories;
+  std::vector<StabilityRecord> stability;
+  double wall_seconds = 0.0;
+};
+
+struct RunObserver {
+  // Called at progress points inside an epoch (samples done of total), from the
+  // thread that called train_experiment().
+  std::function<void(int epoch, std::int64_t done, std::int64_t total, double running_accuracy)>
+      on_progress;
+  std::function<void(const EpochMetrics&)> on_epoch;
+  // Set by the caller to ask for a clean stop between minibatches.
+  const std::atomic<bool>* stop = nullptr;
+};
+
+// Runs one experiment with `threads` OpenMP threads (the result does not depend on
+// it). Throws on bad configuration or missing data; numerical trouble is recorded
+// in the result's status and metrics instead of thrown.
+RunResult train_experiment(const ExperimentConfig& config, const RunObserver& observer = {},
+                           int threads = 1);
+
+}  // namespace wuxing

@@ -1,0 +1,37 @@
+#include "framework/neuron.hpp"
+
+#include <fmt/format.h>
+
+#include <algorithm>
+#include <stdexcept>
+
+#include "framework/equations/jiang_r1.hpp"
+
+namespace wuxing {
+
+void Topology::validate() const {
+  if (n < 3) throw std::invalid_argument(fmt::format("element count n = {} must be >= 3", n));
+  if (g <= 0 || g >= n)
+    throw std::invalid_argument(fmt::format("generating offset g = {} must be in (0, n = {})", g, n));
+  if (k <= 0 || k >= n)
+    throw std::invalid_argument(fmt::format("overcoming offset k = {} must be in (0, n = {})", k, n));
+  if (g == k)
+    throw std::invalid_argument(fmt::format("g and k must differ (both are {})", g));
+}
+
+std::unique_ptr<Equation> make_equation(std::string_view name) {
+  if (name == "jiang-r1") return std::make_unique<JiangR1>();
+  throw std::invalid_argument(fmt::format("unknown equation variant '{}' (known: {})", name,
+                                          fmt::join(equation_names(), ", ")));
+}
+
+std::vector<std::string> equation_names() { return {"jiang-r1"}; }
+
+double max_real_eigenvalue(const Equation& eq, const Topology& topo, const KParams& K) {
+  const auto lambdas = eq.fixed_point_eigenvalues(topo, K);
+  double best = -std::numeric_limits<double>::infinity();
+  for (const auto& l : lambdas) best = std::max(best, l.real());
+  return best;
+}
+
+}  // namespace wuxing
