@@ -130,6 +130,9 @@ int do_run(const RunArgs& a) {
   options.rerun_failed = a.rerun_failed;
   options.trainer = production_trainer();
   options.stop = &g_stop;
+  // Test/tuning knob: seconds between re-assemblies of the main file (default 2).
+  if (const char* interval = std::getenv("WUXING_ASSEMBLE_INTERVAL"))
+    options.assemble_interval_seconds = std::atof(interval);
   g_stop = false;
   struct sigaction sa {
   }, old{};

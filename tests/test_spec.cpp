@@ -36,7 +36,8 @@ struct TempDir {
 };
 
 // The errors of loading `text` (none if it loads).
-std::vector<SpecError> errors_of(const std::string& text, const std::vector<std::string>& overrides = {},
+std::vector<SpecError> errors_of(const std::string& text,
+                                 const std::vector<std::string>& overrides = {},
                                  const std::string& file = "spec.yaml") {
   try {
     load_spec_text(text, file, overrides);
@@ -91,7 +92,8 @@ TEST_CASE("wrong types are errors naming what was expected") {
   CHECK(errors[0].column == 11);
   CHECK(errors[0].key == "training.epochs");
   CHECK(errors[0].message == "expected an integer, got 'many'");
-  CHECK(has_error(errors_of("training:\n  epochs: 1.5\n"), "training.epochs", "expected an integer"));
+  CHECK(
+      has_error(errors_of("training:\n  epochs: 1.5\n"), "training.epochs", "expected an integer"));
   CHECK(has_error(errors_of("model:\n  K3: \"0.5\"\n"), "model.K3", "expected a number"));
   CHECK(has_error(errors_of("network:\n  hidden: 100\n"), "network.hidden", "list of integers"));
   CHECK(has_error(errors_of("data:\n  shuffle: maybe\n"), "data.shuffle", "true or false"));
@@ -129,7 +131,8 @@ TEST_CASE("physically meaningless values are errors") {
       {"training.batch_size=0", "training.batch_size", ">= 1"},
       {"training.epochs=0", "training.epochs", ">= 1"},
       {"network.x_min=4", "network.x_max", "below x_max"},
-      {"training.rule=backprop", "training.rule", "connection, fixed_point, pid, bptt, mlp_backprop"},
+      {"training.rule=backprop", "training.rule",
+       "connection, fixed_point, pid, bptt, mlp_backprop"},
       {"training.loss=hinge", "training.loss", "cross_entropy, mse"},
       {"training.optimizer=rmsprop", "training.optimizer", "sgd, momentum, adam"},
       {"network.connectivity=dense", "network.connectivity", "uniform_random, fixed, sparse"},
@@ -162,8 +165,10 @@ TEST_CASE("physically meaningless values are errors") {
 
 TEST_CASE("base: composes files, the including file wins, errors name the file they are in") {
   TempDir dir;
-  dir.write("common/model.yaml", "model:\n  K3: 0.3\n  K1: 2.0\ntraining:\n  epochs: 4\n  rule: bptt\n");
-  dir.write("common/data.yaml", "data: {dataset: synthetic, train_size: 100}\ntraining: {epochs: 5}\n");
+  dir.write("common/model.yaml",
+            "model:\n  K3: 0.3\n  K1: 2.0\ntraining:\n  epochs: 4\n  rule: bptt\n");
+  dir.write("common/data.yaml",
+            "data: {dataset: synthetic, train_size: 100}\ntraining: {epochs: 5}\n");
   auto spec_file = dir.write("exp/spec.yaml",
                              "name: composed\nbase: [../common/model.yaml, ../common/data.yaml]\n"
                              "training:\n  epochs: 2\n");

@@ -89,11 +89,13 @@ TEST_CASE("seeds: a list, or repeat N = base seed + i") {
 }
 
 TEST_CASE("zip: lockstep, equal lengths or an error") {
-  auto plan = plan_of(kBase + "sweep:\n  zip:\n    model.K1: [1.0, 2.0, 3.0]\n    model.K3: [0.5, 1.0, 1.5]\n");
+  auto plan = plan_of(
+      kBase + "sweep:\n  zip:\n    model.K1: [1.0, 2.0, 3.0]\n    model.K3: [0.5, 1.0, 1.5]\n");
   REQUIRE(plan.runs.size() == 3);
   CHECK(plan.runs[2].config.model.K1 == 3.0);
   CHECK(plan.runs[2].config.model.K3 == 1.5);
-  auto errors = errors_of(kBase + "sweep:\n  zip:\n    model.K1: [1.0, 2.0]\n    model.K3: [0.5]\n");
+  auto errors =
+      errors_of(kBase + "sweep:\n  zip:\n    model.K1: [1.0, 2.0]\n    model.K3: [0.5]\n");
   CHECK(has_error(errors, "sweep.zip.model.K3", "equal lengths"));
   REQUIRE_FALSE(errors.empty());
   CHECK(errors[0].line == 6);  // the second list, in the file's own line numbering
@@ -115,13 +117,12 @@ TEST_CASE("ablations: named variants, the name is a column") {
 }
 
 TEST_CASE("random: seeded, within bounds, of the right type") {
-  const std::string text =
-      kBase +
-      "sweep:\n  random:\n    samples: 50\n    seed: 3\n    params:\n"
-      "      training.learning_rate: {log_uniform: [0.001, 0.1]}\n"
-      "      model.K3: {uniform: [0.2, 0.8]}\n"
-      "      training.batch_size: {int: [10, 12]}\n"
-      "      training.optimizer: {choice: [sgd, adam]}\n";
+  const std::string text = kBase +
+                           "sweep:\n  random:\n    samples: 50\n    seed: 3\n    params:\n"
+                           "      training.learning_rate: {log_uniform: [0.001, 0.1]}\n"
+                           "      model.K3: {uniform: [0.2, 0.8]}\n"
+                           "      training.batch_size: {int: [10, 12]}\n"
+                           "      training.optimizer: {choice: [sgd, adam]}\n";
   auto a = plan_of(text);
   auto b = plan_of(text);
   REQUIRE(a.runs.size() == 50);
@@ -147,28 +148,31 @@ TEST_CASE("random: seeded, within bounds, of the right type") {
   // Another seed gives other samples.
   auto other = plan_of(text, {"sweep.random.seed=4"});
   CHECK(other.runs[0].id != a.runs[0].id);
-  CHECK(has_error(errors_of(kBase + "sweep: {random: {samples: 0, params: {model.K3: {uniform: [0.1, "
-                                    "0.2]}}}}\n"),
-                  "sweep.random.samples", "positive"));
-  CHECK(has_error(errors_of(kBase + "sweep: {random: {samples: 2, params: {model.K3: {normal: [0.1, "
-                                    "0.2]}}}}\n"),
-                  "sweep.random.params.model.K3.normal", "unknown distribution"));
+  CHECK(
+      has_error(errors_of(kBase + "sweep: {random: {samples: 0, params: {model.K3: {uniform: [0.1, "
+                                  "0.2]}}}}\n"),
+                "sweep.random.samples", "positive"));
+  CHECK(
+      has_error(errors_of(kBase + "sweep: {random: {samples: 2, params: {model.K3: {normal: [0.1, "
+                                  "0.2]}}}}\n"),
+                "sweep.random.params.model.K3.normal", "unknown distribution"));
   CHECK(has_error(errors_of(kBase + "sweep: {random: {samples: 2, params: {model.K3: "
                                     "{log_uniform: [0, 0.2]}}}}\n"),
                   "sweep.random.params.model.K3.log_uniform", "0 < lo"));
 }
 
 TEST_CASE("combination: (grid x random x zip x ablations) x seeds") {
-  auto plan = plan_of(kBase +
-                      "sweep:\n"
-                      "  seeds: [0, 1, 2]\n"
-                      "  grid: {model.K3: [0.2, 0.4]}\n"
-                      "  random: {samples: 2, params: {training.learning_rate: {uniform: [0.01, 0.1]}}}\n"
-                      "  zip: {model.K2: [0.5, 1.0, 2.0], data.train_size: [100, 200, 300]}\n"
-                      "  ablations: {a: {network.hidden: [10]}, b: {network.hidden: [20]}}\n");
+  auto plan =
+      plan_of(kBase +
+              "sweep:\n"
+              "  seeds: [0, 1, 2]\n"
+              "  grid: {model.K3: [0.2, 0.4]}\n"
+              "  random: {samples: 2, params: {training.learning_rate: {uniform: [0.01, 0.1]}}}\n"
+              "  zip: {model.K2: [0.5, 1.0, 2.0], data.train_size: [100, 200, 300]}\n"
+              "  ablations: {a: {network.hidden: [10]}, b: {network.hidden: [20]}}\n");
   CHECK(plan.runs.size() == 2 * 2 * 3 * 2 * 3);
-  CHECK(count_runs(load_spec_text(kBase + "sweep: {grid: {model.K3: [0.2, 0.4]}, seeds: [0, 1, 2]}\n",
-                                  "s.yaml")) == 6);
+  CHECK(count_runs(load_spec_text(
+            kBase + "sweep: {grid: {model.K3: [0.2, 0.4]}, seeds: [0, 1, 2]}\n", "s.yaml")) == 6);
   // Seeds innermost.
   CHECK(plan.runs[0].config.seed == 0);
   CHECK(plan.runs[1].config.seed == 1);
