@@ -561,6 +561,8 @@ const std::vector<Field>& fields() {
       WUXING_FIELD(data, pixel_scale),
       WUXING_FIELD(data, shuffle),
       WUXING_FIELD(data, input_noise),
+      WUXING_FIELD(data, synthetic_features),
+      WUXING_FIELD(data, synthetic_classes),
       WUXING_FIELD(integrator, method),
       WUXING_FIELD(integrator, h),
       WUXING_FIELD(integrator, t_max),
@@ -584,6 +586,11 @@ const std::vector<Field>& fields() {
       WUXING_FIELD(training, batch_size),
       WUXING_FIELD(training, epochs),
       WUXING_FIELD(training, mlp_activation),
+      WUXING_FIELD(training, pid.kp),
+      WUXING_FIELD(training, pid.ki),
+      WUXING_FIELD(training, pid.kd),
+      WUXING_FIELD(training, pid.integral_leak),
+      WUXING_FIELD(training, pid.integral_clamp),
       WUXING_FIELD(record, probe_samples),
       WUXING_FIELD(record, probe_layers),
       WUXING_FIELD(record, trajectory_stride),
@@ -647,6 +654,7 @@ FieldKind field_kind(std::string_view path) {
 std::string nearest_key(std::string_view path) {
   std::vector<std::string> candidates = config_keys();
   for (const auto& s : kSections) candidates.push_back(s);
+  candidates.push_back("training.pid");
   for (const auto& s : kSpecKeys) candidates.push_back(s);
   const std::string leaf = leaf_of(path);
   // A right key in the wrong section is the likeliest slip.
@@ -706,8 +714,42 @@ std::string unknown_key_message(const std::string& path) {
   return hint.empty() ? "unknown key" : fmt::format("unknown key; did you mean '{}'?", hint);
 }
 
+bool is_key_prefix(const std::string& path) {
+  const std::string prefix = path + ".";
+  for (const auto& f : fields())
+    if (f.path.compare(0, prefix.size(), prefix) == 0) return true;
+  return false;
+}
+
+// Walks a mapping whose keys extend `prefix` ("" at the top, "training", "training.pid").
+void fill_map(const SpecNode& map, const std::string& prefix, ExperimentConfig& config,
+              std::vector<SpecError>& errors) {
+  for (const auto& e : map.entries) {
+    const std::string path = prefix.empty() ? e.key : prefix + "." + e.key;
+    if (find_field(path)) {
+      try {
+        apply_value(config, path, e.value);
+      } catch (const SpecErrors& err) {
+        errors.insert(errors.end(), err.errors().begin(), err.errors().end());
+      }
+    } else if (is_key_prefix(path)) {
+      if (e.value.is_null()) continue;
+      if (!e.value.is_map()) {
+        errors.push_back(
+            make_spec_error(e.value.origin, path, "expected a mapping of keys under this section"));
+        continue;
+      }
+      fill_map(e.value, path, config, errors);
+    } else {
+      errors.push_back(make_spec_error(e.key_origin, path, unknown_key_message(path)));
+    }
+  }
+}
+
 void fill_config(const SpecNode& tree, ExperimentConfig& config, std::string* description,
                  std::vector<SpecError>& errors) {
+  SpecNode rest = tree;
+  rest.entries.clear();
   for (const auto& e : tree.entries) {
     if (e.key == "sweep" || e.key == "base") continue;
     if (e.key == "description") {
@@ -717,44 +759,22 @@ void fill_config(const SpecNode& tree, ExperimentConfig& config, std::string* de
         *description = e.value.scalar;
       continue;
     }
-    if (std::find(kSections.begin(), kSections.end(), e.key) != kSections.end()) {
-      if (e.value.is_null()) continue;
-      if (!e.value.is_map()) {
-        errors.push_back(make_spec_error(e.value.origin, e.key,
-                                         "expected a mapping of keys under this section"));
-        continue;
-      }
-      for (const auto& f : e.value.entries) {
-        const std::string path = e.key + "." + f.key;
-        if (!find_field(path)) {
-          errors.push_back(make_spec_error(f.key_origin, path, unknown_key_message(path)));
-          continue;
-        }
-        try {
-          apply_value(config, path, f.value);
-        } catch (const SpecErrors& err) {
-          errors.insert(errors.end(), err.errors().begin(), err.errors().end());
-        }
-      }
-      continue;
-    }
-    if (!find_field(e.key)) {
-      errors.push_back(make_spec_error(e.key_origin, e.key, unknown_key_message(e.key)));
-      continue;
-    }
-    try {
-      apply_value(config, e.key, e.value);
-    } catch (const SpecErrors& err) {
-      errors.insert(errors.end(), err.errors().begin(), err.errors().end());
-    }
+    rest.entries.push_back(e);
   }
+  fill_map(rest, "", config, errors);
 }
 
 const SpecNode* find_path(const SpecNode& tree, const std::string& path) {
-  auto dot = path.find('.');
-  if (dot == std::string::npos) return tree.find(path);
-  const SpecNode* sec = tree.find(path.substr(0, dot));
-  return sec ? sec->find(path.substr(dot + 1)) : nullptr;
+  const SpecNode* node = &tree;
+  std::size_t start = 0;
+  while (node) {
+    const auto dot = path.find('.', start);
+    node =
+        node->find(path.substr(start, dot == std::string::npos ? std::string::npos : dot - start));
+    if (dot == std::string::npos) return node;
+    start = dot + 1;
+  }
+  return nullptr;
 }
 
 }  // namespace
@@ -903,6 +923,11 @@ std::vector<SpecError> validate_config(const ExperimentConfig& c,
   if (d.test_size <= 0) fail("data.test_size", fmt::format("must be > 0, got {}", d.test_size));
   positive("data.pixel_scale", d.pixel_scale);
   if (!(d.input_noise >= 0)) fail("data.input_noise", "must be >= 0");
+  if (d.synthetic_features < 1) fail("data.synthetic_features", "must be >= 1");
+  if (d.synthetic_classes < 2 || d.synthetic_classes > d.synthetic_features)
+    fail("data.synthetic_classes",
+         fmt::format("must be in [2, synthetic_features] = [2, {}], got {}", d.synthetic_features,
+                     d.synthetic_classes));
 
   const auto& i = c.integrator;
   one_of("integrator.method", i.method, kMethods);
@@ -935,6 +960,12 @@ std::vector<SpecError> validate_config(const ExperimentConfig& c,
     fail("training.batch_size", fmt::format("must be >= 1, got {}", t.batch_size));
   if (t.epochs < 1) fail("training.epochs", fmt::format("must be >= 1, got {}", t.epochs));
   one_of("training.mlp_activation", t.mlp_activation, kActivations);
+  if (!(t.pid.kp >= 0)) fail("training.pid.kp", "must be >= 0");
+  if (!(t.pid.ki >= 0)) fail("training.pid.ki", "must be >= 0");
+  if (!(t.pid.kd >= 0)) fail("training.pid.kd", "must be >= 0");
+  if (!(t.pid.integral_leak >= 0 && t.pid.integral_leak <= 1))
+    fail("training.pid.integral_leak", "must be in [0, 1]");
+  positive("training.pid.integral_clamp", t.pid.integral_clamp);
 
   const auto& r = c.record;
   for (int s : r.probe_samples)
@@ -957,20 +988,27 @@ std::vector<SpecError> validate_config(const ExperimentConfig& c,
 
 std::string canonical_yaml(const ExperimentConfig& config) {
   std::string out;
-  std::string section;
+  std::vector<std::string> open;  // the mapping levels currently open
   for (const auto& f : fields()) {
     if (f.path == "threads") continue;  // runtime-only
-    auto dot = f.path.find('.');
-    if (dot == std::string::npos) {
-      out += fmt::format("{}: {}\n", f.path, f.text(config));
-      continue;
+    std::vector<std::string> parts;
+    for (std::size_t start = 0;;) {
+      const auto dot = f.path.find('.', start);
+      parts.push_back(
+          f.path.substr(start, dot == std::string::npos ? std::string::npos : dot - start));
+      if (dot == std::string::npos) break;
+      start = dot + 1;
     }
-    std::string sec = f.path.substr(0, dot);
-    if (sec != section) {
-      out += sec + ":\n";
-      section = sec;
+    std::size_t common = 0;
+    while (common < open.size() && common + 1 < parts.size() && open[common] == parts[common])
+      ++common;
+    open.resize(common);
+    for (std::size_t i = common; i + 1 < parts.size(); ++i) {
+      out += std::string(2 * i, ' ') + parts[i] + ":\n";
+      open.push_back(parts[i]);
     }
-    out += fmt::format("  {}: {}\n", f.path.substr(dot + 1), f.text(config));
+    out += fmt::format("{}{}: {}\n", std::string(2 * (parts.size() - 1), ' '), parts.back(),
+                       f.text(config));
   }
   return out;
 }

@@ -390,6 +390,8 @@ void write_metrics(hid_t run, const std::vector<EpochMetrics>& epochs) {
   icol("step_cap_hits", [](const EpochMetrics& e) { return e.trouble.step_cap_hits; });
   icol("clamp_events", [](const EpochMetrics& e) { return e.trouble.clamp_events; });
   icol("non_finite", [](const EpochMetrics& e) { return e.trouble.non_finite; });
+  icol("k_clamp_events", [](const EpochMetrics& e) { return e.trouble.k_clamp_events; });
+  icol("input_clamps", [](const EpochMetrics& e) { return e.trouble.input_clamps; });
 }
 
 void write_parameters(hid_t run, const std::vector<LayerParameters>& layers) {

@@ -313,5 +313,28 @@ TEST_CASE("run IDs: same config same ID, different config different ID, golden v
   golden.network.hidden = {100};
   golden.data.train_size = 2000;
   golden.training.epochs = 3;
-  CHECK(run_id(golden) == "a36fb65e4517dee3");
+  CHECK(run_id(golden) == "8a6fed3c96cbfdee");
+}
+
+TEST_CASE("nested keys: training.pid") {
+  Spec spec = load_spec_text("training:\n  rule: pid\n  pid:\n    kp: 2\n    ki: 0.5\n", "s.yaml",
+                             {"training.pid.kd=0.25"});
+  CHECK(spec.base.training.pid.kp == 2);
+  CHECK(spec.base.training.pid.ki == 0.5);
+  CHECK(spec.base.training.pid.kd == 0.25);
+  CHECK(spec.origin_of("training.pid.ki").line == 5);
+  const std::string text = canonical_yaml(spec.base);
+  CHECK(text.find("training:\n") != std::string::npos);
+  CHECK(text.find("\n  pid:\n    kp: 2\n    ki: 0.5\n    kd: 0.25\n") != std::string::npos);
+  CHECK(canonical_yaml(config_from_yaml(text)) == text);
+  auto errors = errors_of("training:\n  pid:\n    kq: 1\n");
+  REQUIRE(errors.size() == 1);
+  CHECK(errors[0].key == "training.pid.kq");
+  CHECK(errors[0].line == 3);
+  CHECK(errors[0].message.find("did you mean 'training.pid.kp'") != std::string::npos);
+  CHECK(has_error(errors_of("training:\n  pid: 3\n"), "training.pid", "mapping"));
+  CHECK(has_error(errors_of("training:\n  pid: {integral_leak: 2}\n"), "training.pid.integral_leak",
+                  "[0, 1]"));
+  CHECK(has_error(errors_of("data: {synthetic_features: 4, synthetic_classes: 5}\n"),
+                  "data.synthetic_classes", "[2, synthetic_features]"));
 }
