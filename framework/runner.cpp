@@ -120,6 +120,7 @@ SweepSummary SweepRunner::run() {
   std::mutex summary_mutex;
   std::thread writer([&] {
     auto last = std::chrono::steady_clock::now();
+    double interval = options_.assemble_interval_seconds;
     std::deque<RunRecord> batch;
     try {
       while (queue.pop(batch, std::chrono::milliseconds(200))) {
@@ -127,10 +128,13 @@ SweepSummary SweepRunner::run() {
         for (auto& rec : batch) store.add(rec);
         batch.clear();
         const auto now = std::chrono::steady_clock::now();
-        if (store.dirty() && std::chrono::duration<double>(now - last).count() >=
-                                 options_.assemble_interval_seconds) {
+        // Re-assembly copies every stored run, so on big files wait longer between two
+        // (at most ~20 % of the writer's time goes to it); the parts keep runs safe meanwhile.
+        if (store.dirty() && std::chrono::duration<double>(now - last).count() >= interval) {
           store.assemble();
-          last = now;
+          last = std::chrono::steady_clock::now();
+          const double took = std::chrono::duration<double>(last - now).count();
+          interval = std::max(options_.assemble_interval_seconds, 4.0 * took);
         }
       }
       if (store.dirty()) store.assemble();
