@@ -65,7 +65,7 @@ void Progress::redraw_locked(bool force) {
 
 void Progress::run_started(const std::string& id, int epochs) {
   std::lock_guard lock(mutex_);
-  active_[id] = Active{std::max(epochs, 1), 1, 0.0, 0.0};
+  active_[id] = Active{std::max(epochs, 1), 1, 0.0, 0.0, -1.0};
   redraw_locked(true);
 }
 
@@ -88,7 +88,7 @@ void Progress::epoch_done(const std::string& id, const EpochMetrics& m) {
   if (it != active_.end()) {
     it->second.epoch = m.epoch;
     it->second.fraction = std::min(1.0, static_cast<double>(m.epoch) / it->second.epochs);
-    it->second.accuracy = m.test_accuracy;
+    it->second.test_accuracy = m.test_accuracy;
   }
   if (per_epoch_lines_) {
     const int epochs = it != active_.end() ? it->second.epochs : m.epoch;

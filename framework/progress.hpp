@@ -37,8 +37,9 @@ class Progress {
   struct Active {
     int epochs = 1;
     int epoch = 0;
-    double fraction = 0.0;  // of the run
-    double accuracy = 0.0;
+    double fraction = 0.0;        // of the run
+    double accuracy = 0.0;        // running training accuracy of the current epoch
+    double test_accuracy = -1.0;  // after the last finished epoch (< 0: none yet)
   };
   double eta_seconds_locked() const;
   void redraw_locked(bool force);

@@ -187,8 +187,10 @@ SweepSummary SweepRunner::run() {
     if (rec.result.wall_seconds <= 0) rec.result.wall_seconds = wall;
     rec.end_time = utc_now_iso();
     check_finite(rec.result);
+    // A run cut short by a stop is not a result (whatever status the trainer gave it,
+    // e.g. "failed: stopped on request"): leave it unstored so that the next start
+    // runs it again. (A failed or missing run is re-run anyway.)
     const bool incomplete =
-        rec.result.status == "ok" &&
         static_cast<int>(rec.result.epochs.size()) < planned.config.training.epochs;
     if (stop_requested() && incomplete) {
       std::lock_guard lock(summary_mutex);

@@ -232,6 +232,28 @@ TEST_CASE("1 thread and 2 threads give identical /index and metrics") {
   }
 }
 
+TEST_CASE("a run the trainer marks failed because of the stop is not stored either") {
+  TempDir dir;
+  const auto out = dir.path / "r.h5";
+  std::atomic<bool> stop{false};
+  auto stopping = [&](const ExperimentConfig& c, const RunObserver& o, int threads) {
+    RunResult r = testing::fake_train_experiment(c, o, threads, 0);
+    stop = true;  // as if Ctrl-C came during the second epoch
+    r.epochs.pop_back();
+    r.status = "failed";
+    r.reason = "stopped on request during epoch 2";
+    return r;
+  };
+  auto opts = options_for(out, 1, stopping);
+  opts.stop = &stop;
+  auto s = SweepRunner(plan_of(kSpec), opts).run();
+  CHECK(s.stopped);
+  CHECK(s.ran == 0);
+  CHECK(s.failed == 0);
+  CHECK(s.interrupted == 9);
+  CHECK(finished_runs(out).empty());
+}
+
 TEST_CASE("a run stopped half-way is not stored as finished") {
   TempDir dir;
   const auto out = dir.path / "r.h5";
@@ -312,4 +334,52 @@ TEST_CASE("SIGKILL at any moment: the file stays readable, no finished run is lo
   CHECK(read_index(out).rows == 16);
   CHECK_FALSE(std::filesystem::exists(out.string() + ".parts"));
   CHECK_FALSE(std::filesystem::exists(out.string() + ".tmp"));
+}
+
+TEST_CASE("SIGINT stops cleanly: finished runs are stored, exit status 130, the rerun completes") {
+  TempDir dir;
+  const auto spec = dir.path / "int.yaml";
+  std::ofstream(spec)
+      << "name: int-test\ndata: {dataset: synthetic, train_size: 100, test_size: 20}\n"
+         "training: {epochs: 2}\nsweep: {grid: {model.K3: [0.2, 0.3, 0.4, 0.5]}, "
+         "seeds: {repeat: 4}}\n";
+  const auto out = dir.path / "int.h5";
+  auto launch = [&](int interrupt_after_ms) {
+    pid_t pid = fork();
+    REQUIRE(pid >= 0);
+    if (pid == 0) {
+      setenv("WUXING_FAKE_TRAINER", "40", 1);
+      const int null_fd = ::open("/dev/null", O_WRONLY);
+      dup2(null_fd, 1);
+      dup2(null_fd, 2);
+      execl(WUXING_BINARY, WUXING_BINARY, "run", spec.c_str(), "-o", out.c_str(), "--threads", "2",
+            static_cast<char*>(nullptr));
+      _exit(127);
+    }
+    if (interrupt_after_ms > 0) {
+      std::this_thread::sleep_for(std::chrono::milliseconds(interrupt_after_ms));
+      kill(pid, SIGINT);
+    }
+    int status = 0;
+    waitpid(pid, &status, 0);
+    return status;
+  };
+  int status = launch(350);
+  REQUIRE(WIFEXITED(status));
+  CHECK(WEXITSTATUS(status) == 130);
+  // Everything finished is in the main file itself (assembled before exiting).
+  CHECK_FALSE(std::filesystem::exists(out.string() + ".parts"));
+  auto stored = read_runs(out);
+  CHECK(stored.size() > 0);
+  CHECK(stored.size() < 16);
+  for (const auto& [id, r] : stored) CHECK(r.status == "ok");
+  auto index = read_index(out);
+  CHECK(index.rows == stored.size());
+  for (double e : index.numeric["epochs_done"]) CHECK(e == 2);  // no half-run stored
+  status = launch(0);
+  REQUIRE(WIFEXITED(status));
+  CHECK(WEXITSTATUS(status) == 0);
+  auto all = read_runs(out);
+  CHECK(all.size() == 16);
+  for (const auto& [id, r] : stored) CHECK(all[id].start_time == r.start_time);
 }
