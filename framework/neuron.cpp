@@ -3,6 +3,7 @@
 #include <fmt/format.h>
 
 #include <algorithm>
+#include <limits>
 #include <stdexcept>
 
 #include "framework/equations/jiang_r1.hpp"
@@ -26,6 +27,11 @@ std::unique_ptr<Equation> make_equation(std::string_view name) {
 }
 
 std::vector<std::string> equation_names() { return {"jiang-r1"}; }
+
+void validate_neuron(const Equation& eq, const Topology& topo, const KParams& K) {
+  topo.validate();
+  eq.validate(K);
+}
 
 double max_real_eigenvalue(const Equation& eq, const Topology& topo, const KParams& K) {
   const auto lambdas = eq.fixed_point_eigenvalues(topo, K);

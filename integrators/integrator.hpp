@@ -24,6 +24,10 @@ struct IntegrationOptions {
   double atol = 1e-10;      // adaptive steppers only
 };
 
+// settled: max |dx/dt| < tol. t_max: the time limit was reached (t_max for
+// integrate_to_steady, t_end for integrate_until, where it is the normal outcome).
+// step_cap: options.max_steps accepted steps were taken first. non_finite: a state
+// or rate became NaN or infinite (the state is left as it was, for inspection).
 enum class StopReason { settled, t_max, step_cap, non_finite };
 std::string_view to_string(StopReason reason);
 
@@ -49,6 +53,10 @@ class Stepper {
   // may shrink it, return the step actually taken through t, and suggest the next h.
   // Returns the number of rhs evaluations it used.
   virtual std::size_t step(const System& system, State& x, double& t, double& h) = 0;
+  // Forget anything carried from the previous step (a cached derivative, step-size
+  // history). The drivers call it at the start of every integration; call it yourself
+  // before stepping a different system with the same stepper.
+  virtual void reset() {}
 };
 
 // Names: "euler", "heun" (improved Euler, the default), "rk4" (ours),
