@@ -59,7 +59,9 @@ struct SimulationOptions {
   double classify_t_max = 5000.0;
   int saturation_cycles = 10;           // cycles that must agree for a limit cycle
   double saturation_tolerance = 1e-3;   // their relative amplitude spread
-  double divergence_factor = 1e6;       // |x - x*| > factor * x*: diverged
+  // |x - x*| > divergence_factor * x*: called unstable (diverged). Far outside any value
+  // range a network uses (MODEL.md 2: [0, 4]); near it explicit steppers also turn stiff.
+  double divergence_factor = 1e3;
   void validate() const;
 };
 

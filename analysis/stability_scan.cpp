@@ -114,6 +114,15 @@ void attr_values(hid_t obj, const std::string& name, const std::vector<T>& value
   check(H5Awrite(attr.id, native_type<T>(), values.data()), "write attribute " + name);
 }
 
+template <class T>
+void attr_scalar(hid_t obj, const std::string& name, T value) {
+  H5Handle space(H5Screate(H5S_SCALAR), H5Sclose, "create scalar space");
+  H5Handle attr(H5Acreate2(obj, name.c_str(), native_type<T>(), space.id, H5P_DEFAULT,
+                           H5P_DEFAULT),
+                H5Aclose, "create attribute " + name);
+  check(H5Awrite(attr.id, native_type<T>(), &value), "write attribute " + name);
+}
+
 // A row-major dataset of the given shape, with a description attribute.
 template <class T>
 void dataset(hid_t group, const std::string& name, const std::vector<hsize_t>& dims,
@@ -177,6 +186,7 @@ void StabilitySpec::validate() const {
     fail(fmt::format("stability.map.ratio_points = {} must be >= 2", map_ratio_points));
   make_equation(equation);
   make_stepper(simulation.stepper, simulation.integration);
+  make_stepper(simulation.classify_stepper, simulation.integration);
   simulation.validate();
 }
 
@@ -236,10 +246,12 @@ StabilitySpec parse_stability_spec(const std::string& yaml_text, const std::stri
     else if (key == "classify") {
       check_map(source, v, "stability.classify");
       for_each_key(source, v, "stability.classify",
-                   {"perturbation", "t_max", "saturation_cycles", "saturation_tolerance",
-                    "divergence_factor"},
+                   {"stepper", "perturbation", "t_max", "saturation_cycles",
+                    "saturation_tolerance", "divergence_factor"},
                    [&](const std::string& ck, const YAML::Node& cv) {
-                     if (ck == "perturbation") sim.classify_perturbation = read_double(source, cv, ck);
+                     if (ck == "stepper")
+                       sim.classify_stepper = read_scalar<std::string>(source, cv, ck, "a name");
+                     else if (ck == "perturbation") sim.classify_perturbation = read_double(source, cv, ck);
                      else if (ck == "t_max") sim.classify_t_max = read_double(source, cv, ck);
                      else if (ck == "saturation_cycles") sim.saturation_cycles = read_int(source, cv, ck);
                      else if (ck == "saturation_tolerance")
@@ -305,35 +317,47 @@ std::vector<ScanRow> run_scan(const StabilitySpec& spec) {
 std::string format_scan_table(const StabilitySpec& spec, const std::vector<ScanRow>& rows) {
   std::string out;
   out += fmt::format(
-      "Hopf boundary in K3/K1 ({}, g = {}, k = {}, K1 = {}, x* = {}; simulated with {} h = {}, "
-      "bisection to {:g})\n",
-      spec.equation, spec.g, spec.k, spec.K1, spec.fixed_point, spec.simulation.stepper,
-      spec.simulation.integration.h, spec.bisection_tol);
-  out += fmt::format("{:>2}  {:>8}  {:>9}  {:>8}  {:<44}  {:<26}\n", "n", "analytic", "simulated",
-                     "|diff|", "regime below (K3/K1: amplitude, period [predicted])",
+      "Hopf boundary in K3/K1 ({}, g = {}, k = {}, K1 = {}, x* = {}); simulated: growth rate of a "
+      "{:g} x* perturbation,\n{} h = {}, fit on t in [{}, {}], bisection to {:g}; regimes: {} from "
+      "a {:g} x* perturbation\n",
+      spec.equation, spec.g, spec.k, spec.K1, spec.fixed_point, spec.simulation.perturbation,
+      spec.simulation.stepper, spec.simulation.integration.h, spec.simulation.rate_t_skip,
+      spec.simulation.rate_t_end, spec.bisection_tol, spec.simulation.classify_stepper,
+      spec.simulation.classify_perturbation);
+  out += fmt::format("{:>2}  {:>8}  {:>9}  {:>8}  {:>8}  {:<50}  {}\n", "n", "analytic", "simulated",
+                     "|diff|", "2pi/w", "regime below: K3/K1, amplitude A, period T",
                      "regime above");
   auto verdict = [](const Verdict& v, double ratio) {
     std::string s = fmt::format("{} at {:.4f}", to_string(v.regime), ratio);
     if (v.regime == Regime::oscillator)
-      s += fmt::format(": A = {:.4f}, T = {:.3f}", v.amplitude, v.period);
+      s += fmt::format(", A = {:.4g}, T = {:.4g}", v.amplitude, v.period);
     return s;
   };
   for (const auto& r : rows) {
     const bool both = r.analytic.found && r.simulated.found;
-    std::string below = verdict(r.below, r.ratio_below);
-    if (r.analytic.found && r.analytic.omega > 0.0)
-      below += fmt::format(" [{:.3f}]", 2.0 * std::numbers::pi / r.analytic.omega);
-    out += fmt::format("{:>2}  {:>8}  {:>9}  {:>8}  {:<52}  {}\n", r.n,
-                       r.analytic.found ? fmt::format("{:.4f}", r.analytic.ratio) : "none",
-                       r.simulated.found ? fmt::format("{:.4f}", r.simulated.ratio) : "none",
-                       both ? fmt::format("{:.1e}", std::abs(r.analytic.ratio - r.simulated.ratio))
-                            : (r.analytic.found == r.simulated.found ? "-" : "MISMATCH"),
-                       below, verdict(r.above, r.ratio_above));
+    out += fmt::format(
+        "{:>2}  {:>8}  {:>9}  {:>8}  {:>8}  {:<50}  {}\n", r.n,
+        r.analytic.found ? fmt::format("{:.4f}", r.analytic.ratio) : "none",
+        r.simulated.found ? fmt::format("{:.4f}", r.simulated.ratio) : "none",
+        both ? fmt::format("{:.1e}", std::abs(r.analytic.ratio - r.simulated.ratio))
+             : (r.analytic.found == r.simulated.found ? "-" : "MISMATCH"),
+        r.analytic.found && r.analytic.omega > 0.0
+            ? fmt::format("{:.3f}", 2.0 * std::numbers::pi / r.analytic.omega)
+            : "-",
+        verdict(r.below, r.ratio_below), verdict(r.above, r.ratio_above));
   }
   out += fmt::format(
-      "('none': max Re lambda does not change sign on [{}, {}]; regimes are then shown at the "
-      "range ends, otherwise at {}x and {}x the analytic boundary)\n",
+      "('none': max Re lambda keeps its sign on [{}, {}], regimes then shown at the range ends; "
+      "otherwise at {}x and {}x the analytic boundary.\n 2pi/w: period of the linear Hopf mode; A: "
+      "(max - min) / 2 of element 0 on the limit cycle)\n",
       spec.ratio_lo, spec.ratio_hi, spec.below_factor, spec.above_factor);
+  for (const auto& r : rows) {
+    for (const auto* v : {&r.below, &r.above})
+      if (v->regime == Regime::unstable || v->regime == Regime::undetermined)
+        out += fmt::format("  n = {} at {:.4f}: {}: {}\n", r.n,
+                           v == &r.below ? r.ratio_below : r.ratio_above, to_string(v->regime),
+                           v->detail);
+  }
   return out;
 }
 
@@ -345,6 +369,14 @@ Regime predicted_regime(const std::vector<std::complex<double>>& lambdas) {
   return std::abs(top->imag()) > 1e-12 ? Regime::oscillator : Regime::unstable;
 }
 
+double spectral_gap(const std::vector<std::complex<double>>& lambdas) {
+  const double top = max_real_part(lambdas);
+  double next = -std::numeric_limits<double>::infinity();
+  for (const auto& l : lambdas)
+    if (l.real() < top - 1e-9 * std::max(1.0, std::abs(top))) next = std::max(next, l.real());
+  return top - next;
+}
+
 StabilityMap compute_map(const StabilitySpec& spec) {
   const auto eq = make_equation(spec.equation);
   StabilityMap map;
@@ -354,6 +386,7 @@ StabilityMap compute_map(const StabilitySpec& spec) {
     map.ratio.push_back(spec.ratio_lo + (spec.ratio_hi - spec.ratio_lo) * j / (R - 1));
   map.max_real_eigenvalue.resize(N, R);
   map.regime.resize(N, R);
+  map.spectral_gap.resize(N, R);
   map.simulated_rate = Eigen::MatrixXd::Constant(N, R, std::numeric_limits<double>::quiet_NaN());
   parallel_for(N * R, [&](int idx) {
     const int i = idx / R, j = idx % R;
@@ -362,6 +395,7 @@ StabilityMap compute_map(const StabilitySpec& spec) {
     const auto lambdas = eq->fixed_point_eigenvalues(topo, K);
     map.max_real_eigenvalue(i, j) = max_real_part(lambdas);
     map.regime(i, j) = static_cast<int>(predicted_regime(lambdas));
+    map.spectral_gap(i, j) = spectral_gap(lambdas);
     if (spec.map_simulate)
       map.simulated_rate(i, j) = perturbation_growth_rate(*eq, topo, K, spec.simulation).rate;
   });
@@ -387,19 +421,25 @@ void write_stability_h5(const std::string& path, const StabilitySpec& spec,
       attr_string(root.id, "spec_file", spec.source);
       attr_string(root.id, "spec", spec.text);
       attr_string(root.id, "stepper", sim.stepper);
+      attr_string(root.id, "classify_stepper", sim.classify_stepper);
       attr_string(root.id, "regime_codes", kRegimeCodes);
-      attr_values<int>(root.id, "g", {spec.g});
-      attr_values<int>(root.id, "k", {spec.k});
-      attr_values<double>(root.id, "K1", {spec.K1});
-      attr_values<double>(root.id, "fixed_point", {spec.fixed_point});
+      attr_scalar<int>(root.id, "g", spec.g);
+      attr_scalar<int>(root.id, "k", spec.k);
+      attr_scalar<double>(root.id, "K1", spec.K1);
+      attr_scalar<double>(root.id, "fixed_point", spec.fixed_point);
       attr_values<double>(root.id, "ratio_range", {spec.ratio_lo, spec.ratio_hi});
-      attr_values<double>(root.id, "bisection_tol", {spec.bisection_tol});
-      attr_values<double>(root.id, "h", {sim.integration.h});
+      attr_scalar<double>(root.id, "bisection_tol", spec.bisection_tol);
+      attr_scalar<double>(root.id, "h", sim.integration.h);
       attr_values<double>(root.id, "rtol_atol", {sim.integration.rtol, sim.integration.atol});
-      attr_values<double>(root.id, "perturbation", {sim.perturbation});
-      attr_values<double>(root.id, "classify_perturbation", {sim.classify_perturbation});
+      attr_scalar<double>(root.id, "perturbation", sim.perturbation);
+      attr_scalar<double>(root.id, "classify_perturbation", sim.classify_perturbation);
       attr_values<double>(root.id, "rate_fit_window", {sim.rate_t_skip, sim.rate_t_end});
-      attr_values<unsigned long long>(root.id, "seed", {sim.seed});
+      attr_scalar<unsigned long long>(root.id, "seed", sim.seed);
+      attr_scalar<double>(root.id, "below_factor", spec.below_factor);
+      attr_scalar<double>(root.id, "above_factor", spec.above_factor);
+      attr_scalar<double>(root.id, "classify_t_max", sim.classify_t_max);
+      attr_scalar<double>(root.id, "divergence_factor", sim.divergence_factor);
+      attr_string(root.id, "wuxing_version", WUXING_VERSION);
 
       H5Handle scan(H5Gcreate2(root.id, "scan", H5P_DEFAULT, H5P_DEFAULT, H5P_DEFAULT), H5Gclose,
                     "create group /stability/scan");
@@ -467,6 +507,9 @@ void write_stability_h5(const std::string& path, const StabilitySpec& spec,
               "closed-form max Re lambda of the fixed-point Jacobian [n, ratio]");
       dataset(mg.id, "regime", dims, reg.data(),
               std::string("regime predicted by the eigenvalues [n, ratio]: ") + kRegimeCodes);
+      const RowD gap = map.spectral_gap;
+      dataset(mg.id, "spectral_gap", dims, gap.data(),
+              "max Re lambda minus the next distinct real part [n, ratio] (inf: one mode only)");
       if (spec.map_simulate) {
         const RowD sr = map.simulated_rate;
         dataset(mg.id, "simulated_rate", dims, sr.data(),

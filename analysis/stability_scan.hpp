@@ -56,7 +56,12 @@ struct StabilityMap {
   Eigen::MatrixXd max_real_eigenvalue;   // n x ratio, closed form
   Eigen::MatrixXi regime;                // n x ratio, predicted from the eigenvalues
   Eigen::MatrixXd simulated_rate;        // n x ratio, NaN when not simulated
+  // n x ratio: max Re lambda minus the next distinct real part (a conjugate pair counts
+  // once). Where it is small two modes decay almost alike and a finite-time fit of the
+  // growth rate sees a blend of both.
+  Eigen::MatrixXd spectral_gap;
 };
+double spectral_gap(const std::vector<std::complex<double>>& lambdas);
 // Predicted regime: propagator if max Re lambda < 0, oscillator if a complex pair has
 // Re > 0 (Hopf), unstable if a real eigenvalue is > 0.
 Regime predicted_regime(const std::vector<std::complex<double>>& lambdas);
