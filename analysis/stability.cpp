@@ -92,10 +92,14 @@ Boundary bisect_sign(const std::function<double(double)>& f, double lo, double h
 
 std::string_view to_string(Regime regime) {
   switch (regime) {
-    case Regime::propagator: return "propagator";
-    case Regime::oscillator: return "oscillator";
-    case Regime::unstable: return "unstable";
-    case Regime::undetermined: return "undetermined";
+    case Regime::propagator:
+      return "propagator";
+    case Regime::oscillator:
+      return "oscillator";
+    case Regime::unstable:
+      return "unstable";
+    case Regime::undetermined:
+      return "undetermined";
   }
   return "unknown";
 }
@@ -125,7 +129,9 @@ double max_real_part(const std::vector<std::complex<double>>& lambdas) {
 }
 
 void SimulationOptions::validate() const {
-  auto fail = [](const std::string& m) { throw std::invalid_argument("stability simulation: " + m); };
+  auto fail = [](const std::string& m) {
+    throw std::invalid_argument("stability simulation: " + m);
+  };
   if (!(perturbation > 0.0 && perturbation < 1e-2))
     fail(fmt::format("perturbation = {} must be in (0, 1e-2) to stay linear", perturbation));
   if (!(renorm > 1.0)) fail(fmt::format("renorm = {} must be > 1", renorm));
@@ -134,7 +140,8 @@ void SimulationOptions::validate() const {
   if (!(classify_perturbation > 0.0 && classify_perturbation < 1.0))
     fail(fmt::format("classify_perturbation = {} must be in (0, 1)", classify_perturbation));
   if (!(classify_t_max > 0.0)) fail(fmt::format("classify_t_max = {} must be > 0", classify_t_max));
-  if (saturation_cycles < 2) fail(fmt::format("saturation_cycles = {} must be >= 2", saturation_cycles));
+  if (saturation_cycles < 2)
+    fail(fmt::format("saturation_cycles = {} must be >= 2", saturation_cycles));
   if (!(saturation_tolerance > 0.0))
     fail(fmt::format("saturation_tolerance = {} must be > 0", saturation_tolerance));
   if (!(divergence_factor > 1.0))
@@ -224,8 +231,8 @@ Verdict simulate_regime(const Equation& eq, const Topology& topo, const KParams&
   };
   while (t < options.classify_t_max) {
     if (steps >= options.integration.max_steps)
-      return done(Regime::undetermined,
-                  fmt::format("step cap {} reached at t = {:.6g}", options.integration.max_steps, t));
+      return done(Regime::undetermined, fmt::format("step cap {} reached at t = {:.6g}",
+                                                    options.integration.max_steps, t));
     stepper->step(system, x, t, h);
     ++steps;
     if (!stepper->adaptive()) h = options.integration.h;
@@ -276,9 +283,10 @@ Verdict simulate_regime(const Equation& eq, const Topology& topo, const KParams&
   }
   const double d = distance_to(x, xs);
   if (!cycles.empty()) v.amplitude = cycles.back().amplitude;
-  return done(Regime::undetermined,
-              fmt::format("no decision by t = {:.6g}: |x - x*| went from {:.3g} to {:.3g}, {} cycles",
-                          t, start, d, cycles.size()));
+  return done(
+      Regime::undetermined,
+      fmt::format("no decision by t = {:.6g}: |x - x*| went from {:.3g} to {:.3g}, {} cycles", t,
+                  start, d, cycles.size()));
 }
 
 Boundary analytic_boundary(const Equation& eq, const Topology& topo, double K1,

@@ -46,6 +46,8 @@ struct SimulationOptions {
   // rescaling it (keeping its direction) whenever it leaves [size / renorm, size * renorm],
   // so the fit stays in the linear regime and above round-off for any rate; the log of
   // the norm, unwrapped across rescalings, is fitted by least squares on [rate_t_skip, rate_t_end].
+  // With an adaptive stepper mind that its error control acts on x, not on the tiny
+  // perturbation: rtol must be far below `perturbation` (e.g. rtol 1e-13 with 1e-4).
   double perturbation = 1e-6;
   double renorm = 10.0;
   double rate_t_skip = 100.0;  // transients of the faster modes die out first
@@ -57,8 +59,8 @@ struct SimulationOptions {
   std::string classify_stepper = "dopri5";
   double classify_perturbation = 1e-3;
   double classify_t_max = 5000.0;
-  int saturation_cycles = 10;           // cycles that must agree for a limit cycle
-  double saturation_tolerance = 1e-3;   // their relative amplitude spread
+  int saturation_cycles = 10;          // cycles that must agree for a limit cycle
+  double saturation_tolerance = 1e-3;  // their relative amplitude spread
   // |x - x*| > divergence_factor * x*: called unstable (diverged). Far outside any value
   // range a network uses (MODEL.md 2: [0, 4]); near it explicit steppers also turn stiff.
   double divergence_factor = 1e3;
@@ -66,8 +68,8 @@ struct SimulationOptions {
 };
 
 struct RateFit {
-  double rate = 0.0;       // fitted d log|dx| / dt
-  double residual = 0.0;   // rms of the fit
+  double rate = 0.0;      // fitted d log|dx| / dt
+  double residual = 0.0;  // rms of the fit
   std::size_t samples = 0;
   std::size_t renormalisations = 0;
   IntegrationReport report;

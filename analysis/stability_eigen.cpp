@@ -13,8 +13,7 @@
 namespace wuxing {
 
 std::vector<std::complex<double>> jacobian_eigenvalues(const Equation& eq, const Topology& topo,
-                                                       const KParams& K,
-                                                       const Eigen::VectorXd& x) {
+                                                       const KParams& K, const Eigen::VectorXd& x) {
   const Eigen::MatrixXd J = eq.jacobian(topo, K, x);
   Eigen::EigenSolver<Eigen::MatrixXd> solver(J, /*computeEigenvectors=*/false);
   if (solver.info() != Eigen::Success)

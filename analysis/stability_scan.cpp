@@ -2,6 +2,7 @@
 
 #include <fmt/format.h>
 #include <hdf5.h>
+#include <unistd.h>
 #include <yaml-cpp/yaml.h>
 
 #include <algorithm>
@@ -13,7 +14,6 @@
 #include <sstream>
 #include <stdexcept>
 #include <type_traits>
-#include <unistd.h>
 
 namespace wuxing {
 namespace {
@@ -61,9 +61,9 @@ void for_each_key(const std::string& source, const YAML::Node& map, const std::s
   for (const auto& kv : map) {
     const std::string key = kv.first.as<std::string>();
     if (std::find(known.begin(), known.end(), key) == known.end())
-      spec_error(source, kv.first,
-                 fmt::format("unknown key '{}' in '{}' (known: {})", key, path,
-                             fmt::join(known, ", ")));
+      spec_error(
+          source, kv.first,
+          fmt::format("unknown key '{}' in '{}' (known: {})", key, path, fmt::join(known, ", ")));
     handle(key, kv.second);
   }
 }
@@ -108,8 +108,7 @@ template <class T>
 void attr_values(hid_t obj, const std::string& name, const std::vector<T>& values) {
   const hsize_t dim = values.size();
   H5Handle space(H5Screate_simple(1, &dim, nullptr), H5Sclose, "create attribute space");
-  H5Handle attr(H5Acreate2(obj, name.c_str(), native_type<T>(), space.id, H5P_DEFAULT,
-                           H5P_DEFAULT),
+  H5Handle attr(H5Acreate2(obj, name.c_str(), native_type<T>(), space.id, H5P_DEFAULT, H5P_DEFAULT),
                 H5Aclose, "create attribute " + name);
   check(H5Awrite(attr.id, native_type<T>(), values.data()), "write attribute " + name);
 }
@@ -117,20 +116,19 @@ void attr_values(hid_t obj, const std::string& name, const std::vector<T>& value
 template <class T>
 void attr_scalar(hid_t obj, const std::string& name, T value) {
   H5Handle space(H5Screate(H5S_SCALAR), H5Sclose, "create scalar space");
-  H5Handle attr(H5Acreate2(obj, name.c_str(), native_type<T>(), space.id, H5P_DEFAULT,
-                           H5P_DEFAULT),
+  H5Handle attr(H5Acreate2(obj, name.c_str(), native_type<T>(), space.id, H5P_DEFAULT, H5P_DEFAULT),
                 H5Aclose, "create attribute " + name);
   check(H5Awrite(attr.id, native_type<T>(), &value), "write attribute " + name);
 }
 
 // A row-major dataset of the given shape, with a description attribute.
 template <class T>
-void dataset(hid_t group, const std::string& name, const std::vector<hsize_t>& dims,
-             const T* data, const std::string& description) {
+void dataset(hid_t group, const std::string& name, const std::vector<hsize_t>& dims, const T* data,
+             const std::string& description) {
   H5Handle space(H5Screate_simple(static_cast<int>(dims.size()), dims.data(), nullptr), H5Sclose,
                  "create dataspace for " + name);
-  H5Handle set(H5Dcreate2(group, name.c_str(), native_type<T>(), space.id, H5P_DEFAULT,
-                          H5P_DEFAULT, H5P_DEFAULT),
+  H5Handle set(H5Dcreate2(group, name.c_str(), native_type<T>(), space.id, H5P_DEFAULT, H5P_DEFAULT,
+                          H5P_DEFAULT),
                H5Dclose, "create dataset " + name);
   check(H5Dwrite(set.id, native_type<T>(), H5S_ALL, H5S_ALL, H5P_DEFAULT, data),
         "write dataset " + name);
@@ -173,7 +171,8 @@ void StabilitySpec::validate() const {
   if (n.empty()) fail("stability.n must list at least one element count");
   for (int ni : n) Topology{ni, g, k}.validate();
   if (!(K1 > 0.0)) fail(fmt::format("stability.K1 = {} must be > 0", K1));
-  if (!(fixed_point > 0.0)) fail(fmt::format("stability.fixed_point = {} must be > 0", fixed_point));
+  if (!(fixed_point > 0.0))
+    fail(fmt::format("stability.fixed_point = {} must be > 0", fixed_point));
   if (!(ratio_lo > 0.0 && ratio_lo < ratio_hi && ratio_hi < 1.0))
     fail(fmt::format("stability.ratio_range [{}, {}] must satisfy 0 < lo < hi < 1", ratio_lo,
                      ratio_hi));
@@ -198,72 +197,113 @@ StabilitySpec parse_stability_spec(const std::string& yaml_text, const std::stri
   try {
     root = YAML::Load(yaml_text);
   } catch (const YAML::ParserException& e) {
-    throw std::invalid_argument(
-        fmt::format("{}:{}:{}: YAML syntax error: {}", source, e.mark.line + 1, e.mark.column + 1, e.msg));
+    throw std::invalid_argument(fmt::format("{}:{}:{}: YAML syntax error: {}", source,
+                                            e.mark.line + 1, e.mark.column + 1, e.msg));
   }
   if (!root.IsMap()) throw std::invalid_argument(source + ": expected a mapping with 'stability'");
   for_each_key(source, root, "<top level>", {"stability"}, [](auto&&, auto&&) {});
   const YAML::Node st = root["stability"];
   check_map(source, st, "stability");
   auto& sim = spec.simulation;
-  const std::vector<std::string> known = {
-      "equation",     "n",           "g",           "k",           "K1",
-      "fixed_point",  "ratio_range", "bisection_tol", "below_factor", "above_factor",
-      "stepper",      "h",           "rtol",        "atol",        "max_steps",
-      "seed",         "perturbation", "renorm",     "rate_t_skip", "rate_t_end",
-      "classify",     "map"};
+  const std::vector<std::string> known = {"equation",
+                                          "n",
+                                          "g",
+                                          "k",
+                                          "K1",
+                                          "fixed_point",
+                                          "ratio_range",
+                                          "bisection_tol",
+                                          "below_factor",
+                                          "above_factor",
+                                          "stepper",
+                                          "h",
+                                          "rtol",
+                                          "atol",
+                                          "max_steps",
+                                          "seed",
+                                          "perturbation",
+                                          "renorm",
+                                          "rate_t_skip",
+                                          "rate_t_end",
+                                          "classify",
+                                          "map"};
   for_each_key(source, st, "stability", known, [&](const std::string& key, const YAML::Node& v) {
-    if (key == "equation") spec.equation = read_scalar<std::string>(source, v, key, "a name");
+    if (key == "equation")
+      spec.equation = read_scalar<std::string>(source, v, key, "a name");
     else if (key == "n") {
       spec.n.clear();
-      if (v.IsScalar()) spec.n.push_back(read_int(source, v, key));
+      if (v.IsScalar())
+        spec.n.push_back(read_int(source, v, key));
       else if (v.IsSequence())
         for (const auto& e : v) spec.n.push_back(read_int(source, e, "n"));
-      else spec_error(source, v, "'n' must be an integer or a list of integers");
-    } else if (key == "g") spec.g = read_int(source, v, key);
-    else if (key == "k") spec.k = read_int(source, v, key);
-    else if (key == "K1") spec.K1 = read_double(source, v, key);
-    else if (key == "fixed_point") spec.fixed_point = read_double(source, v, key);
+      else
+        spec_error(source, v, "'n' must be an integer or a list of integers");
+    } else if (key == "g")
+      spec.g = read_int(source, v, key);
+    else if (key == "k")
+      spec.k = read_int(source, v, key);
+    else if (key == "K1")
+      spec.K1 = read_double(source, v, key);
+    else if (key == "fixed_point")
+      spec.fixed_point = read_double(source, v, key);
     else if (key == "ratio_range") {
       if (!v.IsSequence() || v.size() != 2)
         spec_error(source, v, "'ratio_range' must be a list [lo, hi]");
       spec.ratio_lo = read_double(source, v[0], key);
       spec.ratio_hi = read_double(source, v[1], key);
-    } else if (key == "bisection_tol") spec.bisection_tol = read_double(source, v, key);
-    else if (key == "below_factor") spec.below_factor = read_double(source, v, key);
-    else if (key == "above_factor") spec.above_factor = read_double(source, v, key);
-    else if (key == "stepper") sim.stepper = read_scalar<std::string>(source, v, key, "a name");
-    else if (key == "h") sim.integration.h = read_double(source, v, key);
-    else if (key == "rtol") sim.integration.rtol = read_double(source, v, key);
-    else if (key == "atol") sim.integration.atol = read_double(source, v, key);
+    } else if (key == "bisection_tol")
+      spec.bisection_tol = read_double(source, v, key);
+    else if (key == "below_factor")
+      spec.below_factor = read_double(source, v, key);
+    else if (key == "above_factor")
+      spec.above_factor = read_double(source, v, key);
+    else if (key == "stepper")
+      sim.stepper = read_scalar<std::string>(source, v, key, "a name");
+    else if (key == "h")
+      sim.integration.h = read_double(source, v, key);
+    else if (key == "rtol")
+      sim.integration.rtol = read_double(source, v, key);
+    else if (key == "atol")
+      sim.integration.atol = read_double(source, v, key);
     else if (key == "max_steps")
       sim.integration.max_steps = read_scalar<std::size_t>(source, v, key, "a step count");
-    else if (key == "seed") sim.seed = read_scalar<std::uint64_t>(source, v, key, "an integer");
-    else if (key == "perturbation") sim.perturbation = read_double(source, v, key);
-    else if (key == "renorm") sim.renorm = read_double(source, v, key);
-    else if (key == "rate_t_skip") sim.rate_t_skip = read_double(source, v, key);
-    else if (key == "rate_t_end") sim.rate_t_end = read_double(source, v, key);
+    else if (key == "seed")
+      sim.seed = read_scalar<std::uint64_t>(source, v, key, "an integer");
+    else if (key == "perturbation")
+      sim.perturbation = read_double(source, v, key);
+    else if (key == "renorm")
+      sim.renorm = read_double(source, v, key);
+    else if (key == "rate_t_skip")
+      sim.rate_t_skip = read_double(source, v, key);
+    else if (key == "rate_t_end")
+      sim.rate_t_end = read_double(source, v, key);
     else if (key == "classify") {
       check_map(source, v, "stability.classify");
       for_each_key(source, v, "stability.classify",
-                   {"stepper", "perturbation", "t_max", "saturation_cycles",
-                    "saturation_tolerance", "divergence_factor"},
+                   {"stepper", "perturbation", "t_max", "saturation_cycles", "saturation_tolerance",
+                    "divergence_factor"},
                    [&](const std::string& ck, const YAML::Node& cv) {
                      if (ck == "stepper")
                        sim.classify_stepper = read_scalar<std::string>(source, cv, ck, "a name");
-                     else if (ck == "perturbation") sim.classify_perturbation = read_double(source, cv, ck);
-                     else if (ck == "t_max") sim.classify_t_max = read_double(source, cv, ck);
-                     else if (ck == "saturation_cycles") sim.saturation_cycles = read_int(source, cv, ck);
+                     else if (ck == "perturbation")
+                       sim.classify_perturbation = read_double(source, cv, ck);
+                     else if (ck == "t_max")
+                       sim.classify_t_max = read_double(source, cv, ck);
+                     else if (ck == "saturation_cycles")
+                       sim.saturation_cycles = read_int(source, cv, ck);
                      else if (ck == "saturation_tolerance")
                        sim.saturation_tolerance = read_double(source, cv, ck);
-                     else sim.divergence_factor = read_double(source, cv, ck);
+                     else
+                       sim.divergence_factor = read_double(source, cv, ck);
                    });
     } else if (key == "map") {
       check_map(source, v, "stability.map");
       for_each_key(source, v, "stability.map", {"ratio_points", "simulate"},
                    [&](const std::string& mk, const YAML::Node& mv) {
-                     if (mk == "ratio_points") spec.map_ratio_points = read_int(source, mv, mk);
-                     else spec.map_simulate = read_scalar<bool>(source, mv, mk, "true or false");
+                     if (mk == "ratio_points")
+                       spec.map_ratio_points = read_int(source, mv, mk);
+                     else
+                       spec.map_simulate = read_scalar<bool>(source, mv, mk, "true or false");
                    });
     }
   });
@@ -294,8 +334,8 @@ std::vector<ScanRow> run_scan(const StabilitySpec& spec) {
     ScanRow& row = rows[i];
     row.n = spec.n[i];
     const Topology topo{row.n, spec.g, spec.k};
-    row.analytic = analytic_boundary(*eq, topo, spec.K1, spec.fixed_point, spec.ratio_lo,
-                                     spec.ratio_hi);
+    row.analytic =
+        analytic_boundary(*eq, topo, spec.K1, spec.fixed_point, spec.ratio_lo, spec.ratio_hi);
     row.simulated = simulated_boundary(*eq, topo, spec.K1, spec.fixed_point, spec.ratio_lo,
                                        spec.ratio_hi, spec.bisection_tol, spec.simulation);
     if (row.analytic.found) {
@@ -324,9 +364,9 @@ std::string format_scan_table(const StabilitySpec& spec, const std::vector<ScanR
       spec.simulation.stepper, spec.simulation.integration.h, spec.simulation.rate_t_skip,
       spec.simulation.rate_t_end, spec.bisection_tol, spec.simulation.classify_stepper,
       spec.simulation.classify_perturbation);
-  out += fmt::format("{:>2}  {:>8}  {:>9}  {:>8}  {:>8}  {:<50}  {}\n", "n", "analytic", "simulated",
-                     "|diff|", "2pi/w", "regime below: K3/K1, amplitude A, period T",
-                     "regime above");
+  out +=
+      fmt::format("{:>2}  {:>8}  {:>9}  {:>8}  {:>8}  {:<50}  {}\n", "n", "analytic", "simulated",
+                  "|diff|", "2pi/w", "regime below: K3/K1, amplitude A, period T", "regime above");
   auto verdict = [](const Verdict& v, double ratio) {
     std::string s = fmt::format("{} at {:.4f}", to_string(v.regime), ratio);
     if (v.regime == Regime::oscillator)
@@ -335,16 +375,15 @@ std::string format_scan_table(const StabilitySpec& spec, const std::vector<ScanR
   };
   for (const auto& r : rows) {
     const bool both = r.analytic.found && r.simulated.found;
-    out += fmt::format(
-        "{:>2}  {:>8}  {:>9}  {:>8}  {:>8}  {:<50}  {}\n", r.n,
-        r.analytic.found ? fmt::format("{:.4f}", r.analytic.ratio) : "none",
-        r.simulated.found ? fmt::format("{:.4f}", r.simulated.ratio) : "none",
-        both ? fmt::format("{:.1e}", std::abs(r.analytic.ratio - r.simulated.ratio))
-             : (r.analytic.found == r.simulated.found ? "-" : "MISMATCH"),
-        r.analytic.found && r.analytic.omega > 0.0
-            ? fmt::format("{:.3f}", 2.0 * std::numbers::pi / r.analytic.omega)
-            : "-",
-        verdict(r.below, r.ratio_below), verdict(r.above, r.ratio_above));
+    out += fmt::format("{:>2}  {:>8}  {:>9}  {:>8}  {:>8}  {:<50}  {}\n", r.n,
+                       r.analytic.found ? fmt::format("{:.4f}", r.analytic.ratio) : "none",
+                       r.simulated.found ? fmt::format("{:.4f}", r.simulated.ratio) : "none",
+                       both ? fmt::format("{:.1e}", std::abs(r.analytic.ratio - r.simulated.ratio))
+                            : (r.analytic.found == r.simulated.found ? "-" : "MISMATCH"),
+                       r.analytic.found && r.analytic.omega > 0.0
+                           ? fmt::format("{:.3f}", 2.0 * std::numbers::pi / r.analytic.omega)
+                           : "-",
+                       verdict(r.below, r.ratio_below), verdict(r.above, r.ratio_above));
   }
   out += fmt::format(
       "('none': max Re lambda keeps its sign on [{}, {}], regimes then shown at the range ends; "
@@ -456,41 +495,57 @@ void write_stability_h5(const std::string& path, const StabilitySpec& spec,
         column(scan.id, name, v, desc);
       };
       const double nan = std::numeric_limits<double>::quiet_NaN();
-      col_i("n", [](const ScanRow& r) { return r.n; }, "element count");
-      col_d("analytic_boundary", [](const ScanRow& r) { return r.analytic.ratio; },
-            "K3/K1 where closed-form max Re lambda = 0 (NaN: none in range)");
-      col_d("simulated_boundary", [](const ScanRow& r) { return r.simulated.ratio; },
-            "K3/K1 where the simulated perturbation growth rate changes sign (NaN: none)");
-      col_d("difference",
-            [](const ScanRow& r) { return std::abs(r.analytic.ratio - r.simulated.ratio); },
-            "|analytic - simulated| boundary");
-      col_d("hopf_omega", [](const ScanRow& r) { return r.analytic.omega; },
-            "Im lambda of the crossing eigenvalue at the analytic boundary");
-      col_d("predicted_period",
-            [&](const ScanRow& r) {
-              return r.analytic.omega > 0 ? 2 * std::numbers::pi / r.analytic.omega : nan;
-            },
-            "2 pi / hopf_omega");
-      col_d("ratio_below", [](const ScanRow& r) { return r.ratio_below; },
-            "K3/K1 where regime_below was simulated (below_factor x boundary, or ratio_range[0])");
-      col_d("ratio_above", [](const ScanRow& r) { return r.ratio_above; },
-            "K3/K1 where regime_above was simulated (above_factor x boundary, or ratio_range[1])");
-      col_i("regime_below", [](const ScanRow& r) { return static_cast<int>(r.below.regime); },
-            kRegimeCodes);
-      col_i("regime_above", [](const ScanRow& r) { return static_cast<int>(r.above.regime); },
-            kRegimeCodes);
-      col_d("max_re_below", [](const ScanRow& r) { return r.max_re_below; },
-            "closed-form max Re lambda at ratio_below");
-      col_d("max_re_above", [](const ScanRow& r) { return r.max_re_above; },
-            "closed-form max Re lambda at ratio_above");
-      col_d("growth_rate_below", [](const ScanRow& r) { return r.below.growth_rate; },
-            "simulated growth rate of a small perturbation at ratio_below");
-      col_d("growth_rate_above", [](const ScanRow& r) { return r.above.growth_rate; },
-            "simulated growth rate of a small perturbation at ratio_above");
-      col_d("amplitude", [](const ScanRow& r) { return r.below.amplitude; },
-            "limit-cycle amplitude (max - min) / 2 of element 0 at ratio_below (NaN: none)");
-      col_d("period", [](const ScanRow& r) { return r.below.period; },
-            "limit-cycle period at ratio_below, from upward crossings of x* (NaN: none)");
+      col_i(
+          "n", [](const ScanRow& r) { return r.n; }, "element count");
+      col_d(
+          "analytic_boundary", [](const ScanRow& r) { return r.analytic.ratio; },
+          "K3/K1 where closed-form max Re lambda = 0 (NaN: none in range)");
+      col_d(
+          "simulated_boundary", [](const ScanRow& r) { return r.simulated.ratio; },
+          "K3/K1 where the simulated perturbation growth rate changes sign (NaN: none)");
+      col_d(
+          "difference",
+          [](const ScanRow& r) { return std::abs(r.analytic.ratio - r.simulated.ratio); },
+          "|analytic - simulated| boundary");
+      col_d(
+          "hopf_omega", [](const ScanRow& r) { return r.analytic.omega; },
+          "Im lambda of the crossing eigenvalue at the analytic boundary");
+      col_d(
+          "predicted_period",
+          [&](const ScanRow& r) {
+            return r.analytic.omega > 0 ? 2 * std::numbers::pi / r.analytic.omega : nan;
+          },
+          "2 pi / hopf_omega");
+      col_d(
+          "ratio_below", [](const ScanRow& r) { return r.ratio_below; },
+          "K3/K1 where regime_below was simulated (below_factor x boundary, or ratio_range[0])");
+      col_d(
+          "ratio_above", [](const ScanRow& r) { return r.ratio_above; },
+          "K3/K1 where regime_above was simulated (above_factor x boundary, or ratio_range[1])");
+      col_i(
+          "regime_below", [](const ScanRow& r) { return static_cast<int>(r.below.regime); },
+          kRegimeCodes);
+      col_i(
+          "regime_above", [](const ScanRow& r) { return static_cast<int>(r.above.regime); },
+          kRegimeCodes);
+      col_d(
+          "max_re_below", [](const ScanRow& r) { return r.max_re_below; },
+          "closed-form max Re lambda at ratio_below");
+      col_d(
+          "max_re_above", [](const ScanRow& r) { return r.max_re_above; },
+          "closed-form max Re lambda at ratio_above");
+      col_d(
+          "growth_rate_below", [](const ScanRow& r) { return r.below.growth_rate; },
+          "simulated growth rate of a small perturbation at ratio_below");
+      col_d(
+          "growth_rate_above", [](const ScanRow& r) { return r.above.growth_rate; },
+          "simulated growth rate of a small perturbation at ratio_above");
+      col_d(
+          "amplitude", [](const ScanRow& r) { return r.below.amplitude; },
+          "limit-cycle amplitude (max - min) / 2 of element 0 at ratio_below (NaN: none)");
+      col_d(
+          "period", [](const ScanRow& r) { return r.below.period; },
+          "limit-cycle period at ratio_below, from upward crossings of x* (NaN: none)");
 
       H5Handle mg(H5Gcreate2(root.id, "map", H5P_DEFAULT, H5P_DEFAULT, H5P_DEFAULT), H5Gclose,
                   "create group /stability/map");

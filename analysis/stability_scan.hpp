@@ -23,7 +23,7 @@ struct StabilitySpec {
   int g = 1;
   int k = 2;
   double K1 = 1.0;
-  double fixed_point = 1.0;  // target x*: sets K2 = (K1 - K3) / x* at every ratio
+  double fixed_point = 1.0;                 // target x*: sets K2 = (K1 - K3) / x* at every ratio
   double ratio_lo = 0.01, ratio_hi = 0.99;  // K3/K1 range searched
   double bisection_tol = 1e-5;              // width of the final simulated bracket
   // Regimes are simulated at boundary * below_factor and boundary * above_factor (or at
@@ -51,11 +51,11 @@ std::vector<ScanRow> run_scan(const StabilitySpec& spec);
 std::string format_scan_table(const StabilitySpec& spec, const std::vector<ScanRow>& rows);
 
 struct StabilityMap {
-  std::vector<double> ratio;             // K3/K1, columns
-  std::vector<int> n;                    // rows
-  Eigen::MatrixXd max_real_eigenvalue;   // n x ratio, closed form
-  Eigen::MatrixXi regime;                // n x ratio, predicted from the eigenvalues
-  Eigen::MatrixXd simulated_rate;        // n x ratio, NaN when not simulated
+  std::vector<double> ratio;            // K3/K1, columns
+  std::vector<int> n;                   // rows
+  Eigen::MatrixXd max_real_eigenvalue;  // n x ratio, closed form
+  Eigen::MatrixXi regime;               // n x ratio, predicted from the eigenvalues
+  Eigen::MatrixXd simulated_rate;       // n x ratio, NaN when not simulated
   // n x ratio: max Re lambda minus the next distinct real part (a conjugate pair counts
   // once). Where it is small two modes decay almost alike and a finite-time fit of the
   // growth rate sees a blend of both.

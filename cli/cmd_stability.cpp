@@ -72,12 +72,13 @@ void add_stability_command(CLI::App& app) {
       "sides (propagator / oscillator with amplitude and period / unstable), map max Re lambda\n"
       "over K3/K1 x n, print a table and write HDF5 (layout: docs/stability.md).\n"
       "Example: wuxing stability experiments/stability-hopf.yaml");
-  cmd->add_option("spec", args->spec,
-                  "YAML spec with a 'stability:' block (keys: equation, n, g, k, K1, fixed_point,\n"
-                  "ratio_range, bisection_tol, below_factor, above_factor, stepper, h, rtol, atol,\n"
-                  "max_steps, seed, perturbation, renorm, rate_t_skip, rate_t_end,\n"
-                  "classify: {perturbation, t_max, saturation_cycles, saturation_tolerance,\n"
-                  "divergence_factor}, map: {ratio_points, simulate})")
+  cmd->add_option(
+         "spec", args->spec,
+         "YAML spec with a 'stability:' block (keys: equation, n, g, k, K1, fixed_point,\n"
+         "ratio_range, bisection_tol, below_factor, above_factor, stepper, h, rtol, atol,\n"
+         "max_steps, seed, perturbation, renorm, rate_t_skip, rate_t_end,\n"
+         "classify: {perturbation, t_max, saturation_cycles, saturation_tolerance,\n"
+         "divergence_factor}, map: {ratio_points, simulate})")
       ->required()
       ->check(CLI::ExistingFile);
   cmd->add_option("-o,--output", args->output,

@@ -11,12 +11,13 @@ namespace wuxing {
 void ButcherTableau::validate() const {
   const std::size_t s = b.size();
   if (s == 0 || c.size() != s || a.size() != s)
-    throw std::invalid_argument(fmt::format("tableau '{}': a, b and c need one row per stage", name));
+    throw std::invalid_argument(
+        fmt::format("tableau '{}': a, b and c need one row per stage", name));
   double sum_b = 0.0;
   for (std::size_t i = 0; i < s; ++i) {
     if (a[i].size() != i)
-      throw std::invalid_argument(
-          fmt::format("tableau '{}': row {} of a must have {} entries (explicit method)", name, i, i));
+      throw std::invalid_argument(fmt::format(
+          "tableau '{}': row {} of a must have {} entries (explicit method)", name, i, i));
     sum_b += b[i];
   }
   if (std::abs(sum_b - 1.0) > 1e-14)

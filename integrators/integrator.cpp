@@ -61,17 +61,21 @@ void bounded_step(Stepper& stepper, const System& system, State& x, double& t, d
 
 std::string_view to_string(StopReason reason) {
   switch (reason) {
-    case StopReason::settled: return "settled";
-    case StopReason::t_max: return "t_max";
-    case StopReason::step_cap: return "step_cap";
-    case StopReason::non_finite: return "non_finite";
+    case StopReason::settled:
+      return "settled";
+    case StopReason::t_max:
+      return "t_max";
+    case StopReason::step_cap:
+      return "step_cap";
+    case StopReason::non_finite:
+      return "non_finite";
   }
   return "unknown";
 }
 
 std::vector<std::string> stepper_names() {
-  return {"euler", "heun", "rk4", "odeint_rk4", "odeint_heun", "dopri5", "cash_karp54",
-          "bulirsch_stoer"};
+  return {"euler",       "heun",   "rk4",         "odeint_rk4",
+          "odeint_heun", "dopri5", "cash_karp54", "bulirsch_stoer"};
 }
 
 std::unique_ptr<Stepper> make_stepper(std::string_view name, const IntegrationOptions& options) {
@@ -82,13 +86,14 @@ std::unique_ptr<Stepper> make_stepper(std::string_view name, const IntegrationOp
   if (name == "odeint_heun") return make_odeint_heun();
   const bool adaptive = name == "dopri5" || name == "cash_karp54" || name == "bulirsch_stoer";
   if (adaptive && (!(options.rtol > 0.0) || !(options.atol >= 0.0)))
-    throw std::invalid_argument(fmt::format(
-        "stepper '{}': rtol = {} must be > 0 and atol = {} >= 0", name, options.rtol, options.atol));
+    throw std::invalid_argument(
+        fmt::format("stepper '{}': rtol = {} must be > 0 and atol = {} >= 0", name, options.rtol,
+                    options.atol));
   if (name == "dopri5") return make_odeint_dopri5(options.rtol, options.atol);
   if (name == "cash_karp54") return make_odeint_cash_karp54(options.rtol, options.atol);
   if (name == "bulirsch_stoer") return make_odeint_bulirsch_stoer(options.rtol, options.atol);
-  throw std::invalid_argument(fmt::format("unknown integrator '{}' (known: {})", name,
-                                          fmt::join(stepper_names(), ", ")));
+  throw std::invalid_argument(
+      fmt::format("unknown integrator '{}' (known: {})", name, fmt::join(stepper_names(), ", ")));
 }
 
 IntegrationReport integrate_to_steady(Stepper& stepper, const System& system, State& x,

@@ -16,12 +16,12 @@ using State = std::vector<double>;
 using System = std::function<void(const State& x, State& dxdt, double t)>;
 
 struct IntegrationOptions {
-  double h = 0.1;           // step (initial step for adaptive steppers)
-  double t_max = 60.0;      // give up on steady state after this time
-  double tol = 1e-6;        // steady state: max |dx/dt| < tol
+  double h = 0.1;                     // step (initial step for adaptive steppers)
+  double t_max = 60.0;                // give up on steady state after this time
+  double tol = 1e-6;                  // steady state: max |dx/dt| < tol
   std::size_t max_steps = 1'000'000;  // step cap (hitting it is reported)
-  double rtol = 1e-8;       // adaptive steppers only
-  double atol = 1e-10;      // adaptive steppers only
+  double rtol = 1e-8;                 // adaptive steppers only
+  double atol = 1e-10;                // adaptive steppers only
 };
 
 // settled: max |dx/dt| < tol. t_max: the time limit was reached (t_max for
@@ -33,10 +33,10 @@ std::string_view to_string(StopReason reason);
 
 struct IntegrationReport {
   StopReason reason = StopReason::t_max;
-  std::size_t steps = 0;            // accepted steps
+  std::size_t steps = 0;  // accepted steps
   std::size_t rhs_evaluations = 0;
-  double t = 0.0;                   // time reached
-  double max_rate = 0.0;            // max |dx/dt| at the end
+  double t = 0.0;         // time reached
+  double max_rate = 0.0;  // max |dx/dt| at the end
 };
 
 // Called after every accepted step. It may change the state (clamping to value

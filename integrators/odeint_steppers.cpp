@@ -125,7 +125,7 @@ class OdeintControlledFsal final : public Stepper {
 
 std::unique_ptr<Stepper> make_odeint_rk4() {
   return std::make_unique<OdeintFixed<odeint::runge_kutta4<State>>>("odeint_rk4", 4,
-                                                                     odeint::runge_kutta4<State>());
+                                                                    odeint::runge_kutta4<State>());
 }
 
 std::unique_ptr<Stepper> make_odeint_heun() {

@@ -93,9 +93,9 @@ TEST_CASE("integration settles on the closed-form fixed point") {
     KParams K;
   };
   // All in the propagator regime (K3/K1 above every Hopf boundary of these topologies).
-  const std::vector<Case> cases = {{{5, 1, 2}, {1.0, 0.5, 0.5}},  {{5, 1, 2}, {2.0, 0.3, 0.8}},
-                                   {{3, 1, 2}, {1.0, 2.0, 0.2}},  {{7, 1, 2}, {0.7, 0.1, 0.3}},
-                                   {{9, 1, 2}, {1.0, 0.5, 0.4}},  {{6, 1, 3}, {1.0, 1.0, 0.6}},
+  const std::vector<Case> cases = {{{5, 1, 2}, {1.0, 0.5, 0.5}}, {{5, 1, 2}, {2.0, 0.3, 0.8}},
+                                   {{3, 1, 2}, {1.0, 2.0, 0.2}}, {{7, 1, 2}, {0.7, 0.1, 0.3}},
+                                   {{9, 1, 2}, {1.0, 0.5, 0.4}}, {{6, 1, 3}, {1.0, 1.0, 0.6}},
                                    {{8, 3, 1}, {1.2, 0.4, 0.9}}};
   IntegrationOptions opt;
   opt.h = 0.05;

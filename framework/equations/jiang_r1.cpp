@@ -34,8 +34,8 @@ KParams JiangR1::with_fixed_point(KParams K, double target) const {
   if (!(target > 0.0) || !std::isfinite(target))
     throw std::invalid_argument(fmt::format("fixed-point target {} must be > 0", target));
   if (!(K.K1 > K.K3))
-    throw std::invalid_argument(fmt::format(
-        "K1 = {} must exceed K3 = {} to reach a positive fixed point", K.K1, K.K3));
+    throw std::invalid_argument(
+        fmt::format("K1 = {} must exceed K3 = {} to reach a positive fixed point", K.K1, K.K3));
   K.K2 = (K.K1 - K.K3) / target;
   validate(K);
   return K;
@@ -102,9 +102,15 @@ void JiangR1::parameter_derivative(const Topology& topo, const KParams& /*K*/, K
     double* oi = out + i * batch;
     for (std::size_t b = 0; b < batch; ++b) {
       switch (which) {
-        case KIndex::K1: oi[b] = xg[b]; break;
-        case KIndex::K2: oi[b] = -xi[b] * xk[b]; break;
-        case KIndex::K3: oi[b] = -xi[b]; break;
+        case KIndex::K1:
+          oi[b] = xg[b];
+          break;
+        case KIndex::K2:
+          oi[b] = -xi[b] * xk[b];
+          break;
+        case KIndex::K3:
+          oi[b] = -xi[b];
+          break;
       }
     }
   }
