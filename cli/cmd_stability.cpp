@@ -77,7 +77,7 @@ void add_stability_command(CLI::App& app) {
          "YAML spec with a 'stability:' block (keys: equation, n, g, k, K1, fixed_point,\n"
          "ratio_range, bisection_tol, below_factor, above_factor, stepper, h, rtol, atol,\n"
          "max_steps, seed, perturbation, renorm, rate_t_skip, rate_t_end,\n"
-         "classify: {perturbation, t_max, saturation_cycles, saturation_tolerance,\n"
+         "classify: {stepper, perturbation, t_max, saturation_cycles, saturation_tolerance,\n"
          "divergence_factor}, map: {ratio_points, simulate})")
       ->required()
       ->check(CLI::ExistingFile);
