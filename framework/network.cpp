@@ -1,3 +1,6 @@
+// GCC 12 reports a false -Wmaybe-uninitialized inside Eigen's AVX-512 kernels (the
+// intrinsics' self-initialised __Y); it is not in our code.
+#pragma GCC diagnostic ignored "-Wmaybe-uninitialized"
 #include "framework/network.hpp"
 
 #include <fmt/format.h>
@@ -821,15 +824,25 @@ std::vector<double> bptt_gradients(const Network& net, Batch& batch, const Integ
 std::vector<std::complex<double>> operating_point_eigenvalues(const Network& net, std::size_t B,
                                                               const double* x, std::size_t b) {
   const int n = net.n();
+  const double lo = net.config().x_min, hi = net.config().x_max;
   std::vector<std::complex<double>> out;
   for (int l = 1; l < net.layer_count(); ++l) {
     const double* xl = x + net.layer_offset(l, B);
     for (int i = 0; i < net.layer_size(l); ++i) {
       Eigen::VectorXd xi(n);
       for (int e = 0; e < n; ++e) xi(e) = xl[(static_cast<std::size_t>(i) * n + e) * B + b];
-      Eigen::EigenSolver<Eigen::MatrixXd> solver(
-          net.equation().jacobian(net.topology(), net.K(l, i), xi), false);
-      for (int e = 0; e < n; ++e) out.push_back(solver.eigenvalues()(e));
+      const Eigen::MatrixXd J = net.equation().jacobian(net.topology(), net.K(l, i), xi);
+      // Elements held at a bound are constants of the clamped system: only the free block
+      // J_FF has dynamics (the clamped rows contribute eigenvalues 0, left out).
+      std::vector<int> free;
+      for (int e = 0; e < n; ++e)
+        if (xi(e) > lo && xi(e) < hi) free.push_back(e);
+      if (free.empty()) continue;
+      Eigen::MatrixXd JF(free.size(), free.size());
+      for (std::size_t r = 0; r < free.size(); ++r)
+        for (std::size_t q = 0; q < free.size(); ++q) JF(r, q) = J(free[r], free[q]);
+      Eigen::EigenSolver<Eigen::MatrixXd> solver(JF, false);
+      for (Eigen::Index e = 0; e < JF.rows(); ++e) out.push_back(solver.eigenvalues()(e));
     }
   }
   return out;

@@ -161,7 +161,8 @@ std::vector<double> bptt_gradients(const Network& net, Batch& batch, const Integ
                                    std::vector<int>* predictions = nullptr);
 
 // Per-neuron Jacobian eigenvalues of sample b at the state x (exact for a feedforward
-// cascade: the network Jacobian is block lower triangular).
+// cascade: the network Jacobian is block lower triangular). Elements held at a range
+// bound are left out (the clamped system's free block).
 std::vector<std::complex<double>> operating_point_eigenvalues(const Network& net, std::size_t B,
                                                               const double* x, std::size_t b);
 
