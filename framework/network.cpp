@@ -311,6 +311,19 @@ inline double projected_rate(double x, double f, double lo, double hi) {
   return std::abs(f);
 }
 
+// The clamped system: an element held at a bound and pushed outward does not move. Both
+// Heun stages use the projected rate, so that the discrete map's fixed points are exactly
+// the states where the projected rate vanishes (the settle test) and the elements that
+// are held never leak a beyond-range value into the other elements through the second
+// stage. Returns 1 where the rate is kept, 0 where it was zeroed.
+inline double project(double x, double& f, double lo, double hi) {
+  if ((x <= lo && f < 0.0) || (x >= hi && f > 0.0)) {
+    f = 0.0;
+    return 0.0;
+  }
+  return 1.0;
+}
+
 void record_probes(const Network& net, std::size_t B, const double* x, double t,
                    std::vector<TrajectoryProbe>* probes, std::int64_t step, bool force) {
   if (!probes) return;
@@ -375,7 +388,9 @@ void fused_heun(std::size_t size, std::size_t B, double* y, const Rhs& rhs, doub
   std::size_t live = B;
   while (true) {
     rhs(y, k1.data());
-    sample_rates(size, B, k1.data(), clamp ? y : nullptr, lo, hi, rate, bad);
+    if (clamp)
+      for (std::size_t q = 0; q < size; ++q) project(y[q], k1[q], lo, hi);
+    sample_rates(size, B, k1.data(), nullptr, lo, hi, rate, bad);
     for (std::size_t b = 0; b < B; ++b) {
       if (active[b] == 0.0) continue;
       if (bad[b]) {
@@ -401,6 +416,8 @@ void fused_heun(std::size_t size, std::size_t B, double* y, const Rhs& rhs, doub
     }
     for (std::size_t q = 0; q < size; ++q) yt[q] = y[q] + h * k1[q];
     rhs(yt.data(), k2.data());
+    if (clamp)
+      for (std::size_t q = 0; q < size; ++q) project(yt[q], k2[q], lo, hi);
     const double half = 0.5 * h;
     for (std::size_t q0 = 0; q0 < size; q0 += B)
       for (std::size_t b = 0; b < B; ++b) {
@@ -719,8 +736,9 @@ std::vector<double> bptt_gradients(const Network& net, Batch& batch, const Integ
   std::int64_t T = 0;
   while (true) {
     network_rhs(net, batch, x.data(), k1.data());
+    for (std::size_t q = 0; q < size; ++q) project(x[q], k1[q], lo, hi);
     if (steps < 0) {
-      sample_rates(size, B, k1.data(), x.data(), lo, hi, rate, bad);
+      sample_rates(size, B, k1.data(), nullptr, lo, hi, rate, bad);
       bool all = true;
       for (std::size_t b = 0; b < B; ++b) all = all && rate[b] < integ.tol;
       if (all) break;
@@ -728,6 +746,7 @@ std::vector<double> bptt_gradients(const Network& net, Batch& batch, const Integ
     if (T >= cap) break;
     for (std::size_t q = 0; q < size; ++q) xt[q] = x[q] + h * k1[q];
     network_rhs(net, batch, xt.data(), k2.data());
+    for (std::size_t q = 0; q < size; ++q) project(xt[q], k2[q], lo, hi);
     for (std::size_t q = 0; q < size; ++q) {
       double v = x[q] + 0.5 * h * (k1[q] + k2[q]);
       if (v < lo) {
@@ -767,19 +786,24 @@ std::vector<double> bptt_gradients(const Network& net, Batch& batch, const Integ
             dlds[static_cast<std::size_t>(k) * B + b];
   }
   std::vector<double> kg(integrated_neurons(net) * 3, 0.0);
-  std::vector<double> s;
+  std::vector<double> s, m1(size);
   for (std::int64_t t = T - 1; t >= 0; --t) {
+    // Recompute the step: k1p = m1 k1(x), xt = x + h k1p, k2p = m2 k2(xt),
+    // y = x + h/2 (k1p + k2p), x' = clamp(y). The projection masks m1, m2 and the clamp
+    // are piecewise constant, so they pass adjoints through or zero them.
     const std::vector<double>& xs = states[t];
     network_rhs(net, batch, xs.data(), k1.data());
+    for (std::size_t q = 0; q < size; ++q) m1[q] = project(xs[q], k1[q], lo, hi);
     for (std::size_t q = 0; q < size; ++q) xt[q] = xs[q] + h * k1[q];
     network_rhs(net, batch, xt.data(), k2.data());
     for (std::size_t q = 0; q < size; ++q) {
+      const double m2 = project(xt[q], k2[q], lo, hi);
       const double y = xs[q] + 0.5 * h * (k1[q] + k2[q]);
       ybar[q] = (y < lo || y > hi) ? 0.0 : xbar[q];  // a clamped value has zero derivative
-      k2bar[q] = 0.5 * h * ybar[q];
+      k2bar[q] = m2 * 0.5 * h * ybar[q];
     }
     network_jt_apply(net, B, xt.data(), k2bar.data(), xtbar.data());
-    for (std::size_t q = 0; q < size; ++q) k1bar[q] = 0.5 * h * ybar[q] + h * xtbar[q];
+    for (std::size_t q = 0; q < size; ++q) k1bar[q] = m1[q] * (0.5 * h * ybar[q] + h * xtbar[q]);
     network_jt_apply(net, B, xs.data(), k1bar.data(), tmp.data());
     for (std::size_t q = 0; q < size; ++q) xbar[q] = ybar[q] + xtbar[q] + tmp[q];
     // Parameter terms of both stages.
