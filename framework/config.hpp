@@ -92,6 +92,7 @@ struct TrainingConfig {
   int batch_size = 50;
   int epochs = 1;
   std::string mlp_activation = "tanh";       // mlp_backprop: tanh | sigmoid
+  PidConfig pid;                             // rule pid: training.pid {kp, ki, kd, ...}
 };
 
 struct RecordConfig {
