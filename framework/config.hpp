@@ -53,6 +53,8 @@ struct DataConfig {
   double pixel_scale = 1.0 / 255.0;          // pixel value = byte * pixel_scale
   bool shuffle = true;                       // reshuffle training data every epoch (seeded)
   double input_noise = 0.0;                  // std of Gaussian noise added to test pixels
+  int synthetic_features = 16;               // dataset "synthetic": pixels per sample
+  int synthetic_classes = 3;                 // dataset "synthetic": classes (<= features)
 };
 
 struct IntegratorConfig {
@@ -90,6 +92,7 @@ struct TrainingConfig {
   int batch_size = 50;
   int epochs = 1;
   std::string mlp_activation = "tanh";       // mlp_backprop: tanh | sigmoid
+  PidConfig pid;                             // rule pid: training.pid {kp, ki, kd, ...}
 };
 
 struct RecordConfig {

@@ -3,8 +3,9 @@
 #pragma once
 
 #include <cstdint>
-#include <stdexcept>
 #include <filesystem>
+#include <random>
+#include <stdexcept>
 #include <string>
 #include <vector>
 
@@ -19,20 +20,24 @@ struct IdxArray {
 };
 
 // Reads an IDX file of unsigned bytes (type 0x08), plain or gzip-compressed (detected
-// by content). Throws DataError naming the file and what was expected on a missing
-// file, wrong magic number, unsupported type, truncation or a gzip error.
+// by content: the gzip magic 0x1f 0x8b). Throws DataError naming the file and what was
+// expected on a missing file, wrong magic number, unsupported type, truncation, a gzip
+// error, or bytes after the payload (or after the gzip stream).
 IdxArray read_idx(const std::filesystem::path& path);
+
+// Writes an IDX file of unsigned bytes, gzip-compressed if `gzip` (tests, tools).
+void write_idx(const std::filesystem::path& path, const IdxArray& array, bool gzip = false);
 
 struct DataError : std::runtime_error {
   using std::runtime_error::runtime_error;
 };
 
 struct Dataset {
-  int features = 0;                   // pixels per sample (784)
+  int features = 0;  // pixels per sample (784)
   int classes = 10;
-  double pixel_scale = 1.0 / 255.0;   // pixel value = byte * pixel_scale
-  std::vector<std::uint8_t> pixels;   // size() * features bytes, sample-major
-  std::vector<std::uint8_t> labels;   // size() entries in [0, classes)
+  double pixel_scale = 1.0 / 255.0;  // pixel value = byte * pixel_scale
+  std::vector<std::uint8_t> pixels;  // size() * features bytes, sample-major
+  std::vector<std::uint8_t> labels;  // size() entries in [0, classes)
   std::size_t size() const { return labels.size(); }
   double pixel(std::size_t sample, int feature) const {
     return pixels[sample * features + feature] * pixel_scale;
@@ -44,11 +49,39 @@ struct DatasetSplit {
   Dataset test;
 };
 
-// Loads config.dataset ("mnist", "fashion_mnist" or "synthetic"), keeps a seeded
-// subset of train_size / test_size samples, and checks image/label counts agree.
+// Loads config.dataset and checks image/label counts, dims and label range.
+//
+// "mnist", "fashion_mnist": the files {train,t10k}-{images-idx3,labels-idx1}-ubyte, each
+//   looked for as given and with ".gz" appended, in config.dir or default_data_dir().
+// "synthetic": generated from the seed, no files. config.synthetic_features pixels and
+//   config.synthetic_classes classes; train_size / test_size samples are generated.
+//   The features are split into `classes` contiguous blocks; a sample of class c has
+//   bytes in [160, 255] on block c and in [0, 95] elsewhere, so the classes are
+//   linearly separable (by the block sums) with a margin. Labels are drawn uniformly.
+//
+// Subsets (files only): train_size / test_size must be in [1, available]. If
+// config.shuffle, a seeded uniformly random subset of that size is kept, in file order
+// (so train_size == available keeps the whole file whatever the seed); otherwise the
+// first N samples. Train and test use independent streams derived from `seed`. The
+// choice uses std::mt19937_64 with our own Fisher-Yates and bounded draws, so it is the
+// same on every standard library (std::shuffle and the std distributions are not).
 DatasetSplit load_dataset(const DataConfig& config, std::uint64_t seed);
 
 // Where a dataset's files are looked for when DataConfig::dir is empty.
+// "mnist": <source>/data/mnist, where <source> is the source tree the library was built
+//   from (the WUXING_SOURCE_DIR compile definition); if that directory does not exist
+//   (binary moved elsewhere), data/mnist relative to the current directory.
+// "fashion_mnist": /usr/share/datasets/fashion-mnist (Debian dataset-fashion-mnist).
+// Throws DataError for any other name.
 std::filesystem::path default_data_dir(const std::string& dataset);
+
+// Portable seeded randomness, identical across standard libraries and platforms.
+// An integer uniform in [0, bound), by rejection (unbiased). bound >= 1.
+std::uint64_t uniform_below(std::mt19937_64& rng, std::uint64_t bound);
+// A permutation of 0..n-1 by Fisher-Yates driven by uniform_below.
+std::vector<std::size_t> seeded_permutation(std::size_t n, std::mt19937_64& rng);
+// A well-mixed seed for an independent stream `stream` of a run seeded with `seed`
+// (splitmix64), so nearby seeds and streams do not give correlated generators.
+std::uint64_t derive_seed(std::uint64_t seed, std::uint64_t stream);
 
 }  // namespace wuxing
