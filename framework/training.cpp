@@ -1,0 +1,451 @@
+#include "framework/training.hpp"
+
+#include <fmt/format.h>
+#include <omp.h>
+
+#include <algorithm>
+#include <chrono>
+#include <cmath>
+#include <stdexcept>
+
+#include "framework/mlp.hpp"
+
+namespace wuxing {
+namespace {
+
+void add_report(PhaseReport& into, const PhaseReport& r) {
+  into.unsettled += r.unsettled;
+  into.steps_total += r.steps_total;
+  into.max_steps = std::max(into.max_steps, r.max_steps);
+  into.step_cap_hits += r.step_cap_hits;
+  into.clamp_events += r.clamp_events;
+  into.clamped_elements += r.clamped_elements;
+  into.non_finite += r.non_finite;
+}
+
+void add_stats(BatchStats& into, const BatchStats& s) {
+  into.samples += s.samples;
+  into.loss_sum += s.loss_sum;
+  into.correct += s.correct;
+  add_report(into.forward, s.forward);
+  add_report(into.backward, s.backward);
+  into.input_clamps += s.input_clamps;
+}
+
+void add_grads(Gradients& into, const Gradients& g) {
+  for (std::size_t l = 0; l < into.coef.size(); ++l)
+    for (std::size_t c = 0; c < into.coef[l].size(); ++c) into.coef[l][c] += g.coef[l][c];
+  for (std::size_t e = 0; e < into.K.size(); ++e)
+    for (int m = 0; m < 3; ++m) into.K[e][m] += g.K[e][m];
+}
+
+std::vector<std::vector<std::size_t>> split(const std::vector<std::size_t>& indices,
+                                            std::size_t chunk) {
+  std::vector<std::vector<std::size_t>> parts;
+  for (std::size_t i = 0; i < indices.size(); i += chunk)
+    parts.emplace_back(indices.begin() + i, indices.begin() + std::min(indices.size(), i + chunk));
+  return parts;
+}
+
+double seconds_since(std::chrono::steady_clock::time_point t0) {
+  return std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+}
+
+}  // namespace
+
+std::vector<std::size_t> epoch_order(std::size_t size, std::uint64_t seed, int epoch,
+                                     bool shuffle) {
+  std::vector<std::size_t> order(size);
+  for (std::size_t i = 0; i < size; ++i) order[i] = i;
+  if (!shuffle) return order;
+  Rng rng(stream_seed(seed, RngStream::shuffle, static_cast<std::uint64_t>(epoch)));
+  for (std::size_t i = size; i > 1; --i) std::swap(order[i - 1], order[rng.below(i)]);
+  return order;
+}
+
+Trainer::Trainer(const ExperimentConfig& config, int features, int classes)
+    : config_(config), net_(config, features, classes) {
+  const TrainingConfig& t = config.training;
+  std::string rule = t.rule;
+  if (rule == "pid") {
+    pid_ = true;
+    rule = t.pid_target;
+    if (rule != "connection" && rule != "fixed_point")
+      throw std::invalid_argument(
+          fmt::format("training.pid_target '{}' must be connection or fixed_point", t.pid_target));
+  }
+  if (rule == "connection") {
+    want_coef_ = true;
+    want_K_ = false;
+  } else if (rule == "fixed_point") {
+    want_K_ = true;
+    want_coef_ = t.train_connections_too;
+  } else if (rule == "bptt") {
+    bptt_ = true;
+    want_coef_ = true;
+    want_K_ = false;
+  } else {
+    throw std::invalid_argument(fmt::format(
+        "training.rule '{}' must be connection, fixed_point, pid, bptt or mlp_backprop", t.rule));
+  }
+  for (const auto& name : t.trainable_K) {
+    if (name == "K1")
+      k_mask_[0] = true;
+    else if (name == "K2")
+      k_mask_[1] = true;
+    else if (name == "K3")
+      k_mask_[2] = true;
+    else
+      throw std::invalid_argument(
+          fmt::format("training.trainable_K entry '{}' must be K1, K2 or K3", name));
+  }
+  if (want_K_ && config.model.sharing != "per_neuron")
+    fmt::print(stderr,
+               "note: training K's with model.sharing = {} (gradients are summed over "
+               "the neurons that share them)\n",
+               config.model.sharing);
+  for (int l = 1; l < net_.layer_count(); ++l) {
+    coef_opt_.emplace_back(t.optimizer, t.momentum, net_.connections(l).size());
+    if (pid_) coef_pid_.emplace_back(config.training.pid, net_.connections(l).size());
+  }
+  k_opt_ = std::make_unique<Optimizer>(t.optimizer, t.momentum, net_.k_table().size() * 3);
+  if (pid_)
+    k_pid_ = std::make_unique<PidController>(config.training.pid, net_.k_table().size() * 3);
+}
+
+BatchStats Trainer::gradient(const Dataset& data, const std::vector<std::size_t>& indices,
+                             Gradients& grads) {
+  net_.input_signal(0, data.pixel_scale);  // fill the cache before the threads share it
+  const auto parts = split(indices, kChunk);
+  std::vector<Gradients> part_grads(parts.size());
+  std::vector<BatchStats> part_stats(parts.size());
+  const double total = static_cast<double>(indices.size());
+#pragma omp parallel for schedule(dynamic, 1) if (parts.size() > 1)
+  for (std::size_t p = 0; p < parts.size(); ++p) {
+    Batch batch;
+    set_inputs(net_, data.pixels.data(), data.features, data.pixel_scale, parts[p],
+               data.labels.data(), batch);
+    Gradients& g = part_grads[p];
+    g.reset(net_);
+    BatchStats& st = part_stats[p];
+    st.samples = parts[p].size();
+    st.input_clamps = batch.input_clamps;
+    std::vector<int> pred;
+    std::vector<double> loss;
+    if (bptt_) {
+      PhaseReport fr;
+      loss = bptt_gradients(net_, batch, config_.integrator, config_.training, -1, g, &fr, &pred);
+      fr.sample_steps.clear();
+      fr.sample_settled.clear();
+      st.forward = fr;
+    } else {
+      st.forward = forward_phase(net_, batch, config_.integrator);
+      std::vector<double> dlds, lambda;
+      loss = output_loss(net_, batch, config_.training, dlds, &pred);
+      st.backward = backward_phase(net_, batch, dlds, config_.integrator, lambda);
+      local_gradients(net_, batch, lambda, dlds, want_coef_, want_K_, g);
+    }
+    // Chunk gradients are means over the chunk; reweight to the minibatch mean.
+    const double w = static_cast<double>(parts[p].size()) / total;
+    for (auto& v : g.coef)
+      for (double& c : v) c *= w;
+    for (auto& k : g.K)
+      for (double& c : k) c *= w;
+    for (std::size_t b = 0; b < loss.size(); ++b) {
+      st.loss_sum += loss[b];
+      st.correct += pred[b] == batch.labels[b];
+    }
+  }
+  grads.reset(net_);
+  BatchStats stats;
+  for (std::size_t p = 0; p < parts.size(); ++p) {
+    add_grads(grads, part_grads[p]);
+    add_stats(stats, part_stats[p]);
+  }
+  return stats;
+}
+
+std::int64_t Trainer::apply(Gradients& grads, double lr) {
+  std::int64_t clamps = 0;
+  if (want_coef_) {
+    for (int l = 1; l < net_.layer_count(); ++l) {
+      double* g = grads.coef[l - 1].data();
+      if (pid_) coef_pid_[l - 1].transform(g);
+      coef_opt_[l - 1].apply(net_.connections(l).coef.data(), g, lr);
+    }
+  }
+  if (want_K_) {
+    auto& table = net_.k_table();
+    std::vector<double> flat(table.size() * 3), g(table.size() * 3);
+    for (std::size_t e = 0; e < table.size(); ++e) {
+      flat[3 * e] = table[e].K1;
+      flat[3 * e + 1] = table[e].K2;
+      flat[3 * e + 2] = table[e].K3;
+      for (int m = 0; m < 3; ++m) g[3 * e + m] = k_mask_[m] ? grads.K[e][m] : 0.0;
+    }
+    if (pid_) k_pid_->transform(g.data());
+    k_opt_->apply(flat.data(), g.data(), lr);
+    const ModelConfig& mc = config_.model;
+    auto keep = [&](double v, const Range& r) {
+      if (v < r.min) {
+        ++clamps;
+        return r.min;
+      }
+      if (v > r.max) {
+        ++clamps;
+        return r.max;
+      }
+      return v;
+    };
+    for (std::size_t e = 0; e < table.size(); ++e) {
+      KParams K{flat[3 * e], flat[3 * e + 1], flat[3 * e + 2]};
+      if (k_mask_[0]) K.K1 = keep(K.K1, mc.K1_range);
+      if (k_mask_[1]) K.K2 = keep(K.K2, mc.K2_range);
+      if (k_mask_[2]) K.K3 = keep(K.K3, mc.K3_range);
+      // A positive fixed point needs K1 > K3: keep a margin of 1 % of K1.
+      if (!(K.K1 - K.K3 > 0.01 * K.K1)) {
+        ++clamps;
+        if (k_mask_[2])
+          K.K3 = 0.99 * K.K1;
+        else
+          K.K1 = K.K3 / 0.99;
+      }
+      table[e] = K;
+    }
+  }
+  return clamps;
+}
+
+BatchStats Trainer::evaluate(const Dataset& data, const std::vector<std::size_t>& indices,
+                             std::size_t chunk) {
+  net_.input_signal(0, data.pixel_scale);
+  const auto parts = split(indices, chunk);
+  std::vector<BatchStats> part_stats(parts.size());
+#pragma omp parallel for schedule(dynamic, 1) if (parts.size() > 1)
+  for (std::size_t p = 0; p < parts.size(); ++p) {
+    Batch batch;
+    set_inputs(net_, data.pixels.data(), data.features, data.pixel_scale, parts[p],
+               data.labels.data(), batch);
+    BatchStats& st = part_stats[p];
+    st.samples = parts[p].size();
+    st.input_clamps = batch.input_clamps;
+    PhaseReport fr = forward_phase(net_, batch, config_.integrator);
+    fr.sample_steps.clear();
+    fr.sample_settled.clear();
+    st.forward = fr;
+    std::vector<double> dlds;
+    std::vector<int> pred;
+    const auto loss = output_loss(net_, batch, config_.training, dlds, &pred);
+    for (std::size_t b = 0; b < loss.size(); ++b) {
+      st.loss_sum += loss[b];
+      st.correct += pred[b] == batch.labels[b];
+    }
+  }
+  BatchStats stats;
+  for (const auto& s : part_stats) add_stats(stats, s);
+  return stats;
+}
+
+namespace {
+
+LayerParameters layer_parameters(const Network& net, int l) {
+  LayerParameters p;
+  bool shared = true;
+  for (int i = 1; i < net.layer_size(l); ++i)
+    shared = shared && net.k_entry(l, i) == net.k_entry(l, 0);
+  const int count = shared ? 1 : net.layer_size(l);
+  for (int i = 0; i < count; ++i) {
+    p.K1.push_back(net.K(l, i).K1);
+    p.K2.push_back(net.K(l, i).K2);
+    p.K3.push_back(net.K(l, i).K3);
+  }
+  for (int i = 0; i < net.layer_size(l); ++i) p.fixed_points.push_back(net.fixed_point(l, i));
+  const auto& c = net.connections(l).coef;
+  p.connections = static_cast<std::int64_t>(c.size());
+  if (!c.empty()) {
+    double sum = 0.0, sq = 0.0;
+    p.coef_min = c[0];
+    p.coef_max = c[0];
+    for (double v : c) {
+      sum += v;
+      sq += v * v;
+      p.coef_min = std::min(p.coef_min, v);
+      p.coef_max = std::max(p.coef_max, v);
+    }
+    p.coef_mean = sum / c.size();
+    p.coef_std = std::sqrt(std::max(0.0, sq / c.size() - p.coef_mean * p.coef_mean));
+  }
+  return p;
+}
+
+bool parameters_finite(const Network& net) {
+  for (int l = 1; l < net.layer_count(); ++l)
+    for (double v : net.connections(l).coef)
+      if (!std::isfinite(v)) return false;
+  for (const auto& K : net.k_table())
+    if (!std::isfinite(K.K1) || !std::isfinite(K.K2) || !std::isfinite(K.K3)) return false;
+  return true;
+}
+
+}  // namespace
+
+RunResult run_training(const ExperimentConfig& config, const DatasetSplit& data,
+                       const RunObserver& observer, int threads) {
+  if (threads > 0) omp_set_num_threads(threads);
+  if (config.training.rule == "mlp_backprop") return run_mlp(config, data, observer);
+  const auto t_run = std::chrono::steady_clock::now();
+  RunResult result;
+  const Dataset& train = data.train;
+  const Dataset& test = data.test;
+  if (train.size() == 0) throw std::invalid_argument("training set is empty");
+  if (config.training.batch_size <= 0)
+    throw std::invalid_argument(
+        fmt::format("training.batch_size = {} must be > 0", config.training.batch_size));
+  Trainer trainer(config, train.features, train.classes);
+  Network& net = trainer.network();
+  std::vector<std::size_t> test_idx(test.size());
+  for (std::size_t i = 0; i < test.size(); ++i) test_idx[i] = i;
+  const std::size_t neurons_elems = [&] {
+    std::size_t t = 0;
+    for (int l = 1; l < net.layer_count(); ++l) t += net.layer_size(l);
+    return t * net.n();
+  }();
+  const std::size_t B = config.training.batch_size;
+  for (int epoch = 0; epoch < config.training.epochs; ++epoch) {
+    const auto t0 = std::chrono::steady_clock::now();
+    const double lr = scheduled_lr(config.training, epoch);
+    const auto order = epoch_order(train.size(), config.seed, epoch, config.data.shuffle);
+    BatchStats tr;
+    EpochMetrics m;
+    m.epoch = epoch + 1;
+    bool stopped = false;
+    std::size_t batches = 0;
+    for (std::size_t start = 0; start < order.size(); start += B) {
+      if (observer.stop && observer.stop->load()) {
+        stopped = true;
+        break;
+      }
+      std::vector<std::size_t> idx(order.begin() + start,
+                                   order.begin() + std::min(order.size(), start + B));
+      Gradients g;
+      const BatchStats s = trainer.gradient(train, idx, g);
+      add_stats(tr, s);
+      bool finite = std::isfinite(s.loss_sum) && s.forward.non_finite == 0;
+      for (const auto& v : g.coef)
+        for (double c : v) finite = finite && std::isfinite(c);
+      if (!finite) {
+        result.status = "numerical_trouble";
+        result.reason =
+            fmt::format("non-finite loss or gradient in epoch {} at sample {}", epoch + 1, start);
+        break;
+      }
+      m.trouble.k_clamp_events += trainer.apply(g, lr);
+      if (!parameters_finite(net)) {
+        result.status = "numerical_trouble";
+        result.reason = fmt::format(
+            "non-finite parameters after the update at sample {} of epoch {}", start, epoch + 1);
+        break;
+      }
+      if (observer.on_progress && (++batches % 20 == 0 || start + B >= order.size()))
+        observer.on_progress(epoch + 1, static_cast<std::int64_t>(tr.samples),
+                             static_cast<std::int64_t>(order.size()),
+                             tr.samples ? static_cast<double>(tr.correct) / tr.samples : 0.0);
+    }
+    const BatchStats te = trainer.evaluate(test, test_idx);
+    const double nan = std::numeric_limits<double>::quiet_NaN();
+    m.train_accuracy = tr.samples ? static_cast<double>(tr.correct) / tr.samples : nan;
+    m.train_loss = tr.samples ? tr.loss_sum / tr.samples : nan;
+    m.test_accuracy = te.samples ? static_cast<double>(te.correct) / te.samples : nan;
+    m.test_loss = te.samples ? te.loss_sum / te.samples : nan;
+    const double phases = static_cast<double>(tr.samples + te.samples);
+    m.unsettled_fraction =
+        phases > 0 ? (tr.forward.unsettled + te.forward.unsettled) / phases : 0.0;
+    m.clamp_fraction = phases > 0 ? (tr.forward.clamped_elements + te.forward.clamped_elements) /
+                                        (phases * neurons_elems)
+                                  : 0.0;
+    m.mean_steps = phases > 0 ? (tr.forward.steps_total + te.forward.steps_total) / phases : 0.0;
+    m.trouble.unsettled_samples = tr.forward.unsettled + te.forward.unsettled;
+    m.trouble.backward_unsettled = tr.backward.unsettled;
+    m.trouble.step_cap_hits =
+        tr.forward.step_cap_hits + te.forward.step_cap_hits + tr.backward.step_cap_hits;
+    m.trouble.clamp_events = tr.forward.clamp_events + te.forward.clamp_events;
+    m.trouble.non_finite = tr.forward.non_finite + te.forward.non_finite + tr.backward.non_finite;
+    m.trouble.input_clamps = tr.input_clamps + te.input_clamps;
+    m.max_re_lambda = nan;
+    if (config.record.stability && test.size() > 0) {
+      std::vector<std::size_t> idx;
+      for (int i = 0; i < config.record.stability_samples && i < static_cast<int>(test.size()); ++i)
+        idx.push_back(i);
+      Batch batch;
+      set_inputs(net, test.pixels.data(), test.features, test.pixel_scale, idx, test.labels.data(),
+                 batch);
+      forward_phase(net, batch, config.integrator);
+      StabilityRecord rec;
+      rec.epoch = epoch + 1;
+      double best = -std::numeric_limits<double>::infinity();
+      for (std::size_t b = 0; b < idx.size(); ++b) {
+        const auto ev = operating_point_eigenvalues(net, idx.size(), batch.x.data(), b);
+        for (const auto& v : ev) best = std::max(best, v.real());
+        rec.eigenvalues.insert(rec.eigenvalues.end(), ev.begin(), ev.end());
+      }
+      m.max_re_lambda = best;
+      result.stability.push_back(std::move(rec));
+    }
+    m.wall_seconds = seconds_since(t0);
+    if (result.status == "ok" && !(std::isfinite(m.test_loss) && std::isfinite(m.train_loss))) {
+      result.status = "numerical_trouble";
+      result.reason = fmt::format("non-finite loss in epoch {}", epoch + 1);
+    }
+    result.epochs.push_back(m);
+    if (observer.on_epoch) observer.on_epoch(m);
+    if (stopped) {
+      result.status = "failed";
+      result.reason = fmt::format("stopped on request during epoch {}", epoch + 1);
+    }
+    if (result.status != "ok") break;
+  }
+  // Probe trajectories on the test set after the last epoch.
+  if (!config.record.probe_samples.empty() && test.size() > 0) {
+    std::vector<std::size_t> idx;
+    for (int s : config.record.probe_samples) {
+      if (s < 0 || s >= static_cast<int>(test.size()))
+        throw std::invalid_argument(fmt::format(
+            "record.probe_samples entry {} is outside the test set (size {})", s, test.size()));
+      idx.push_back(s);
+    }
+    std::vector<int> layers = config.record.probe_layers;
+    if (layers.empty())
+      for (int l = 0; l + 1 < net.layer_count(); ++l) layers.push_back(l);
+    Batch batch;
+    set_inputs(net, test.pixels.data(), test.features, test.pixel_scale, idx, test.labels.data(),
+               batch);
+    std::vector<TrajectoryProbe> probes;
+    for (std::size_t b = 0; b < idx.size(); ++b)
+      for (int l : layers) {
+        if (l < 0 || l + 1 >= net.layer_count())
+          throw std::invalid_argument(fmt::format("record.probe_layers entry {} is outside 0..{}",
+                                                  l, net.layer_count() - 2));
+        TrajectoryProbe p;
+        p.layer = l + 1;
+        p.sample = b;
+        p.stride = config.record.trajectory_stride;
+        probes.push_back(std::move(p));
+      }
+    forward_phase(net, batch, config.integrator, &probes);
+    for (std::size_t q = 0; q < probes.size(); ++q) {
+      Trajectory t;
+      t.sample = static_cast<int>(idx[probes[q].sample]);
+      t.layer = probes[q].layer - 1;
+      t.times = std::move(probes[q].times);
+      t.values = std::move(probes[q].values);
+      t.neurons = net.layer_size(probes[q].layer);
+      t.elements = net.n();
+      result.trajectories.push_back(std::move(t));
+    }
+  }
+  for (int l = 1; l < net.layer_count(); ++l) result.parameters.push_back(layer_parameters(net, l));
+  result.wall_seconds = seconds_since(t_run);
+  return result;
+}
+
+}  // namespace wuxing

@@ -1,0 +1,67 @@
+// Training rules on a Wuxing network (MODEL.md section 6) and the epoch loop.
+#pragma once
+
+#include <memory>
+#include <vector>
+
+#include "framework/config.hpp"
+#include "framework/data.hpp"
+#include "framework/experiment.hpp"
+#include "framework/network.hpp"
+#include "framework/optimizer.hpp"
+
+namespace wuxing {
+
+// What one minibatch (or one evaluation pass) saw.
+struct BatchStats {
+  std::size_t samples = 0;
+  double loss_sum = 0.0;
+  std::int64_t correct = 0;
+  PhaseReport forward;  // summed over chunks (sample vectors left empty)
+  PhaseReport backward;
+  std::int64_t input_clamps = 0;
+};
+
+// Owns the network, the optimizers and the rule. A minibatch is processed in chunks of
+// kChunk samples (in parallel over chunks); chunk gradients are added in chunk order, so
+// the result does not depend on the number of threads.
+class Trainer {
+ public:
+  static constexpr std::size_t kChunk = 25;
+
+  Trainer(const ExperimentConfig& config, int features, int classes);
+  Network& network() { return net_; }
+  const Network& network() const { return net_; }
+
+  // Mean gradient of the minibatch `indices` of `data` under the configured rule.
+  BatchStats gradient(const Dataset& data, const std::vector<std::size_t>& indices,
+                      Gradients& grads);
+  // Optimizer step (after PID when the rule is pid); K's are clamped to their ranges.
+  // Returns the number of K clamps.
+  std::int64_t apply(Gradients& grads, double lr);
+  // Forward phase and loss only, in parallel over chunks of `chunk` samples.
+  BatchStats evaluate(const Dataset& data, const std::vector<std::size_t>& indices,
+                      std::size_t chunk = 100);
+
+  bool trains_connections() const { return want_coef_; }
+  bool trains_K() const { return want_K_; }
+
+ private:
+  ExperimentConfig config_;
+  Network net_;
+  bool want_coef_ = true, want_K_ = false, bptt_ = false, pid_ = false;
+  std::array<bool, 3> k_mask_{false, false, false};
+  std::vector<Optimizer> coef_opt_;
+  std::unique_ptr<Optimizer> k_opt_;
+  std::vector<PidController> coef_pid_;
+  std::unique_ptr<PidController> k_pid_;
+};
+
+// The epoch loop for every rule (mlp_backprop included) on loaded data.
+RunResult run_training(const ExperimentConfig& config, const DatasetSplit& data,
+                       const RunObserver& observer, int threads);
+
+// Fisher-Yates with our portable generator (stream `shuffle`, index = epoch).
+std::vector<std::size_t> epoch_order(std::size_t size, std::uint64_t seed, int epoch, bool shuffle);
+
+}  // namespace wuxing

@@ -1,0 +1,370 @@
+// The local rules' gradients against central finite differences of the settled loss, and
+// bptt converging to them as the number of unrolled steps grows. MODEL.md sections 5-6.
+#include <doctest/doctest.h>
+
+#include <cmath>
+#include <vector>
+
+#include "framework/connectivity.hpp"
+#include "framework/data.hpp"
+#include "framework/mlp.hpp"
+#include "framework/network.hpp"
+
+using namespace wuxing;
+
+namespace {
+
+Dataset tiny_data(int features, int classes, int samples, std::uint64_t seed) {
+  Dataset d;
+  d.features = features;
+  d.classes = classes;
+  d.pixel_scale = 1.0 / 255.0;
+  Rng rng(seed);
+  for (int s = 0; s < samples * features; ++s)
+    d.pixels.push_back(static_cast<std::uint8_t>(rng.below(256)));
+  for (int s = 0; s < samples; ++s) d.labels.push_back(static_cast<std::uint8_t>(s % classes));
+  return d;
+}
+
+ExperimentConfig tight_config(const std::string& connectivity, const std::string& loss) {
+  ExperimentConfig c;
+  c.seed = 7;
+  c.network.hidden = {4};
+  c.network.connectivity = connectivity;
+  c.network.init_scale = 0.8;
+  c.integrator.h = 0.1;
+  c.integrator.t_max = 400;
+  c.integrator.tol = 1e-13;
+  c.integrator.backward_t_max = 400;
+  c.integrator.backward_tol = 1e-13;
+  c.integrator.max_steps = 100000;
+  c.training.loss = loss;
+  return c;
+}
+
+std::vector<std::size_t> all_of(const Dataset& d) {
+  std::vector<std::size_t> idx(d.size());
+  for (std::size_t i = 0; i < idx.size(); ++i) idx[i] = i;
+  return idx;
+}
+
+double settled_loss(const Network& net, const Dataset& d, const ExperimentConfig& c) {
+  Batch batch;
+  set_inputs(net, d.pixels.data(), d.features, d.pixel_scale, all_of(d), d.labels.data(), batch);
+  const PhaseReport r = forward_phase(net, batch, c.integrator);
+  REQUIRE(r.unsettled == 0);
+  std::vector<double> dlds;
+  const auto loss = output_loss(net, batch, c.training, dlds);
+  double sum = 0.0;
+  for (double v : loss) sum += v;
+  return sum / loss.size();
+}
+
+Gradients local(const Network& net, const Dataset& d, const ExperimentConfig& c, bool coef, bool K,
+                PhaseReport* fwd = nullptr, PhaseReport* bwd = nullptr) {
+  Batch batch;
+  set_inputs(net, d.pixels.data(), d.features, d.pixel_scale, all_of(d), d.labels.data(), batch);
+  PhaseReport f = forward_phase(net, batch, c.integrator);
+  std::vector<double> dlds, lambda;
+  output_loss(net, batch, c.training, dlds);
+  PhaseReport b = backward_phase(net, batch, dlds, c.integrator, lambda);
+  if (fwd) *fwd = f;
+  if (bwd) *bwd = b;
+  Gradients g;
+  g.reset(net);
+  local_gradients(net, batch, lambda, dlds, coef, K, g);
+  return g;
+}
+
+// max |g - fd| / max |fd| over a parameter block.
+double relative_error(const std::vector<double>& g, const std::vector<double>& fd) {
+  double diff = 0.0, scale = 0.0;
+  for (std::size_t i = 0; i < g.size(); ++i) {
+    diff = std::max(diff, std::abs(g[i] - fd[i]));
+    scale = std::max(scale, std::abs(fd[i]));
+  }
+  REQUIRE(scale > 1e-8);  // a vanishing gradient would make the check meaningless
+  return diff / scale;
+}
+
+void check_connection_gradient(const std::string& connectivity, const std::string& loss) {
+  const ExperimentConfig c = tight_config(connectivity, loss);
+  const Dataset d = tiny_data(6, 3, 5, 11);
+  Network net(c, 6, 3);
+  PhaseReport f, b;
+  const Gradients g = local(net, d, c, true, false, &f, &b);
+  CHECK(f.unsettled == 0);
+  CHECK(b.unsettled == 0);
+  CHECK(f.clamp_events == 0);
+  for (int l = 1; l < net.layer_count(); ++l) {
+    auto& coef = net.connections(l).coef;
+    std::vector<double> fd(coef.size());
+    const double eps = 1e-5;
+    for (std::size_t i = 0; i < coef.size(); ++i) {
+      const double keep = coef[i];
+      coef[i] = keep + eps;
+      const double up = settled_loss(net, d, c);
+      coef[i] = keep - eps;
+      const double down = settled_loss(net, d, c);
+      coef[i] = keep;
+      fd[i] = (up - down) / (2 * eps);
+    }
+    const double err = relative_error(g.coef[l - 1], fd);
+    INFO(connectivity, " ", loss, " layer ", l, " relative error ", err);
+    CHECK(err < 1e-4);
+  }
+}
+
+}  // namespace
+
+TEST_CASE("connection gradient equals finite differences of the settled loss") {
+  check_connection_gradient("uniform_random", "cross_entropy");
+  check_connection_gradient("fixed", "cross_entropy");
+  check_connection_gradient("uniform_random", "mse");
+}
+
+TEST_CASE("fixed_point gradient (K1, K2, K3 per neuron) equals finite differences") {
+  for (const char* conn : {"uniform_random", "fixed"}) {
+    const ExperimentConfig c = tight_config(conn, "cross_entropy");
+    const Dataset d = tiny_data(6, 3, 5, 12);
+    Network net(c, 6, 3);
+    // Spread the K's so each neuron differs (and K2 != its default).
+    Rng rng(3);
+    for (auto& K : net.k_table()) {
+      K.K1 = 1.0 + 0.2 * rng.uniform();
+      K.K2 = 0.5 + 0.2 * rng.uniform();
+      K.K3 = 0.45 + 0.1 * rng.uniform();
+    }
+    const Gradients g = local(net, d, c, false, true);
+    for (int m = 0; m < 3; ++m) {
+      std::vector<double> analytic, fd;
+      for (std::size_t e = 0; e < net.k_table().size(); ++e) {
+        KParams& K = net.k_table()[e];
+        double& p = m == 0 ? K.K1 : m == 1 ? K.K2 : K.K3;
+        const double keep = p, eps = 1e-5;
+        p = keep + eps;
+        const double up = settled_loss(net, d, c);
+        p = keep - eps;
+        const double down = settled_loss(net, d, c);
+        p = keep;
+        fd.push_back((up - down) / (2 * eps));
+        analytic.push_back(g.K[e][m]);
+      }
+      const double err = relative_error(analytic, fd);
+      INFO(conn, " K", m + 1, " relative error ", err);
+      CHECK(err < 1e-4);
+    }
+  }
+}
+
+TEST_CASE("K gradients with shared and per_layer K's sum over the sharing neurons") {
+  for (const char* sharing : {"shared", "per_layer"}) {
+    ExperimentConfig c = tight_config("uniform_random", "mse");
+    c.model.sharing = sharing;
+    const Dataset d = tiny_data(6, 3, 4, 13);
+    Network net(c, 6, 3);
+    const Gradients g = local(net, d, c, false, true);
+    for (std::size_t e = 0; e < net.k_table().size(); ++e) {
+      double& p = net.k_table()[e].K3;
+      const double keep = p, eps = 1e-5;
+      p = keep + eps;
+      const double up = settled_loss(net, d, c);
+      p = keep - eps;
+      const double down = settled_loss(net, d, c);
+      p = keep;
+      const double fd = (up - down) / (2 * eps);
+      INFO(sharing, " entry ", e, " analytic ", g.K[e][2], " fd ", fd);
+      CHECK(std::abs(g.K[e][2] - fd) < 1e-4 * std::abs(fd) + 1e-9);
+    }
+  }
+}
+
+TEST_CASE("bptt converges to the local gradient as the unrolled horizon grows") {
+  ExperimentConfig c = tight_config("uniform_random", "cross_entropy");
+  const Dataset d = tiny_data(6, 3, 5, 14);
+  Network net(c, 6, 3);
+  const Gradients g = local(net, d, c, true, true);
+  std::vector<double> errors;
+  for (std::int64_t T : {100, 200, 400, 800}) {
+    Batch batch;
+    set_inputs(net, d.pixels.data(), d.features, d.pixel_scale, all_of(d), d.labels.data(), batch);
+    Gradients gb;
+    gb.reset(net);
+    bptt_gradients(net, batch, c.integrator, c.training, T, gb);
+    std::vector<double> a, b;
+    for (std::size_t l = 0; l < g.coef.size(); ++l) {
+      a.insert(a.end(), g.coef[l].begin(), g.coef[l].end());
+      b.insert(b.end(), gb.coef[l].begin(), gb.coef[l].end());
+    }
+    for (std::size_t e = 0; e < g.K.size(); ++e)
+      for (int m = 0; m < 3; ++m) {
+        a.push_back(g.K[e][m]);
+        b.push_back(gb.K[e][m]);
+      }
+    errors.push_back(relative_error(b, a));
+    MESSAGE("bptt T = ", T, " (t = ", T * c.integrator.h, "): relative error ", errors.back());
+  }
+  for (std::size_t i = 1; i < errors.size(); ++i) CHECK(errors[i] < errors[i - 1]);
+  CHECK(errors.front() >
+        1e-2);  // a short horizon (t = 10) is visibly not the steady-state gradient
+  CHECK(errors.back() < 1e-6);
+}
+
+TEST_CASE("bptt gradient equals finite differences of the discretised network") {
+  // bptt is exact for the fixed-step network even far from steady state (T = 30 steps).
+  ExperimentConfig c = tight_config("fixed", "cross_entropy");
+  c.integrator.h = 0.2;
+  const Dataset d = tiny_data(6, 3, 4, 15);
+  Network net(c, 6, 3);
+  const std::int64_t T = 30;
+  auto loss_T = [&] {
+    Batch batch;
+    set_inputs(net, d.pixels.data(), d.features, d.pixel_scale, all_of(d), d.labels.data(), batch);
+    Gradients unused;
+    unused.reset(net);
+    const auto loss = bptt_gradients(net, batch, c.integrator, c.training, T, unused);
+    double sum = 0;
+    for (double v : loss) sum += v;
+    return sum / loss.size();
+  };
+  Batch batch;
+  set_inputs(net, d.pixels.data(), d.features, d.pixel_scale, all_of(d), d.labels.data(), batch);
+  Gradients g;
+  g.reset(net);
+  bptt_gradients(net, batch, c.integrator, c.training, T, g);
+  auto& coef = net.connections(2).coef;
+  std::vector<double> fd(coef.size());
+  for (std::size_t i = 0; i < coef.size(); ++i) {
+    const double keep = coef[i], eps = 1e-5;
+    coef[i] = keep + eps;
+    const double up = loss_T();
+    coef[i] = keep - eps;
+    const double down = loss_T();
+    coef[i] = keep;
+    fd[i] = (up - down) / (2 * eps);
+  }
+  CHECK(relative_error(g.coef[1], fd) < 1e-6);
+  std::vector<double> kfd, ka;
+  for (std::size_t e = 0; e < net.k_table().size(); ++e) {
+    double& p = net.k_table()[e].K3;
+    const double keep = p, eps = 1e-5;
+    p = keep + eps;
+    const double up = loss_T();
+    p = keep - eps;
+    const double down = loss_T();
+    p = keep;
+    kfd.push_back((up - down) / (2 * eps));
+    ka.push_back(g.K[e][2]);
+  }
+  CHECK(relative_error(ka, kfd) < 1e-6);
+}
+
+TEST_CASE("mlp_backprop gradients equal finite differences") {
+  for (const char* act : {"tanh", "sigmoid"})
+    for (const char* loss : {"cross_entropy", "mse"}) {
+      ExperimentConfig c;
+      c.network.hidden = {5, 4};
+      c.training.mlp_activation = act;
+      c.training.loss = loss;
+      const Dataset d = tiny_data(6, 3, 7, 16);
+      Mlp mlp(c, 6, 3);
+      const Eigen::MatrixXd X = batch_matrix(d, all_of(d));
+      std::vector<int> y(d.labels.begin(), d.labels.end());
+      std::vector<Eigen::MatrixXd> gW;
+      std::vector<Eigen::VectorXd> gb;
+      mlp.gradient(X, y, gW, gb);
+      std::vector<int> pred;
+      for (std::size_t l = 0; l < mlp.W.size(); ++l) {
+        std::vector<double> a, fd;
+        for (Eigen::Index i = 0; i < mlp.W[l].size(); ++i) {
+          double& p = mlp.W[l].data()[i];
+          const double keep = p, eps = 1e-6;
+          p = keep + eps;
+          const double up = mlp.evaluate(X, y, pred);
+          p = keep - eps;
+          const double down = mlp.evaluate(X, y, pred);
+          p = keep;
+          fd.push_back((up - down) / (2 * eps));
+          a.push_back(gW[l].data()[i]);
+        }
+        for (Eigen::Index i = 0; i < mlp.b[l].size(); ++i) {
+          double& p = mlp.b[l].data()[i];
+          const double keep = p, eps = 1e-6;
+          p = keep + eps;
+          const double up = mlp.evaluate(X, y, pred);
+          p = keep - eps;
+          const double down = mlp.evaluate(X, y, pred);
+          p = keep;
+          fd.push_back((up - down) / (2 * eps));
+          a.push_back(gb[l].data()[i]);
+        }
+        INFO(act, " ", loss, " layer ", l);
+        CHECK(relative_error(a, fd) < 1e-6);
+      }
+    }
+}
+
+TEST_CASE("with clamped elements the gradients are exact for the clamped system") {
+  // A tight upper range holds some elements at x_max; they are constants of the clamped
+  // system, the forward phase must still settle (projected Heun stages), and both the
+  // adjoint gradient and bptt must match finite differences.
+  ExperimentConfig c = tight_config("fixed", "cross_entropy");
+  c.network.init_scale = 3.0;
+  c.network.x_max = 1.25;
+  const Dataset d = tiny_data(6, 3, 5, 17);
+  Network net(c, 6, 3);
+  PhaseReport f, b;
+  const Gradients g = local(net, d, c, true, true, &f, &b);
+  REQUIRE(f.clamped_elements > 0);
+  CHECK(f.unsettled == 0);
+  CHECK(b.unsettled == 0);
+  for (int l = 1; l < net.layer_count(); ++l) {
+    auto& coef = net.connections(l).coef;
+    std::vector<double> fd(coef.size());
+    for (std::size_t i = 0; i < coef.size(); ++i) {
+      const double keep = coef[i], eps = 1e-6;
+      coef[i] = keep + eps;
+      const double up = settled_loss(net, d, c);
+      coef[i] = keep - eps;
+      const double down = settled_loss(net, d, c);
+      coef[i] = keep;
+      fd[i] = (up - down) / (2 * eps);
+    }
+    const double err = relative_error(g.coef[l - 1], fd);
+    INFO("layer ", l, " relative error ", err, " clamped elements ", f.clamped_elements);
+    CHECK(err < 1e-4);
+  }
+  // bptt over a long horizon reaches the same gradient.
+  Batch batch;
+  set_inputs(net, d.pixels.data(), d.features, d.pixel_scale, all_of(d), d.labels.data(), batch);
+  Gradients gb;
+  gb.reset(net);
+  PhaseReport rb;
+  bptt_gradients(net, batch, c.integrator, c.training, 1500, gb, &rb);
+  CHECK(rb.clamp_events > 0);
+  for (std::size_t l = 0; l < g.coef.size(); ++l)
+    CHECK(relative_error(gb.coef[l], g.coef[l]) < 1e-5);
+}
+
+TEST_CASE("a neuron held at the upper bound settles (projected Heun stages)") {
+  // Regression: with the plain stages the second stage saw x beyond x_max and the other
+  // elements never came to rest.
+  ExperimentConfig c;
+  c.network.connectivity = "fixed";
+  c.network.init_scale = 1.0;
+  c.integrator.h = 0.2;
+  c.integrator.tol = 1e-8;
+  c.integrator.t_max = 200;
+  Network net(c, 1, 1);
+  net.connections(1).coef[0] = 20.0;  // pixel 1 -> a drive far beyond the clamp onset
+  Dataset d;
+  d.features = 1;
+  d.classes = 1;
+  d.pixels = {255};
+  d.labels = {0};
+  Batch batch;
+  set_inputs(net, d.pixels.data(), 1, d.pixel_scale, {0}, d.labels.data(), batch);
+  const PhaseReport r = forward_phase(net, batch, c.integrator);
+  CHECK(r.clamped_elements > 0);
+  CHECK(r.unsettled == 0);
+}
