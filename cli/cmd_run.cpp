@@ -1,15 +1,240 @@
-// Placeholder until the pipeline lands (issue 4): the pipeline helper replaces this file.
-#include <stdexcept>
+// `wuxing run` and `wuxing validate`: experiment specs and sweeps from the command line.
+#include <fmt/format.h>
+#include <omp.h>
+
+#include <atomic>
+#include <csignal>
+#include <cstdlib>
+#include <filesystem>
+#include <memory>
+#include <string>
+#include <vector>
 
 #include "cli/commands.hpp"
+#include "framework/experiment.hpp"
+#include "framework/runner.hpp"
+#include "framework/spec.hpp"
+#include "framework/store.hpp"
+#include "framework/sweep.hpp"
 
 namespace wuxing::cli {
+
+namespace {
+
+std::atomic<bool> g_stop{false};
+
+extern "C" void on_sigint(int) {
+  if (g_stop.load()) {
+    // A second Ctrl-C: stop now. Finished runs are already safe in their part files.
+    std::signal(SIGINT, SIG_DFL);
+    std::raise(SIGINT);
+    return;
+  }
+  g_stop.store(true);
+}
+
+const char* kSpecHelp = R"(
+Spec syntax (YAML; keys as in framework/config.hpp):
+  name: sweep-k3            # results go to results/<name>.h5 unless -o
+  description: free text
+  base: common.yaml         # or a list; relative to this file; this file overrides
+  seed: 0
+  model:      {K1: 1.0, K2: 0.5, K3: 0.5, n: 5, g: 1, k: 2}
+  network:    {hidden: [100], connectivity: uniform_random}
+  data:       {dataset: mnist, train_size: 2000, test_size: 1000}
+  integrator: {method: heun, h: 0.1, t_max: 60}
+  training:   {rule: connection, learning_rate: 0.01, epochs: 3}
+  record:     {probe_samples: [0], probe_layers: [0], stability: false}
+  sweep:
+    grid:   {model.K3: [0.2, 0.4, 0.6, 0.8]}
+    zip:    {model.K1: [1, 2], model.K2: [0.5, 1]}
+    random: {samples: 8, seed: 1, params: {training.learning_rate: {log_uniform: [1e-3, 1e-1]}}}
+    ablations: {baseline: , wide: {network.hidden: [200]}}
+    seeds:  [0, 1, 2]       # or {repeat: 3}: base seed + 0, 1, 2
+Overrides: key.path=value, e.g. training.epochs=1 network.hidden=[50] sweep.grid.model.K3=[0.3,0.5]
+)";
+
+void print_errors(const SpecErrors& e) {
+  for (const auto& err : e.errors()) fmt::print(stderr, "error: {}\n", err.to_string());
+}
+
+std::string value_column(const PlannedRun& run) {
+  std::string s;
+  for (const auto& v : run.swept) s += fmt::format("{}{}={}", s.empty() ? "" : "  ", v.key, v.text);
+  return s;
+}
+
+Trainer production_trainer() {
+  if (const char* fake = std::getenv("WUXING_FAKE_TRAINER")) {
+    // Test-only (see framework/runner.hpp): no numerics, deterministic metrics.
+    const int sleep_ms = std::atoi(fake);
+    fmt::print(stderr,
+               "wuxing: WUXING_FAKE_TRAINER is set: using the test-only fake trainer ({} ms "
+               "per epoch)\n",
+               sleep_ms);
+    return [sleep_ms](const ExperimentConfig& c, const RunObserver& o, int threads) {
+      return testing::fake_train_experiment(c, o, threads, sleep_ms);
+    };
+  }
+  return [](const ExperimentConfig& c, const RunObserver& o, int threads) {
+    return train_experiment(c, o, threads);
+  };
+}
+
+struct RunArgs {
+  std::string spec;
+  std::vector<std::string> overrides;
+  std::string output;
+  bool dry_run = false;
+  bool rerun_failed = false;
+  int threads = 0;
+  bool yes = false;
+};
+
+int do_run(const RunArgs& a) {
+  Spec spec;
+  SweepPlan plan;
+  try {
+    spec = load_spec(a.spec, a.overrides);
+    plan = expand_sweep(spec, a.yes);
+  } catch (const SpecErrors& e) {
+    print_errors(e);
+    return 2;
+  }
+  const std::filesystem::path out =
+      a.output.empty() ? std::filesystem::path("results") / (plan.spec_name + ".h5")
+                       : std::filesystem::path(a.output);
+  if (a.dry_run) {
+    std::map<std::string, StoredRun> stored;
+    if (std::filesystem::exists(out)) {
+      try {
+        if (read_header(out).fingerprint == plan.fingerprint) stored = read_runs(out);
+      } catch (const StoreError&) {
+      }
+    }
+    fmt::print("{} runs of spec '{}' (fingerprint {}), output {}\n", plan.runs.size(),
+               plan.spec_name, plan.fingerprint, out.string());
+    for (const auto& r : plan.runs) {
+      auto it = stored.find(r.id);
+      const std::string state = it == stored.end() ? "todo" : it->second.status;
+      fmt::print("{:>5}  {}  {:<17}  {}\n", r.index, r.id, state, value_column(r));
+    }
+    return 0;
+  }
+  const int threads = a.threads > 0
+                          ? a.threads
+                          : (spec.base.threads > 0 ? spec.base.threads : omp_get_max_threads());
+  RunnerOptions options;
+  options.output = out;
+  options.threads = threads;
+  options.rerun_failed = a.rerun_failed;
+  options.trainer = production_trainer();
+  options.stop = &g_stop;
+  // Test/tuning knob: seconds between re-assemblies of the main file (default 2).
+  if (const char* interval = std::getenv("WUXING_ASSEMBLE_INTERVAL"))
+    options.assemble_interval_seconds = std::atof(interval);
+  g_stop = false;
+  struct sigaction sa {
+  }, old{};
+  sa.sa_handler = on_sigint;
+  sigemptyset(&sa.sa_mask);
+  sigaction(SIGINT, &sa, &old);
+  SweepSummary s;
+  try {
+    s = SweepRunner(plan, options).run();
+  } catch (...) {
+    sigaction(SIGINT, &old, nullptr);
+    throw;
+  }
+  sigaction(SIGINT, &old, nullptr);
+
+  fmt::print(stderr,
+             "{}: {} runs planned, {} already done, {} ran ({} ok, {} failed){}; results in {}\n",
+             plan.spec_name, s.planned, s.skipped, s.ran, s.ok, s.failed,
+             s.interrupted ? fmt::format(", {} not finished", s.interrupted) : std::string(),
+             out.string());
+  for (const auto& [id, why] : s.failures) fmt::print(stderr, "  failed: run {}: {}\n", id, why);
+  if (plan.runs.size() == 1 && s.ran == 1) {
+    const auto runs = read_runs(out);
+    auto it = runs.find(plan.runs.front().id);
+    if (it != runs.end())
+      fmt::print("final test accuracy: {:.4f} (run {}, status {})\n",
+                 it->second.final_test_accuracy, it->first, it->second.status);
+  }
+  if (s.stopped) {
+    fmt::print(stderr,
+               "interrupted: finished runs are stored; run the same command again to "
+               "continue\n");
+    return 130;
+  }
+  if (s.failed > 0) {
+    fmt::print(stderr, "{} run(s) failed; rerun with --rerun-failed to retry only those\n",
+               s.failed);
+    return 1;
+  }
+  return 0;
+}
+
+}  // namespace
+
 void add_run_command(CLI::App& app) {
-  auto* cmd = app.add_subcommand("run", "Run every run of an experiment spec");
-  cmd->callback([] { throw std::runtime_error("run: not built yet"); });
+  auto args = std::make_shared<RunArgs>();
+  auto* cmd = app.add_subcommand(
+      "run",
+      "Run every run of an experiment spec (a single run or a sweep) and store the results in "
+      "HDF5.\nRe-running the same command skips finished runs and re-runs failed or unfinished "
+      "ones.\nCtrl-C stops cleanly after storing the finished runs.");
+  cmd->footer(kSpecHelp);
+  cmd->add_option("spec", args->spec, "Experiment spec (YAML)")
+      ->required()
+      ->check(CLI::ExistingFile);
+  cmd->add_option("overrides", args->overrides, "key.path=value overrides, e.g. training.epochs=2");
+  cmd->add_option("-o,--output", args->output, "Results file (default results/<spec name>.h5)");
+  cmd->add_flag("--dry-run", args->dry_run,
+                "List the runs (id, swept values, stored status) and exit");
+  cmd->add_flag("--rerun-failed", args->rerun_failed, "Only re-run runs stored as failed");
+  cmd->add_option(
+         "--threads", args->threads,
+         "OpenMP threads (default: spec threads, else all cores); over runs when there are "
+         "at least as many runs as threads, else inside each run")
+      ->check(CLI::NonNegativeNumber);
+  cmd->add_flag("--yes", args->yes, "Confirm sweeps of more than a million runs");
+  cmd->callback([args] {
+    const int code = do_run(*args);
+    if (code != 0) throw CLI::RuntimeError(code);
+  });
 }
+
 void add_validate_command(CLI::App& app) {
-  auto* cmd = app.add_subcommand("validate", "Check a spec without running it");
-  cmd->callback([] { throw std::runtime_error("validate: not built yet"); });
+  auto spec_file = std::make_shared<std::string>();
+  auto overrides = std::make_shared<std::vector<std::string>>();
+  auto* cmd = app.add_subcommand(
+      "validate",
+      "Check a spec without running it: syntax, unknown keys (with suggestions), types, "
+      "physically meaningless values and the sweep. Prints one line per error "
+      "(file:line:column: key: message).");
+  cmd->footer(kSpecHelp);
+  cmd->add_option("spec", *spec_file, "Experiment spec (YAML)")
+      ->required()
+      ->check(CLI::ExistingFile);
+  cmd->add_option("overrides", *overrides, "key.path=value overrides");
+  cmd->callback([spec_file, overrides] {
+    try {
+      Spec spec = load_spec(*spec_file, *overrides);
+      const std::uint64_t n = count_runs(spec);
+      if (n <= kLargeSweepRuns) {
+        SweepPlan plan = expand_sweep(spec);
+        fmt::print("{}: ok: spec '{}', {} run(s), fingerprint {}\n", *spec_file, plan.spec_name,
+                   plan.runs.size(), plan.fingerprint);
+      } else {
+        fmt::print("{}: ok: spec '{}', {} runs (too many to check one by one; `run` needs --yes)\n",
+                   *spec_file, spec.base.name, n);
+      }
+    } catch (const SpecErrors& e) {
+      print_errors(e);
+      throw CLI::RuntimeError(2);
+    }
+  });
 }
+
 }  // namespace wuxing::cli

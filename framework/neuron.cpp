@@ -3,6 +3,7 @@
 #include <fmt/format.h>
 
 #include <algorithm>
+#include <limits>
 #include <stdexcept>
 
 #include "framework/equations/jiang_r1.hpp"
@@ -12,11 +13,12 @@ namespace wuxing {
 void Topology::validate() const {
   if (n < 3) throw std::invalid_argument(fmt::format("element count n = {} must be >= 3", n));
   if (g <= 0 || g >= n)
-    throw std::invalid_argument(fmt::format("generating offset g = {} must be in (0, n = {})", g, n));
+    throw std::invalid_argument(
+        fmt::format("generating offset g = {} must be in (0, n = {})", g, n));
   if (k <= 0 || k >= n)
-    throw std::invalid_argument(fmt::format("overcoming offset k = {} must be in (0, n = {})", k, n));
-  if (g == k)
-    throw std::invalid_argument(fmt::format("g and k must differ (both are {})", g));
+    throw std::invalid_argument(
+        fmt::format("overcoming offset k = {} must be in (0, n = {})", k, n));
+  if (g == k) throw std::invalid_argument(fmt::format("g and k must differ (both are {})", g));
 }
 
 std::unique_ptr<Equation> make_equation(std::string_view name) {
@@ -26,6 +28,11 @@ std::unique_ptr<Equation> make_equation(std::string_view name) {
 }
 
 std::vector<std::string> equation_names() { return {"jiang-r1"}; }
+
+void validate_neuron(const Equation& eq, const Topology& topo, const KParams& K) {
+  topo.validate();
+  eq.validate(K);
+}
 
 double max_real_eigenvalue(const Equation& eq, const Topology& topo, const KParams& K) {
   const auto lambdas = eq.fixed_point_eigenvalues(topo, K);

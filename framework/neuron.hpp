@@ -61,10 +61,11 @@ class Equation {
   virtual void parameter_derivative(const Topology& topo, const KParams& K, KIndex which,
                                     const double* x, double* out, std::size_t batch) const = 0;
 
-  // Dense n x n Jacobian at one state.
+  // Dense n x n Jacobian at one state (validates topo and the size of x).
   virtual Eigen::MatrixXd jacobian(const Topology& topo, const KParams& K,
                                    const Eigen::VectorXd& x) const = 0;
-  // Closed-form eigenvalues of the Jacobian at the symmetric fixed point, m = 0..n-1.
+  // Closed-form eigenvalues of the Jacobian at the symmetric fixed point, m = 0..n-1
+  // (validates topo and K).
   virtual std::vector<std::complex<double>> fixed_point_eigenvalues(const Topology& topo,
                                                                     const KParams& K) const = 0;
 };
@@ -73,6 +74,10 @@ class Equation {
 // unknown name, listing the known ones.
 std::unique_ptr<Equation> make_equation(std::string_view name);
 std::vector<std::string> equation_names();
+
+// Checks a neuron's whole description once, at setup: topology and K's. The batched
+// kernels (rhs, jacobian_*_apply) do not re-validate, they are the hot loop.
+void validate_neuron(const Equation& eq, const Topology& topo, const KParams& K);
 
 // Largest real part of the fixed-point eigenvalues (negative: a stable propagator).
 double max_real_eigenvalue(const Equation& eq, const Topology& topo, const KParams& K);

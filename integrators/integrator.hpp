@@ -16,23 +16,27 @@ using State = std::vector<double>;
 using System = std::function<void(const State& x, State& dxdt, double t)>;
 
 struct IntegrationOptions {
-  double h = 0.1;           // step (initial step for adaptive steppers)
-  double t_max = 60.0;      // give up on steady state after this time
-  double tol = 1e-6;        // steady state: max |dx/dt| < tol
+  double h = 0.1;                     // step (initial step for adaptive steppers)
+  double t_max = 60.0;                // give up on steady state after this time
+  double tol = 1e-6;                  // steady state: max |dx/dt| < tol
   std::size_t max_steps = 1'000'000;  // step cap (hitting it is reported)
-  double rtol = 1e-8;       // adaptive steppers only
-  double atol = 1e-10;      // adaptive steppers only
+  double rtol = 1e-8;                 // adaptive steppers only
+  double atol = 1e-10;                // adaptive steppers only
 };
 
+// settled: max |dx/dt| < tol. t_max: the time limit was reached (t_max for
+// integrate_to_steady, t_end for integrate_until, where it is the normal outcome).
+// step_cap: options.max_steps accepted steps were taken first. non_finite: a state
+// or rate became NaN or infinite (the state is left as it was, for inspection).
 enum class StopReason { settled, t_max, step_cap, non_finite };
 std::string_view to_string(StopReason reason);
 
 struct IntegrationReport {
   StopReason reason = StopReason::t_max;
-  std::size_t steps = 0;            // accepted steps
+  std::size_t steps = 0;  // accepted steps
   std::size_t rhs_evaluations = 0;
-  double t = 0.0;                   // time reached
-  double max_rate = 0.0;            // max |dx/dt| at the end
+  double t = 0.0;         // time reached
+  double max_rate = 0.0;  // max |dx/dt| at the end
 };
 
 // Called after every accepted step. It may change the state (clamping to value
@@ -49,6 +53,10 @@ class Stepper {
   // may shrink it, return the step actually taken through t, and suggest the next h.
   // Returns the number of rhs evaluations it used.
   virtual std::size_t step(const System& system, State& x, double& t, double& h) = 0;
+  // Forget anything carried from the previous step (a cached derivative, step-size
+  // history). The drivers call it at the start of every integration; call it yourself
+  // before stepping a different system with the same stepper.
+  virtual void reset() {}
 };
 
 // Names: "euler", "heun" (improved Euler, the default), "rk4" (ours),

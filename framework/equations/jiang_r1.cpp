@@ -13,6 +13,9 @@ inline int behind(int i, int offset, int n) { return ((i - offset) % n + n) % n;
 }  // namespace
 
 void JiangR1::validate(const KParams& K) const {
+  if (!std::isfinite(K.K1) || !std::isfinite(K.K2) || !std::isfinite(K.K3))
+    throw std::invalid_argument(
+        fmt::format("K's must be finite (K1 = {}, K2 = {}, K3 = {})", K.K1, K.K2, K.K3));
   if (!(K.K1 > 0.0)) throw std::invalid_argument(fmt::format("K1 = {} must be > 0", K.K1));
   if (!(K.K2 > 0.0)) throw std::invalid_argument(fmt::format("K2 = {} must be > 0", K.K2));
   if (!(K.K3 >= 0.0)) throw std::invalid_argument(fmt::format("K3 = {} must be >= 0", K.K3));
@@ -28,12 +31,13 @@ double JiangR1::fixed_point(const KParams& K) const {
 }
 
 KParams JiangR1::with_fixed_point(KParams K, double target) const {
-  if (!(target > 0.0))
+  if (!(target > 0.0) || !std::isfinite(target))
     throw std::invalid_argument(fmt::format("fixed-point target {} must be > 0", target));
   if (!(K.K1 > K.K3))
-    throw std::invalid_argument(fmt::format(
-        "K1 = {} must exceed K3 = {} to reach a positive fixed point", K.K1, K.K3));
+    throw std::invalid_argument(
+        fmt::format("K1 = {} must exceed K3 = {} to reach a positive fixed point", K.K1, K.K3));
   K.K2 = (K.K1 - K.K3) / target;
+  validate(K);
   return K;
 }
 
@@ -98,9 +102,15 @@ void JiangR1::parameter_derivative(const Topology& topo, const KParams& /*K*/, K
     double* oi = out + i * batch;
     for (std::size_t b = 0; b < batch; ++b) {
       switch (which) {
-        case KIndex::K1: oi[b] = xg[b]; break;
-        case KIndex::K2: oi[b] = -xi[b] * xk[b]; break;
-        case KIndex::K3: oi[b] = -xi[b]; break;
+        case KIndex::K1:
+          oi[b] = xg[b];
+          break;
+        case KIndex::K2:
+          oi[b] = -xi[b] * xk[b];
+          break;
+        case KIndex::K3:
+          oi[b] = -xi[b];
+          break;
       }
     }
   }
@@ -108,7 +118,11 @@ void JiangR1::parameter_derivative(const Topology& topo, const KParams& /*K*/, K
 
 Eigen::MatrixXd JiangR1::jacobian(const Topology& topo, const KParams& K,
                                   const Eigen::VectorXd& x) const {
+  topo.validate();
   const int n = topo.n;
+  if (x.size() != n)
+    throw std::invalid_argument(
+        fmt::format("jacobian: state has {} elements, the topology {}", x.size(), n));
   Eigen::MatrixXd J = Eigen::MatrixXd::Zero(n, n);
   for (int i = 0; i < n; ++i) {
     const int ig = behind(i, topo.g, n);
@@ -122,6 +136,7 @@ Eigen::MatrixXd JiangR1::jacobian(const Topology& topo, const KParams& K,
 
 std::vector<std::complex<double>> JiangR1::fixed_point_eigenvalues(const Topology& topo,
                                                                    const KParams& K) const {
+  topo.validate();
   validate(K);
   // J* = -K1 I + K1 P_g - (K1 - K3) P_k is circulant; P_m has eigenvalues w^(-m j).
   std::vector<std::complex<double>> lambdas(topo.n);

@@ -1,0 +1,582 @@
+#include "analysis/stability_scan.hpp"
+
+#include <fmt/format.h>
+#include <hdf5.h>
+#include <unistd.h>
+#include <yaml-cpp/yaml.h>
+
+#include <algorithm>
+#include <cmath>
+#include <exception>
+#include <filesystem>
+#include <fstream>
+#include <numbers>
+#include <sstream>
+#include <stdexcept>
+#include <type_traits>
+
+namespace wuxing {
+namespace {
+
+// ---- YAML ---------------------------------------------------------------------------
+
+std::string where(const std::string& source, const YAML::Node& node) {
+  const YAML::Mark m = node.Mark();
+  if (m.is_null()) return source;
+  return fmt::format("{}:{}:{}", source, m.line + 1, m.column + 1);
+}
+
+[[noreturn]] void spec_error(const std::string& source, const YAML::Node& node,
+                             const std::string& message) {
+  throw std::invalid_argument(fmt::format("{}: {}", where(source, node), message));
+}
+
+template <class T>
+T read_scalar(const std::string& source, const YAML::Node& node, const std::string& key,
+              std::string_view expected) {
+  if (!node.IsScalar()) spec_error(source, node, fmt::format("'{}' must be {}", key, expected));
+  try {
+    return node.as<T>();
+  } catch (const YAML::Exception&) {
+    spec_error(source, node,
+               fmt::format("'{}' must be {}, got '{}'", key, expected, node.Scalar()));
+  }
+}
+
+double read_double(const std::string& s, const YAML::Node& v, const std::string& key) {
+  return read_scalar<double>(s, v, key, "a number");
+}
+int read_int(const std::string& s, const YAML::Node& v, const std::string& key) {
+  return read_scalar<int>(s, v, key, "an integer");
+}
+
+void check_map(const std::string& source, const YAML::Node& node, const std::string& key) {
+  if (!node.IsMap()) spec_error(source, node, fmt::format("'{}' must be a mapping", key));
+}
+
+// Walks a mapping, dispatching known keys and rejecting unknown ones.
+template <class Handler>
+void for_each_key(const std::string& source, const YAML::Node& map, const std::string& path,
+                  const std::vector<std::string>& known, Handler&& handle) {
+  for (const auto& kv : map) {
+    const std::string key = kv.first.as<std::string>();
+    if (std::find(known.begin(), known.end(), key) == known.end())
+      spec_error(
+          source, kv.first,
+          fmt::format("unknown key '{}' in '{}' (known: {})", key, path, fmt::join(known, ", ")));
+    handle(key, kv.second);
+  }
+}
+
+// ---- HDF5 ---------------------------------------------------------------------------
+
+// Closes an HDF5 handle on scope exit.
+struct H5Handle {
+  hid_t id;
+  herr_t (*close)(hid_t);
+  H5Handle(hid_t i, herr_t (*c)(hid_t), const std::string& what) : id(i), close(c) {
+    if (id < 0) throw std::runtime_error("HDF5: could not " + what);
+  }
+  ~H5Handle() { close(id); }
+  H5Handle(const H5Handle&) = delete;
+  H5Handle& operator=(const H5Handle&) = delete;
+};
+
+void check(herr_t status, const std::string& what) {
+  if (status < 0) throw std::runtime_error("HDF5: could not " + what);
+}
+
+void attr_string(hid_t obj, const std::string& name, const std::string& value) {
+  H5Handle type(H5Tcopy(H5T_C_S1), H5Tclose, "copy string type");
+  check(H5Tset_size(type.id, H5T_VARIABLE), "set string size");
+  check(H5Tset_cset(type.id, H5T_CSET_UTF8), "set string charset");
+  H5Handle space(H5Screate(H5S_SCALAR), H5Sclose, "create scalar space");
+  H5Handle attr(H5Acreate2(obj, name.c_str(), type.id, space.id, H5P_DEFAULT, H5P_DEFAULT),
+                H5Aclose, "create attribute " + name);
+  const char* ptr = value.c_str();
+  check(H5Awrite(attr.id, type.id, &ptr), "write attribute " + name);
+}
+
+template <class T>
+hid_t native_type() {
+  if constexpr (std::is_same_v<T, double>) return H5T_NATIVE_DOUBLE;
+  if constexpr (std::is_same_v<T, int>) return H5T_NATIVE_INT;
+  if constexpr (std::is_same_v<T, unsigned long long>) return H5T_NATIVE_ULLONG;
+}
+
+template <class T>
+void attr_values(hid_t obj, const std::string& name, const std::vector<T>& values) {
+  const hsize_t dim = values.size();
+  H5Handle space(H5Screate_simple(1, &dim, nullptr), H5Sclose, "create attribute space");
+  H5Handle attr(H5Acreate2(obj, name.c_str(), native_type<T>(), space.id, H5P_DEFAULT, H5P_DEFAULT),
+                H5Aclose, "create attribute " + name);
+  check(H5Awrite(attr.id, native_type<T>(), values.data()), "write attribute " + name);
+}
+
+template <class T>
+void attr_scalar(hid_t obj, const std::string& name, T value) {
+  H5Handle space(H5Screate(H5S_SCALAR), H5Sclose, "create scalar space");
+  H5Handle attr(H5Acreate2(obj, name.c_str(), native_type<T>(), space.id, H5P_DEFAULT, H5P_DEFAULT),
+                H5Aclose, "create attribute " + name);
+  check(H5Awrite(attr.id, native_type<T>(), &value), "write attribute " + name);
+}
+
+// A row-major dataset of the given shape, with a description attribute.
+template <class T>
+void dataset(hid_t group, const std::string& name, const std::vector<hsize_t>& dims, const T* data,
+             const std::string& description) {
+  H5Handle space(H5Screate_simple(static_cast<int>(dims.size()), dims.data(), nullptr), H5Sclose,
+                 "create dataspace for " + name);
+  H5Handle set(H5Dcreate2(group, name.c_str(), native_type<T>(), space.id, H5P_DEFAULT, H5P_DEFAULT,
+                          H5P_DEFAULT),
+               H5Dclose, "create dataset " + name);
+  check(H5Dwrite(set.id, native_type<T>(), H5S_ALL, H5S_ALL, H5P_DEFAULT, data),
+        "write dataset " + name);
+  attr_string(set.id, "description", description);
+}
+
+template <class T>
+void column(hid_t group, const std::string& name, const std::vector<T>& values,
+            const std::string& description) {
+  dataset(group, name, {values.size()}, values.data(), description);
+}
+
+constexpr const char* kRegimeCodes =
+    "0 = propagator (perturbation decays), 1 = oscillator (limit cycle), "
+    "2 = unstable (diverges, leaves positivity or non-finite), 3 = undetermined";
+
+// Runs body(i) for i in [0, count) over OpenMP threads. Each i writes only its own
+// slot, so results do not depend on the thread count; the first exception is rethrown.
+template <class Body>
+void parallel_for(int count, Body&& body) {
+  std::exception_ptr error;
+#pragma omp parallel for schedule(dynamic)
+  for (int i = 0; i < count; ++i) {
+    try {
+      body(i);
+    } catch (...) {
+#pragma omp critical(wuxing_stability_error)
+      if (!error) error = std::current_exception();
+    }
+  }
+  if (error) std::rethrow_exception(error);
+}
+
+}  // namespace
+
+// ---- spec ---------------------------------------------------------------------------
+
+void StabilitySpec::validate() const {
+  auto fail = [&](const std::string& m) { throw std::invalid_argument(source + ": " + m); };
+  if (n.empty()) fail("stability.n must list at least one element count");
+  for (int ni : n) Topology{ni, g, k}.validate();
+  if (!(K1 > 0.0)) fail(fmt::format("stability.K1 = {} must be > 0", K1));
+  if (!(fixed_point > 0.0))
+    fail(fmt::format("stability.fixed_point = {} must be > 0", fixed_point));
+  if (!(ratio_lo > 0.0 && ratio_lo < ratio_hi && ratio_hi < 1.0))
+    fail(fmt::format("stability.ratio_range [{}, {}] must satisfy 0 < lo < hi < 1", ratio_lo,
+                     ratio_hi));
+  if (!(bisection_tol > 0.0))
+    fail(fmt::format("stability.bisection_tol = {} must be > 0", bisection_tol));
+  if (!(below_factor > 0.0 && below_factor < 1.0 && above_factor > 1.0))
+    fail(fmt::format("need 0 < below_factor ({}) < 1 < above_factor ({})", below_factor,
+                     above_factor));
+  if (map_ratio_points < 2)
+    fail(fmt::format("stability.map.ratio_points = {} must be >= 2", map_ratio_points));
+  make_equation(equation);
+  make_stepper(simulation.stepper, simulation.integration);
+  make_stepper(simulation.classify_stepper, simulation.integration);
+  simulation.validate();
+}
+
+StabilitySpec parse_stability_spec(const std::string& yaml_text, const std::string& source) {
+  StabilitySpec spec;
+  spec.source = source;
+  spec.text = yaml_text;
+  YAML::Node root;
+  try {
+    root = YAML::Load(yaml_text);
+  } catch (const YAML::ParserException& e) {
+    throw std::invalid_argument(fmt::format("{}:{}:{}: YAML syntax error: {}", source,
+                                            e.mark.line + 1, e.mark.column + 1, e.msg));
+  }
+  if (!root.IsMap()) throw std::invalid_argument(source + ": expected a mapping with 'stability'");
+  for_each_key(source, root, "<top level>", {"stability"}, [](auto&&, auto&&) {});
+  const YAML::Node st = root["stability"];
+  check_map(source, st, "stability");
+  auto& sim = spec.simulation;
+  const std::vector<std::string> known = {"equation",
+                                          "n",
+                                          "g",
+                                          "k",
+                                          "K1",
+                                          "fixed_point",
+                                          "ratio_range",
+                                          "bisection_tol",
+                                          "below_factor",
+                                          "above_factor",
+                                          "stepper",
+                                          "h",
+                                          "rtol",
+                                          "atol",
+                                          "max_steps",
+                                          "seed",
+                                          "perturbation",
+                                          "renorm",
+                                          "rate_t_skip",
+                                          "rate_t_end",
+                                          "classify",
+                                          "map"};
+  for_each_key(source, st, "stability", known, [&](const std::string& key, const YAML::Node& v) {
+    if (key == "equation")
+      spec.equation = read_scalar<std::string>(source, v, key, "a name");
+    else if (key == "n") {
+      spec.n.clear();
+      if (v.IsScalar())
+        spec.n.push_back(read_int(source, v, key));
+      else if (v.IsSequence())
+        for (const auto& e : v) spec.n.push_back(read_int(source, e, "n"));
+      else
+        spec_error(source, v, "'n' must be an integer or a list of integers");
+    } else if (key == "g")
+      spec.g = read_int(source, v, key);
+    else if (key == "k")
+      spec.k = read_int(source, v, key);
+    else if (key == "K1")
+      spec.K1 = read_double(source, v, key);
+    else if (key == "fixed_point")
+      spec.fixed_point = read_double(source, v, key);
+    else if (key == "ratio_range") {
+      if (!v.IsSequence() || v.size() != 2)
+        spec_error(source, v, "'ratio_range' must be a list [lo, hi]");
+      spec.ratio_lo = read_double(source, v[0], key);
+      spec.ratio_hi = read_double(source, v[1], key);
+    } else if (key == "bisection_tol")
+      spec.bisection_tol = read_double(source, v, key);
+    else if (key == "below_factor")
+      spec.below_factor = read_double(source, v, key);
+    else if (key == "above_factor")
+      spec.above_factor = read_double(source, v, key);
+    else if (key == "stepper")
+      sim.stepper = read_scalar<std::string>(source, v, key, "a name");
+    else if (key == "h")
+      sim.integration.h = read_double(source, v, key);
+    else if (key == "rtol")
+      sim.integration.rtol = read_double(source, v, key);
+    else if (key == "atol")
+      sim.integration.atol = read_double(source, v, key);
+    else if (key == "max_steps")
+      sim.integration.max_steps = read_scalar<std::size_t>(source, v, key, "a step count");
+    else if (key == "seed")
+      sim.seed = read_scalar<std::uint64_t>(source, v, key, "an integer");
+    else if (key == "perturbation")
+      sim.perturbation = read_double(source, v, key);
+    else if (key == "renorm")
+      sim.renorm = read_double(source, v, key);
+    else if (key == "rate_t_skip")
+      sim.rate_t_skip = read_double(source, v, key);
+    else if (key == "rate_t_end")
+      sim.rate_t_end = read_double(source, v, key);
+    else if (key == "classify") {
+      check_map(source, v, "stability.classify");
+      for_each_key(source, v, "stability.classify",
+                   {"stepper", "perturbation", "t_max", "saturation_cycles", "saturation_tolerance",
+                    "divergence_factor"},
+                   [&](const std::string& ck, const YAML::Node& cv) {
+                     if (ck == "stepper")
+                       sim.classify_stepper = read_scalar<std::string>(source, cv, ck, "a name");
+                     else if (ck == "perturbation")
+                       sim.classify_perturbation = read_double(source, cv, ck);
+                     else if (ck == "t_max")
+                       sim.classify_t_max = read_double(source, cv, ck);
+                     else if (ck == "saturation_cycles")
+                       sim.saturation_cycles = read_int(source, cv, ck);
+                     else if (ck == "saturation_tolerance")
+                       sim.saturation_tolerance = read_double(source, cv, ck);
+                     else
+                       sim.divergence_factor = read_double(source, cv, ck);
+                   });
+    } else if (key == "map") {
+      check_map(source, v, "stability.map");
+      for_each_key(source, v, "stability.map", {"ratio_points", "simulate"},
+                   [&](const std::string& mk, const YAML::Node& mv) {
+                     if (mk == "ratio_points")
+                       spec.map_ratio_points = read_int(source, mv, mk);
+                     else
+                       spec.map_simulate = read_scalar<bool>(source, mv, mk, "true or false");
+                   });
+    }
+  });
+  try {
+    spec.validate();
+  } catch (const std::invalid_argument& e) {
+    const std::string m = e.what();
+    // Messages from the model do not know the file; name it.
+    throw std::invalid_argument(m.rfind(source, 0) == 0 ? m : source + ": stability: " + m);
+  }
+  return spec;
+}
+
+StabilitySpec load_stability_spec(const std::string& path) {
+  std::ifstream in(path);
+  if (!in) throw std::invalid_argument(fmt::format("cannot read stability spec '{}'", path));
+  std::stringstream buffer;
+  buffer << in.rdbuf();
+  return parse_stability_spec(buffer.str(), path);
+}
+
+// ---- scan ---------------------------------------------------------------------------
+
+std::vector<ScanRow> run_scan(const StabilitySpec& spec) {
+  const auto eq = make_equation(spec.equation);
+  std::vector<ScanRow> rows(spec.n.size());
+  parallel_for(static_cast<int>(rows.size()), [&](int i) {
+    ScanRow& row = rows[i];
+    row.n = spec.n[i];
+    const Topology topo{row.n, spec.g, spec.k};
+    row.analytic =
+        analytic_boundary(*eq, topo, spec.K1, spec.fixed_point, spec.ratio_lo, spec.ratio_hi);
+    row.simulated = simulated_boundary(*eq, topo, spec.K1, spec.fixed_point, spec.ratio_lo,
+                                       spec.ratio_hi, spec.bisection_tol, spec.simulation);
+    if (row.analytic.found) {
+      row.ratio_below = row.analytic.ratio * spec.below_factor;
+      row.ratio_above = std::min(row.analytic.ratio * spec.above_factor, spec.ratio_hi);
+    } else {
+      row.ratio_below = spec.ratio_lo;
+      row.ratio_above = spec.ratio_hi;
+    }
+    auto at = [&](double r) { return params_at_ratio(*eq, spec.K1, r, spec.fixed_point); };
+    row.max_re_below = max_real_eigenvalue(*eq, topo, at(row.ratio_below));
+    row.max_re_above = max_real_eigenvalue(*eq, topo, at(row.ratio_above));
+    row.below = simulate_regime(*eq, topo, at(row.ratio_below), spec.simulation);
+    row.above = simulate_regime(*eq, topo, at(row.ratio_above), spec.simulation);
+  });
+  return rows;
+}
+
+std::string format_scan_table(const StabilitySpec& spec, const std::vector<ScanRow>& rows) {
+  std::string out;
+  out += fmt::format(
+      "Hopf boundary in K3/K1 ({}, g = {}, k = {}, K1 = {}, x* = {}); simulated: growth rate of a "
+      "{:g} x* perturbation,\n{} h = {}, fit on t in [{}, {}], bisection to {:g}; regimes: {} from "
+      "a {:g} x* perturbation\n",
+      spec.equation, spec.g, spec.k, spec.K1, spec.fixed_point, spec.simulation.perturbation,
+      spec.simulation.stepper, spec.simulation.integration.h, spec.simulation.rate_t_skip,
+      spec.simulation.rate_t_end, spec.bisection_tol, spec.simulation.classify_stepper,
+      spec.simulation.classify_perturbation);
+  out +=
+      fmt::format("{:>2}  {:>8}  {:>9}  {:>8}  {:>8}  {:<50}  {}\n", "n", "analytic", "simulated",
+                  "|diff|", "2pi/w", "regime below: K3/K1, amplitude A, period T", "regime above");
+  auto verdict = [](const Verdict& v, double ratio) {
+    std::string s = fmt::format("{} at {:.4f}", to_string(v.regime), ratio);
+    if (v.regime == Regime::oscillator)
+      s += fmt::format(", A = {:.4g}, T = {:.4g}", v.amplitude, v.period);
+    return s;
+  };
+  for (const auto& r : rows) {
+    const bool both = r.analytic.found && r.simulated.found;
+    out += fmt::format("{:>2}  {:>8}  {:>9}  {:>8}  {:>8}  {:<50}  {}\n", r.n,
+                       r.analytic.found ? fmt::format("{:.4f}", r.analytic.ratio) : "none",
+                       r.simulated.found ? fmt::format("{:.4f}", r.simulated.ratio) : "none",
+                       both ? fmt::format("{:.1e}", std::abs(r.analytic.ratio - r.simulated.ratio))
+                            : (r.analytic.found == r.simulated.found ? "-" : "MISMATCH"),
+                       r.analytic.found && r.analytic.omega > 0.0
+                           ? fmt::format("{:.3f}", 2.0 * std::numbers::pi / r.analytic.omega)
+                           : "-",
+                       verdict(r.below, r.ratio_below), verdict(r.above, r.ratio_above));
+  }
+  out += fmt::format(
+      "('none': max Re lambda keeps its sign on [{}, {}], regimes then shown at the range ends; "
+      "otherwise at {}x and {}x the analytic boundary.\n 2pi/w: period of the linear Hopf mode; A: "
+      "(max - min) / 2 of element 0 on the limit cycle)\n",
+      spec.ratio_lo, spec.ratio_hi, spec.below_factor, spec.above_factor);
+  for (const auto& r : rows) {
+    for (const auto* v : {&r.below, &r.above})
+      if (v->regime == Regime::unstable || v->regime == Regime::undetermined)
+        out += fmt::format("  n = {} at {:.4f}: {}: {}\n", r.n,
+                           v == &r.below ? r.ratio_below : r.ratio_above, to_string(v->regime),
+                           v->detail);
+  }
+  return out;
+}
+
+Regime predicted_regime(const std::vector<std::complex<double>>& lambdas) {
+  const auto top = std::max_element(lambdas.begin(), lambdas.end(),
+                                    [](auto a, auto b) { return a.real() < b.real(); });
+  if (top->real() < 0.0) return Regime::propagator;
+  if (top->real() == 0.0) return Regime::undetermined;
+  return std::abs(top->imag()) > 1e-12 ? Regime::oscillator : Regime::unstable;
+}
+
+double spectral_gap(const std::vector<std::complex<double>>& lambdas) {
+  const double top = max_real_part(lambdas);
+  double next = -std::numeric_limits<double>::infinity();
+  for (const auto& l : lambdas)
+    if (l.real() < top - 1e-9 * std::max(1.0, std::abs(top))) next = std::max(next, l.real());
+  return top - next;
+}
+
+StabilityMap compute_map(const StabilitySpec& spec) {
+  const auto eq = make_equation(spec.equation);
+  StabilityMap map;
+  map.n = spec.n;
+  const int R = spec.map_ratio_points, N = static_cast<int>(spec.n.size());
+  for (int j = 0; j < R; ++j)
+    map.ratio.push_back(spec.ratio_lo + (spec.ratio_hi - spec.ratio_lo) * j / (R - 1));
+  map.max_real_eigenvalue.resize(N, R);
+  map.regime.resize(N, R);
+  map.spectral_gap.resize(N, R);
+  map.simulated_rate = Eigen::MatrixXd::Constant(N, R, std::numeric_limits<double>::quiet_NaN());
+  parallel_for(N * R, [&](int idx) {
+    const int i = idx / R, j = idx % R;
+    const Topology topo{spec.n[i], spec.g, spec.k};
+    const KParams K = params_at_ratio(*eq, spec.K1, map.ratio[j], spec.fixed_point);
+    const auto lambdas = eq->fixed_point_eigenvalues(topo, K);
+    map.max_real_eigenvalue(i, j) = max_real_part(lambdas);
+    map.regime(i, j) = static_cast<int>(predicted_regime(lambdas));
+    map.spectral_gap(i, j) = spectral_gap(lambdas);
+    if (spec.map_simulate)
+      map.simulated_rate(i, j) = perturbation_growth_rate(*eq, topo, K, spec.simulation).rate;
+  });
+  return map;
+}
+
+// ---- HDF5 ---------------------------------------------------------------------------
+
+void write_stability_h5(const std::string& path, const StabilitySpec& spec,
+                        const std::vector<ScanRow>& rows, const StabilityMap& map) {
+  namespace fs = std::filesystem;
+  const fs::path target(path);
+  if (target.has_parent_path()) fs::create_directories(target.parent_path());
+  const fs::path tmp = target.string() + fmt::format(".tmp.{}", ::getpid());
+  try {
+    {
+      H5Handle file(H5Fcreate(tmp.c_str(), H5F_ACC_TRUNC, H5P_DEFAULT, H5P_DEFAULT), H5Fclose,
+                    "create " + tmp.string());
+      H5Handle root(H5Gcreate2(file.id, "stability", H5P_DEFAULT, H5P_DEFAULT, H5P_DEFAULT),
+                    H5Gclose, "create group /stability");
+      const auto& sim = spec.simulation;
+      attr_string(root.id, "equation", spec.equation);
+      attr_string(root.id, "spec_file", spec.source);
+      attr_string(root.id, "spec", spec.text);
+      attr_string(root.id, "stepper", sim.stepper);
+      attr_string(root.id, "classify_stepper", sim.classify_stepper);
+      attr_string(root.id, "regime_codes", kRegimeCodes);
+      attr_scalar<int>(root.id, "g", spec.g);
+      attr_scalar<int>(root.id, "k", spec.k);
+      attr_scalar<double>(root.id, "K1", spec.K1);
+      attr_scalar<double>(root.id, "fixed_point", spec.fixed_point);
+      attr_values<double>(root.id, "ratio_range", {spec.ratio_lo, spec.ratio_hi});
+      attr_scalar<double>(root.id, "bisection_tol", spec.bisection_tol);
+      attr_scalar<double>(root.id, "h", sim.integration.h);
+      attr_values<double>(root.id, "rtol_atol", {sim.integration.rtol, sim.integration.atol});
+      attr_scalar<double>(root.id, "perturbation", sim.perturbation);
+      attr_scalar<double>(root.id, "classify_perturbation", sim.classify_perturbation);
+      attr_values<double>(root.id, "rate_fit_window", {sim.rate_t_skip, sim.rate_t_end});
+      attr_scalar<unsigned long long>(root.id, "seed", sim.seed);
+      attr_scalar<double>(root.id, "below_factor", spec.below_factor);
+      attr_scalar<double>(root.id, "above_factor", spec.above_factor);
+      attr_scalar<double>(root.id, "classify_t_max", sim.classify_t_max);
+      attr_scalar<double>(root.id, "divergence_factor", sim.divergence_factor);
+      attr_string(root.id, "wuxing_version", WUXING_VERSION);
+
+      H5Handle scan(H5Gcreate2(root.id, "scan", H5P_DEFAULT, H5P_DEFAULT, H5P_DEFAULT), H5Gclose,
+                    "create group /stability/scan");
+      attr_string(scan.id, "description",
+                  "one row per element count n; NaN where there is no boundary in ratio_range");
+      auto col_d = [&](const std::string& name, auto get, const std::string& desc) {
+        std::vector<double> v;
+        for (const auto& r : rows) v.push_back(get(r));
+        column(scan.id, name, v, desc);
+      };
+      auto col_i = [&](const std::string& name, auto get, const std::string& desc) {
+        std::vector<int> v;
+        for (const auto& r : rows) v.push_back(get(r));
+        column(scan.id, name, v, desc);
+      };
+      const double nan = std::numeric_limits<double>::quiet_NaN();
+      col_i(
+          "n", [](const ScanRow& r) { return r.n; }, "element count");
+      col_d(
+          "analytic_boundary", [](const ScanRow& r) { return r.analytic.ratio; },
+          "K3/K1 where closed-form max Re lambda = 0 (NaN: none in range)");
+      col_d(
+          "simulated_boundary", [](const ScanRow& r) { return r.simulated.ratio; },
+          "K3/K1 where the simulated perturbation growth rate changes sign (NaN: none)");
+      col_d(
+          "difference",
+          [](const ScanRow& r) { return std::abs(r.analytic.ratio - r.simulated.ratio); },
+          "|analytic - simulated| boundary");
+      col_d(
+          "hopf_omega", [](const ScanRow& r) { return r.analytic.omega; },
+          "Im lambda of the crossing eigenvalue at the analytic boundary");
+      col_d(
+          "predicted_period",
+          [&](const ScanRow& r) {
+            return r.analytic.omega > 0 ? 2 * std::numbers::pi / r.analytic.omega : nan;
+          },
+          "2 pi / hopf_omega");
+      col_d(
+          "ratio_below", [](const ScanRow& r) { return r.ratio_below; },
+          "K3/K1 where regime_below was simulated (below_factor x boundary, or ratio_range[0])");
+      col_d(
+          "ratio_above", [](const ScanRow& r) { return r.ratio_above; },
+          "K3/K1 where regime_above was simulated (above_factor x boundary, or ratio_range[1])");
+      col_i(
+          "regime_below", [](const ScanRow& r) { return static_cast<int>(r.below.regime); },
+          kRegimeCodes);
+      col_i(
+          "regime_above", [](const ScanRow& r) { return static_cast<int>(r.above.regime); },
+          kRegimeCodes);
+      col_d(
+          "max_re_below", [](const ScanRow& r) { return r.max_re_below; },
+          "closed-form max Re lambda at ratio_below");
+      col_d(
+          "max_re_above", [](const ScanRow& r) { return r.max_re_above; },
+          "closed-form max Re lambda at ratio_above");
+      col_d(
+          "growth_rate_below", [](const ScanRow& r) { return r.below.growth_rate; },
+          "simulated growth rate of a small perturbation at ratio_below");
+      col_d(
+          "growth_rate_above", [](const ScanRow& r) { return r.above.growth_rate; },
+          "simulated growth rate of a small perturbation at ratio_above");
+      col_d(
+          "amplitude", [](const ScanRow& r) { return r.below.amplitude; },
+          "limit-cycle amplitude (max - min) / 2 of element 0 at ratio_below (NaN: none)");
+      col_d(
+          "period", [](const ScanRow& r) { return r.below.period; },
+          "limit-cycle period at ratio_below, from upward crossings of x* (NaN: none)");
+
+      H5Handle mg(H5Gcreate2(root.id, "map", H5P_DEFAULT, H5P_DEFAULT, H5P_DEFAULT), H5Gclose,
+                  "create group /stability/map");
+      attr_string(mg.id, "axes", "rows: n (dataset 'n'), columns: K3/K1 (dataset 'ratio')");
+      column(mg.id, "ratio", map.ratio, "K3/K1, the column axis");
+      column(mg.id, "n", map.n, "element count, the row axis");
+      const std::vector<hsize_t> dims = {map.n.size(), map.ratio.size()};
+      // Eigen is column-major; HDF5 wants row-major.
+      using RowD = Eigen::Matrix<double, Eigen::Dynamic, Eigen::Dynamic, Eigen::RowMajor>;
+      using RowI = Eigen::Matrix<int, Eigen::Dynamic, Eigen::Dynamic, Eigen::RowMajor>;
+      const RowD mre = map.max_real_eigenvalue;
+      const RowI reg = map.regime;
+      dataset(mg.id, "max_real_eigenvalue", dims, mre.data(),
+              "closed-form max Re lambda of the fixed-point Jacobian [n, ratio]");
+      dataset(mg.id, "regime", dims, reg.data(),
+              std::string("regime predicted by the eigenvalues [n, ratio]: ") + kRegimeCodes);
+      const RowD gap = map.spectral_gap;
+      dataset(mg.id, "spectral_gap", dims, gap.data(),
+              "max Re lambda minus the next distinct real part [n, ratio] (inf: one mode only)");
+      if (spec.map_simulate) {
+        const RowD sr = map.simulated_rate;
+        dataset(mg.id, "simulated_rate", dims, sr.data(),
+                "simulated growth rate of a small perturbation [n, ratio]");
+      }
+    }
+    fs::rename(tmp, target);
+  } catch (...) {
+    std::error_code ignored;
+    fs::remove(tmp, ignored);
+    throw;
+  }
+}
+
+}  // namespace wuxing

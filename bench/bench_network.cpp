@@ -1,0 +1,260 @@
+// Network kernels (issue "Performance"): forward-phase throughput of the fused Heun kernel
+// against odeint's Heun on the flattened state, training samples/s against the MLP
+// baseline, achieved GFLOP/s (compare with peak_fma in the same run), the 2-thread
+// speed-up (with a bit-identity check), heap use, and scaling with width and n.
+// Real MNIST subsets (scripts/setup) are the inputs.
+//
+// Built only when the network code exists (framework/network.cpp; see CMakeLists.txt).
+#if defined(WUXING_BENCH_NETWORK)
+
+#include <benchmark/benchmark.h>
+#include <malloc.h>
+#include <omp.h>
+
+#include <atomic>
+#include <cmath>
+#include <cstdlib>
+#include <new>
+#include <string>
+
+#include "framework/config.hpp"
+#include "framework/data.hpp"
+#include "framework/network.hpp"
+#include "framework/training.hpp"
+
+// ---------------------------------------------------------------------------------------
+// Heap accounting: every operator new/delete of the binary goes through these counters
+// (malloc_usable_size on both sides so that unsized deletes balance). Eigen's aligned
+// allocations use malloc directly and are not counted (the MLP's are, in part, missed).
+namespace {
+std::atomic<std::int64_t> g_live{0}, g_peak{0};
+
+void* counted_alloc(std::size_t size) {
+  void* p = std::malloc(size ? size : 1);
+  if (!p) throw std::bad_alloc();
+  std::int64_t live = g_live.fetch_add(static_cast<std::int64_t>(malloc_usable_size(p)),
+                                       std::memory_order_relaxed) +
+                      static_cast<std::int64_t>(malloc_usable_size(p));
+  std::int64_t peak = g_peak.load(std::memory_order_relaxed);
+  while (live > peak && !g_peak.compare_exchange_weak(peak, live, std::memory_order_relaxed)) {
+  }
+  return p;
+}
+void counted_free(void* p) {
+  if (!p) return;
+  g_live.fetch_sub(static_cast<std::int64_t>(malloc_usable_size(p)), std::memory_order_relaxed);
+  std::free(p);
+}
+}  // namespace
+
+void* operator new(std::size_t size) { return counted_alloc(size); }
+void* operator new[](std::size_t size) { return counted_alloc(size); }
+void operator delete(void* p) noexcept { counted_free(p); }
+void operator delete[](void* p) noexcept { counted_free(p); }
+void operator delete(void* p, std::size_t) noexcept { counted_free(p); }
+void operator delete[](void* p, std::size_t) noexcept { counted_free(p); }
+
+namespace {
+
+using namespace wuxing;
+
+// MNIST subsets shared by all benchmarks (loaded once).
+const DatasetSplit* mnist(benchmark::State& state) {
+  static DatasetSplit split;
+  static std::string error;
+  static bool loaded = false;
+  if (!loaded) {
+    loaded = true;
+    DataConfig dc;
+    dc.train_size = 1000;
+    dc.test_size = 500;
+    try {
+      split = load_dataset(dc, 1);
+    } catch (const DataError& e) {
+      error = e.what();
+    }
+  }
+  if (!error.empty()) {
+    state.SkipWithError(error.c_str());
+    return nullptr;
+  }
+  return &split;
+}
+
+ExperimentConfig network_config(int hidden, int n) {
+  ExperimentConfig c;
+  c.model.n = n;
+  if (hidden > 0) c.network.hidden = {hidden};
+  return c;
+}
+
+// FLOPs of one fused-Heun forward phase, from the kernel's structure (network.cpp):
+// an rhs evaluation costs 7 per integrated element (jiang-r1: 4 mul, 3 add) plus, for
+// layers l >= 2, 1 per element of layer l-1 (signal s = x - x*) and 2 per connection
+// (gather_drive); a step is 2 evaluations + 2 (stage) + 3 (update) per element; the
+// loop makes one more evaluation than steps. Counted for all B samples: frozen
+// samples are still evaluated (they are only masked in the update).
+double forward_flops(const Network& net, std::size_t B, std::int64_t loop_steps) {
+  const double n = net.n();
+  double elems = 0, coupling = 0;
+  for (int l = 1; l < net.layer_count(); ++l) {
+    elems += n * net.layer_size(l);
+    if (l >= 2)
+      coupling += n * net.layer_size(l - 1) + 2.0 * static_cast<double>(net.connections(l).size());
+  }
+  const double rhs = 7.0 * elems + coupling;
+  const double evals = 2.0 * static_cast<double>(loop_steps) + 1.0;
+  return static_cast<double>(B) * (evals * rhs + static_cast<double>(loop_steps) * 5.0 * elems);
+}
+
+Batch make_batch(const Network& net, const Dataset& data, std::size_t B) {
+  std::vector<std::size_t> idx(B);
+  for (std::size_t i = 0; i < B; ++i) idx[i] = i;
+  Batch batch;
+  set_inputs(net, data.pixels.data(), data.features, data.pixel_scale, idx, data.labels.data(),
+             batch);
+  return batch;
+}
+
+// One forward phase of B test samples through 784 -> [hidden] -> 10, n elements.
+// args: hidden (0: none), n, B.
+void BM_Forward(benchmark::State& state, std::string method) {
+  const DatasetSplit* data = mnist(state);
+  if (!data) return;
+  omp_set_num_threads(1);
+  const int hidden = static_cast<int>(state.range(0)), n = static_cast<int>(state.range(1));
+  const std::size_t B = static_cast<std::size_t>(state.range(2));
+  ExperimentConfig cfg = network_config(hidden, n);
+  cfg.integrator.method = method;
+  Network net(cfg, data->test.features, data->test.classes);
+  Batch batch = make_batch(net, data->test, B);
+
+  // Same method through the other path: the settled states must agree. The fused kernel
+  // freezes each sample once its max rate < tol; the generic path integrates the whole
+  // batch until all are below tol, so they differ by about tol / (decay rate), not 0.
+  ExperimentConfig other = cfg;
+  other.integrator.method = method == "heun" ? "odeint_heun" : "heun";
+  Batch check = make_batch(net, data->test, B);
+  forward_phase(net, check, other.integrator);
+
+  PhaseReport r;
+  for (auto _ : state) {
+    r = forward_phase(net, batch, cfg.integrator);
+    benchmark::DoNotOptimize(batch.x.data());
+  }
+  double diff = 0;
+  for (std::size_t q = 0; q < batch.x.size(); ++q)
+    diff = std::max(diff, std::abs(batch.x[q] - check.x[q]));
+  state.counters["max_diff_vs_other_path"] = diff;
+  // A stable neuron with |dx/dt| < tol is within about tol / decay of its steady state,
+  // decay = -max Re(eigenvalue) at the fixed point; 10x for the layer coupling.
+  const double decay = -max_real_eigenvalue(net.equation(), net.topology(), net.K(1, 0));
+  const double bound = 10.0 * cfg.integrator.tol / decay;
+  state.counters["diff_bound"] = bound;
+  if (!(decay > 0) || !(diff < bound))
+    state.SkipWithError("fused and generic Heun settle to different states");
+  state.SetItemsProcessed(state.iterations() * static_cast<std::int64_t>(B));  // samples/s
+  state.counters["loop_steps"] = static_cast<double>(r.max_steps);
+  state.counters["unsettled"] = static_cast<double>(r.unsettled);
+  if (method == "heun") {
+    // Work that was not wasted on frozen samples.
+    state.counters["useful_fraction"] =
+        static_cast<double>(r.steps_total) / (static_cast<double>(r.max_steps) * B);
+    state.counters["FLOP/s"] = benchmark::Counter(
+        forward_flops(net, B, r.max_steps) * state.iterations(), benchmark::Counter::kIsRate);
+  }
+}
+
+BENCHMARK_CAPTURE(BM_Forward, fused_heun, std::string("heun"))
+    ->ArgNames({"hidden", "n", "B"})
+    ->Args({0, 5, 25})
+    ->Args({0, 5, 100})
+    ->Args({100, 5, 25})
+    ->Unit(benchmark::kMillisecond);
+BENCHMARK_CAPTURE(BM_Forward, odeint_heun, std::string("odeint_heun"))
+    ->ArgNames({"hidden", "n", "B"})
+    ->Args({0, 5, 25})
+    ->Args({0, 5, 100})
+    ->Args({100, 5, 25})
+    ->Unit(benchmark::kMillisecond);
+// Scaling with width and with n (fused kernel, B = 25 as in training chunks).
+BENCHMARK_CAPTURE(BM_Forward, scaling, std::string("heun"))
+    ->ArgNames({"hidden", "n", "B"})
+    ->Args({32, 5, 25})
+    ->Args({128, 5, 25})
+    ->Args({512, 5, 25})
+    ->Args({128, 7, 25})
+    ->Args({128, 9, 25})
+    ->Unit(benchmark::kMillisecond);
+
+// One epoch of run_training on 1000 MNIST samples plus evaluation of 500, 784 -> 10.
+// Items are the 1500 samples the epoch touches. threads: OpenMP threads.
+RunResult train_once(const ExperimentConfig& cfg, const DatasetSplit& data, int threads) {
+  return run_training(cfg, data, RunObserver{}, threads);
+}
+
+bool same_result(const RunResult& a, const RunResult& b) {
+  if (a.epochs.size() != b.epochs.size()) return false;
+  for (std::size_t e = 0; e < a.epochs.size(); ++e) {
+    const EpochMetrics &x = a.epochs[e], &y = b.epochs[e];
+    if (x.train_loss != y.train_loss || x.test_loss != y.test_loss ||
+        x.train_accuracy != y.train_accuracy || x.test_accuracy != y.test_accuracy)
+      return false;
+  }
+  for (std::size_t l = 0; l < a.parameters.size() && l < b.parameters.size(); ++l) {
+    const LayerParameters &x = a.parameters[l], &y = b.parameters[l];
+    if (x.coef_mean != y.coef_mean || x.coef_std != y.coef_std || x.K3 != y.K3) return false;
+  }
+  return a.parameters.size() == b.parameters.size();
+}
+
+void BM_TrainEpoch(benchmark::State& state, std::string rule, int threads) {
+  const DatasetSplit* data = mnist(state);
+  if (!data) return;
+  ExperimentConfig cfg = network_config(static_cast<int>(state.range(0)), 5);
+  cfg.training.rule = rule;
+  cfg.training.epochs = 1;
+  cfg.seed = 1;
+  RunResult reference;
+  if (threads > 1) reference = train_once(cfg, *data, 1);
+  RunResult res;
+  std::int64_t heap_before = g_live.load();
+  g_peak.store(heap_before);
+  for (auto _ : state) res = train_once(cfg, *data, threads);
+  state.counters["peak_heap_MB"] = static_cast<double>(g_peak.load() - heap_before) / 1e6;
+  omp_set_num_threads(1);
+  if (res.status != "ok") {
+    state.SkipWithError(("run status " + res.status + ": " + res.reason).c_str());
+    return;
+  }
+  if (threads > 1 && !same_result(reference, res)) {
+    state.SkipWithError("results differ between 1 and 2 threads (must be bit-identical)");
+    return;
+  }
+  state.counters["test_accuracy"] = res.epochs.back().test_accuracy;
+  state.SetItemsProcessed(state.iterations() *
+                          static_cast<std::int64_t>(data->train.size() + data->test.size()));
+}
+
+BENCHMARK_CAPTURE(BM_TrainEpoch, connection_1thread, std::string("connection"), 1)
+    ->ArgName("hidden")
+    ->Arg(0)
+    ->Arg(100)
+    ->Unit(benchmark::kMillisecond)
+    ->UseRealTime();
+BENCHMARK_CAPTURE(BM_TrainEpoch, connection_2threads, std::string("connection"), 2)
+    ->ArgName("hidden")
+    ->Arg(0)
+    ->Arg(100)
+    ->Unit(benchmark::kMillisecond)
+    ->UseRealTime();
+BENCHMARK_CAPTURE(BM_TrainEpoch, mlp_backprop, std::string("mlp_backprop"), 1)
+    ->ArgName("hidden")
+    ->Arg(0)
+    ->Arg(100)
+    ->Unit(benchmark::kMillisecond)
+    ->UseRealTime();
+
+}  // namespace
+
+#endif  // WUXING_BENCH_NETWORK

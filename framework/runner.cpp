@@ -1,0 +1,314 @@
+#include "framework/runner.hpp"
+
+#include <fmt/format.h>
+#include <omp.h>
+
+#include <chrono>
+#include <cmath>
+#include <condition_variable>
+#include <deque>
+#include <exception>
+#include <mutex>
+#include <thread>
+
+#include "framework/progress.hpp"
+#include "framework/provenance.hpp"
+
+namespace wuxing {
+
+std::vector<std::size_t> runs_to_do(const SweepPlan& plan, const std::vector<std::size_t>& owned,
+                                    const std::map<std::string, StoredRun>& stored,
+                                    bool rerun_failed) {
+  std::vector<std::size_t> todo;
+  for (std::size_t i : owned) {
+    auto it = stored.find(plan.runs.at(i).id);
+    if (it == stored.end()) {
+      if (!rerun_failed) todo.push_back(i);
+    } else if (it->second.status != "ok") {
+      todo.push_back(i);
+    }
+  }
+  return todo;
+}
+
+void check_finite(RunResult& r) {
+  if (r.status != "ok") return;
+  for (const auto& e : r.epochs) {
+    if (!std::isfinite(e.train_loss) || !std::isfinite(e.test_loss) ||
+        !std::isfinite(e.test_accuracy) || !std::isfinite(e.train_accuracy)) {
+      r.status = "numerical_trouble";
+      r.reason = fmt::format("non-finite loss or accuracy in epoch {}", e.epoch);
+      return;
+    }
+  }
+}
+
+SweepRunner::SweepRunner(SweepPlan plan, RunnerOptions options)
+    : plan_(std::move(plan)), options_(std::move(options)) {
+  if (!options_.trainer) throw std::invalid_argument("SweepRunner: no trainer given");
+}
+
+namespace {
+
+// Finished runs wait here for the writer thread.
+class RecordQueue {
+ public:
+  void push(RunRecord r) {
+    {
+      std::lock_guard lock(mutex_);
+      queue_.push_back(std::move(r));
+    }
+    cv_.notify_one();
+  }
+  void close() {
+    {
+      std::lock_guard lock(mutex_);
+      closed_ = true;
+    }
+    cv_.notify_one();
+  }
+  // Waits up to `timeout`; returns false when closed and drained.
+  bool pop(std::deque<RunRecord>& out, std::chrono::milliseconds timeout) {
+    std::unique_lock lock(mutex_);
+    cv_.wait_for(lock, timeout, [&] { return !queue_.empty() || closed_; });
+    while (!queue_.empty()) {
+      out.push_back(std::move(queue_.front()));
+      queue_.pop_front();
+    }
+    return !(closed_ && out.empty());
+  }
+
+ private:
+  std::mutex mutex_;
+  std::condition_variable cv_;
+  std::deque<RunRecord> queue_;
+  bool closed_ = false;
+};
+
+}  // namespace
+
+SweepSummary SweepRunner::run() {
+  SweepSummary summary;
+  ResultsStore store(options_.output, make_store_header(plan_));
+  const auto owned = owned_runs(plan_, options_.shard, options_.shards);
+  const auto todo = runs_to_do(plan_, owned, store.runs(), options_.rerun_failed);
+  summary.planned = owned.size();
+  summary.skipped = owned.size() - todo.size();
+  std::size_t already_ok = 0;
+  for (const auto& [id, r] : store.runs())
+    if (r.status == "ok") ++already_ok;
+  (void)provenance();  // compute once, before the threads start
+
+  const int threads = options_.threads > 0 ? options_.threads : omp_get_max_threads();
+  const bool over_runs = threads > 1 && todo.size() >= static_cast<std::size_t>(threads);
+  const int inner_threads = over_runs ? 1 : threads;
+
+  std::atomic<bool> local_stop{false};
+  const std::atomic<bool>* stop = options_.stop ? options_.stop : &local_stop;
+  std::atomic<bool> writer_failed{false};
+  auto stop_requested = [&] { return stop->load() || writer_failed.load(); };
+  // The trainer sees one flag that is set by either a user stop or a writer failure.
+  std::atomic<bool> trainer_stop{false};
+
+  const bool single = plan_.runs.size() == 1;
+  Progress progress(plan_.runs.size(), already_ok, todo.size(), single, options_.progress_stream,
+                    options_.progress_interactive);
+  const bool show = options_.show_progress;
+
+  RecordQueue queue;
+  std::exception_ptr writer_error;
+  std::mutex summary_mutex;
+  std::thread writer([&] {
+    auto last = std::chrono::steady_clock::now();
+    double interval = options_.assemble_interval_seconds;
+    std::deque<RunRecord> batch;
+    try {
+      while (queue.pop(batch, std::chrono::milliseconds(200))) {
+        if (stop->load()) trainer_stop = true;
+        for (auto& rec : batch) store.add(rec);
+        batch.clear();
+        const auto now = std::chrono::steady_clock::now();
+        // Re-assembly copies every stored run, so on big files wait longer between two
+        // (at most ~20 % of the writer's time goes to it); the parts keep runs safe meanwhile.
+        if (store.dirty() && std::chrono::duration<double>(now - last).count() >= interval) {
+          store.assemble();
+          last = std::chrono::steady_clock::now();
+          const double took = std::chrono::duration<double>(last - now).count();
+          interval = std::max(options_.assemble_interval_seconds, 4.0 * took);
+        }
+      }
+      if (store.dirty()) store.assemble();
+    } catch (...) {
+      writer_error = std::current_exception();
+      writer_failed = true;
+      trainer_stop = true;
+    }
+  });
+
+  auto execute = [&](std::size_t plan_index, int run_threads) {
+    const PlannedRun& planned = plan_.runs[plan_index];
+    if (stop_requested()) return;
+    RunObserver observer;
+    if (show) {
+      observer.on_progress = [&](int epoch, std::int64_t done, std::int64_t total, double acc) {
+        progress.epoch_progress(planned.id, epoch, done, total, acc);
+        if (stop->load()) trainer_stop = true;
+      };
+      observer.on_epoch = [&](const EpochMetrics& m) { progress.epoch_done(planned.id, m); };
+    } else {
+      observer.on_progress = [&](int, std::int64_t, std::int64_t, double) {
+        if (stop->load()) trainer_stop = true;
+      };
+    }
+    observer.stop = &trainer_stop;
+    if (show) progress.run_started(planned.id, planned.config.training.epochs);
+    RunRecord rec;
+    rec.id = planned.id;
+    rec.plan_index = planned.index;
+    rec.config_yaml = planned.yaml;
+    rec.seed = planned.config.seed;
+    rec.ablation = planned.ablation;
+    rec.swept = planned.swept;
+    rec.start_time = utc_now_iso();
+    const auto t0 = std::chrono::steady_clock::now();
+    try {
+      rec.result = options_.trainer(planned.config, observer, run_threads);
+    } catch (const std::exception& e) {
+      rec.result = RunResult{};
+      rec.result.status = "failed";
+      rec.result.reason = e.what();
+    } catch (...) {
+      rec.result = RunResult{};
+      rec.result.status = "failed";
+      rec.result.reason = "unknown exception";
+    }
+    const double wall =
+        std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+    if (rec.result.wall_seconds <= 0) rec.result.wall_seconds = wall;
+    rec.end_time = utc_now_iso();
+    check_finite(rec.result);
+    // A run cut short by a stop is not a result (whatever status the trainer gave it,
+    // e.g. "failed: stopped on request"): leave it unstored so that the next start
+    // runs it again. (A failed or missing run is re-run anyway.)
+    const bool incomplete =
+        static_cast<int>(rec.result.epochs.size()) < planned.config.training.epochs;
+    if (stop_requested() && incomplete) {
+      std::lock_guard lock(summary_mutex);
+      ++summary.interrupted;
+      return;
+    }
+    if (show) progress.run_finished(planned.id, rec.result);
+    {
+      std::lock_guard lock(summary_mutex);
+      ++summary.ran;
+      if (rec.result.status == "ok") {
+        ++summary.ok;
+      } else {
+        ++summary.failed;
+        summary.failures.emplace_back(rec.id, rec.result.status + ": " + rec.result.reason);
+      }
+    }
+    queue.push(std::move(rec));
+  };
+
+  // Nested parallel regions inside a trainer would oversubscribe the cores.
+  const int saved_levels = omp_get_max_active_levels();
+  omp_set_max_active_levels(1);
+  if (over_runs) {
+    const long n = static_cast<long>(todo.size());
+#pragma omp parallel for schedule(dynamic, 1) num_threads(threads)
+    for (long i = 0; i < n; ++i) execute(todo[static_cast<std::size_t>(i)], inner_threads);
+  } else {
+    for (std::size_t i : todo) execute(i, inner_threads);
+  }
+  omp_set_max_active_levels(saved_levels);
+  queue.close();
+  writer.join();
+  if (show) progress.finish();
+  if (writer_error) std::rethrow_exception(writer_error);
+  summary.stopped = stop->load();
+  // Runs never started because of a stop count as interrupted too.
+  summary.interrupted = todo.size() - summary.ran;
+  std::sort(summary.failures.begin(), summary.failures.end());
+  return summary;
+}
+
+namespace testing {
+
+RunResult fake_train_experiment(const ExperimentConfig& config, const RunObserver& observer,
+                                int threads, int sleep_ms) {
+  (void)threads;  // by contract the result must not depend on it
+  if (config.training.learning_rate >= 2.0)
+    throw std::runtime_error("fake trainer: learning_rate >= 2 throws");
+  const std::uint64_t h = fnv1a64(canonical_yaml(config));
+  const double base = static_cast<double>(h % 1000) / 1000.0;  // in [0, 1)
+  RunResult r;
+  const auto t0 = std::chrono::steady_clock::now();
+  const std::int64_t samples = config.data.train_size;
+  for (int e = 1; e <= config.training.epochs; ++e) {
+    if (observer.stop && observer.stop->load()) break;
+    // Sleep in slices so that a stop is seen promptly.
+    for (int slept = 0; slept < sleep_ms; slept += 10) {
+      std::this_thread::sleep_for(std::chrono::milliseconds(std::min(10, sleep_ms - slept)));
+      if (observer.on_progress)
+        observer.on_progress(
+            e, std::min<std::int64_t>(samples, samples * (slept + 10) / std::max(sleep_ms, 1)),
+            samples, 0.5);
+    }
+    if (observer.stop && observer.stop->load()) break;
+    EpochMetrics m;
+    m.epoch = e;
+    m.train_accuracy = 0.5 + 0.4 * base * e / config.training.epochs;
+    m.test_accuracy = m.train_accuracy - 0.01 * config.model.K3;
+    m.train_loss = 1.0 / (e + base);
+    m.test_loss = m.train_loss + 0.05;
+    m.unsettled_fraction = 0.01 * base;
+    m.clamp_fraction = 0.001 * e;
+    m.max_re_lambda = -config.model.K3;
+    m.mean_steps = 100 + e;
+    m.trouble.unsettled_samples = static_cast<std::int64_t>(h % 7);
+    m.wall_seconds = sleep_ms / 1000.0;
+    if (config.training.learning_rate >= 1.0) {
+      m.train_loss = NAN;
+      r.status = "numerical_trouble";
+      r.reason = "fake trainer: diverged (learning_rate >= 1)";
+    }
+    r.epochs.push_back(m);
+    if (observer.on_epoch) observer.on_epoch(m);
+    if (r.status != "ok") break;
+  }
+  const int layers = static_cast<int>(config.network.hidden.size()) + 1;
+  for (int l = 0; l < layers; ++l) {
+    LayerParameters p;
+    p.K1 = {config.model.K1};
+    p.K2 = {config.model.K2};
+    p.K3 = {config.model.K3};
+    p.fixed_points = {(config.model.K1 - config.model.K3) / config.model.K2};
+    p.coef_mean = base;
+    p.connections = 10 * (l + 1);
+    r.parameters.push_back(p);
+  }
+  for (int s : config.record.probe_samples) {
+    for (int l : config.record.probe_layers) {
+      Trajectory t;
+      t.sample = s;
+      t.layer = l;
+      t.neurons = 3;
+      t.elements = config.model.n;
+      for (int i = 0; i < 20; ++i) {
+        t.times.push_back(0.1 * i);
+        for (int n = 0; n < t.neurons * t.elements; ++n) t.values.push_back(base + 0.01 * i + n);
+      }
+      r.trajectories.push_back(std::move(t));
+    }
+  }
+  if (config.record.stability)
+    for (const auto& e : r.epochs)
+      r.stability.push_back({e.epoch, {{-config.model.K3, 0.5}, {-config.model.K3, -0.5}}});
+  r.wall_seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+  return r;
+}
+
+}  // namespace testing
+
+}  // namespace wuxing

@@ -1,0 +1,88 @@
+// Runs the planned runs of a sweep in parallel and stores each as it finishes.
+//
+// Parallelism (OpenMP): over runs when there are at least as many runs to do as
+// threads (each run gets one thread), else one run at a time with all threads inside
+// it. The trainer's result does not depend on its thread count, and /index is sorted
+// by plan index, so the stored results do not depend on the thread count or on the
+// order in which runs finish. HDF5 is only called from one writer thread.
+//
+// Resume: a run whose stored status is "ok" is skipped; failed runs (status != ok) and
+// missing ones are run; with rerun_failed only the failed ones.
+#pragma once
+
+#include <atomic>
+#include <cstddef>
+#include <cstdio>
+#include <filesystem>
+#include <functional>
+#include <map>
+#include <string>
+#include <utility>
+#include <vector>
+
+#include "framework/experiment.hpp"
+#include "framework/store.hpp"
+#include "framework/sweep.hpp"
+
+namespace wuxing {
+
+using Trainer = std::function<RunResult(const ExperimentConfig& config, const RunObserver& observer,
+                                        int threads)>;
+
+struct RunnerOptions {
+  std::filesystem::path output;
+  int threads = 0;                          // 0: omp_get_max_threads()
+  bool rerun_failed = false;                // only re-run runs stored as failed
+  Trainer trainer;                          // wuxing::train_experiment in production
+  const std::atomic<bool>* stop = nullptr;  // set (e.g. by SIGINT) to stop cleanly
+  double assemble_interval_seconds = 2.0;   // main file rebuilt at most this often (and at the end)
+  bool show_progress = true;
+  std::FILE* progress_stream = stderr;
+  int progress_interactive = -1;  // -1: isatty
+  int shard = 0;                  // this process owns runs with index % shards == shard
+  int shards = 1;
+};
+
+struct SweepSummary {
+  std::size_t planned = 0;  // runs this process owns
+  std::size_t skipped = 0;  // already stored as ok (or, with rerun_failed, not failed)
+  std::size_t ran = 0;
+  std::size_t ok = 0;
+  std::size_t failed = 0;       // stored with status != ok
+  std::size_t interrupted = 0;  // stopped before finishing; not stored
+  bool stopped = false;
+  std::vector<std::pair<std::string, std::string>> failures;  // id, status: reason
+};
+
+// Which of `owned` (plan indices) still need running, given what is stored.
+std::vector<std::size_t> runs_to_do(const SweepPlan& plan, const std::vector<std::size_t>& owned,
+                                    const std::map<std::string, StoredRun>& stored,
+                                    bool rerun_failed);
+
+class SweepRunner {
+ public:
+  SweepRunner(SweepPlan plan, RunnerOptions options);
+  // Runs what is left to do; returns when all are stored or a stop was requested.
+  // Throws StoreError if the output file belongs to another spec or is unreadable.
+  SweepSummary run();
+
+ private:
+  SweepPlan plan_;
+  RunnerOptions options_;
+};
+
+// Marks a run whose metrics went non-finite as numerical_trouble (if the trainer did not).
+void check_finite(RunResult& result);
+
+namespace testing {
+// TEST ONLY. A stand-in for train_experiment with no numerics: it sleeps `sleep_ms`
+// per epoch and returns metrics that are a deterministic function of the config
+// (never of the thread count). learning_rate >= 1 gives status numerical_trouble
+// with a NaN loss; learning_rate >= 2 throws. build/wuxing selects it when the
+// environment variable WUXING_FAKE_TRAINER=<sleep_ms> is set (for the crash/resume
+// tests, which must not depend on the real trainer's speed).
+RunResult fake_train_experiment(const ExperimentConfig& config, const RunObserver& observer,
+                                int threads, int sleep_ms);
+}  // namespace testing
+
+}  // namespace wuxing

@@ -1,0 +1,794 @@
+#include "framework/store.hpp"
+
+#include <fcntl.h>
+#include <fmt/format.h>
+#include <hdf5.h>
+#include <sys/file.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <cmath>
+#include <cstring>
+#include <limits>
+
+#include "framework/provenance.hpp"
+
+namespace wuxing {
+
+namespace {
+
+constexpr const char* kFormat = "wuxing-results";
+constexpr int kFormatVersion = 1;
+
+// HDF5 prints its own error stack by default; we report errors ourselves.
+struct SilenceHdf5 {
+  SilenceHdf5() { H5Eset_auto2(H5E_DEFAULT, nullptr, nullptr); }
+};
+void silence() { static SilenceHdf5 once; }
+
+class Handle {
+ public:
+  Handle() = default;
+  Handle(hid_t id, herr_t (*closer)(hid_t)) : id_(id), closer_(closer) {}
+  Handle(const Handle&) = delete;
+  Handle& operator=(const Handle&) = delete;
+  Handle(Handle&& o) noexcept : id_(o.id_), closer_(o.closer_) { o.id_ = -1; }
+  Handle& operator=(Handle&& o) noexcept {
+    if (this != &o) {
+      reset();
+      id_ = o.id_;
+      closer_ = o.closer_;
+      o.id_ = -1;
+    }
+    return *this;
+  }
+  ~Handle() { reset(); }
+  void reset() {
+    if (id_ >= 0 && closer_) closer_(id_);
+    id_ = -1;
+  }
+  hid_t get() const { return id_; }
+  operator hid_t() const { return id_; }
+
+ private:
+  hid_t id_ = -1;
+  herr_t (*closer_)(hid_t) = nullptr;
+};
+
+hid_t check(hid_t id, const std::string& what) {
+  if (id < 0) throw StoreError(fmt::format("HDF5: {} failed", what));
+  return id;
+}
+void check_status(herr_t status, const std::string& what) {
+  if (status < 0) throw StoreError(fmt::format("HDF5: {} failed", what));
+}
+
+Handle str_type() {
+  Handle t(check(H5Tcopy(H5T_C_S1), "string type"), H5Tclose);
+  H5Tset_size(t, H5T_VARIABLE);
+  H5Tset_cset(t, H5T_CSET_UTF8);
+  return t;
+}
+
+Handle scalar_space() { return Handle(check(H5Screate(H5S_SCALAR), "dataspace"), H5Sclose); }
+Handle vector_space(std::size_t n) {
+  hsize_t dims[1] = {n};
+  return Handle(check(H5Screate_simple(1, dims, nullptr), "dataspace"), H5Sclose);
+}
+
+Handle create_group(hid_t loc, const std::string& name) {
+  return Handle(check(H5Gcreate2(loc, name.c_str(), H5P_DEFAULT, H5P_DEFAULT, H5P_DEFAULT),
+                      "create group " + name),
+                H5Gclose);
+}
+Handle open_group(hid_t loc, const std::string& name) {
+  return Handle(check(H5Gopen2(loc, name.c_str(), H5P_DEFAULT), "open group " + name), H5Gclose);
+}
+bool exists(hid_t loc, const std::string& name) {
+  return H5Lexists(loc, name.c_str(), H5P_DEFAULT) > 0;
+}
+
+// ---- attributes ----
+
+void attr_string(hid_t loc, const std::string& name, const std::string& value) {
+  Handle t = str_type();
+  Handle s = scalar_space();
+  Handle a(
+      check(H5Acreate2(loc, name.c_str(), t, s, H5P_DEFAULT, H5P_DEFAULT), "attribute " + name),
+      H5Aclose);
+  const char* p = value.c_str();
+  check_status(H5Awrite(a, t, &p), "write attribute " + name);
+}
+void attr_strings(hid_t loc, const std::string& name, const std::vector<std::string>& values) {
+  Handle t = str_type();
+  Handle s = vector_space(values.size());
+  Handle a(
+      check(H5Acreate2(loc, name.c_str(), t, s, H5P_DEFAULT, H5P_DEFAULT), "attribute " + name),
+      H5Aclose);
+  std::vector<const char*> p;
+  for (const auto& v : values) p.push_back(v.c_str());
+  if (!p.empty()) check_status(H5Awrite(a, t, p.data()), "write attribute " + name);
+}
+template <class T>
+hid_t native_type() {
+  if constexpr (std::is_same_v<T, double>) return H5T_NATIVE_DOUBLE;
+  if constexpr (std::is_same_v<T, std::int64_t>) return H5T_NATIVE_INT64;
+  if constexpr (std::is_same_v<T, std::uint64_t>) return H5T_NATIVE_UINT64;
+  if constexpr (std::is_same_v<T, int>) return H5T_NATIVE_INT;
+}
+template <class T>
+void attr_number(hid_t loc, const std::string& name, T value) {
+  Handle s = scalar_space();
+  Handle a(check(H5Acreate2(loc, name.c_str(), native_type<T>(), s, H5P_DEFAULT, H5P_DEFAULT),
+                 "attribute " + name),
+           H5Aclose);
+  check_status(H5Awrite(a, native_type<T>(), &value), "write attribute " + name);
+}
+template <class T>
+void attr_numbers(hid_t loc, const std::string& name, const std::vector<T>& values) {
+  Handle s = vector_space(values.size());
+  Handle a(check(H5Acreate2(loc, name.c_str(), native_type<T>(), s, H5P_DEFAULT, H5P_DEFAULT),
+                 "attribute " + name),
+           H5Aclose);
+  if (!values.empty()) check_status(H5Awrite(a, native_type<T>(), values.data()), "write " + name);
+}
+
+Handle open_attr(hid_t loc, const std::string& name) {
+  if (H5Aexists(loc, name.c_str()) <= 0)
+    throw StoreError(fmt::format("missing attribute '{}'", name));
+  return Handle(check(H5Aopen(loc, name.c_str(), H5P_DEFAULT), "open attribute " + name), H5Aclose);
+}
+
+std::vector<std::string> read_attr_strings(hid_t loc, const std::string& name) {
+  Handle a = open_attr(loc, name);
+  Handle space(check(H5Aget_space(a), "attribute space"), H5Sclose);
+  hssize_t n = H5Sget_simple_extent_npoints(space);
+  Handle t = str_type();
+  std::vector<char*> p(static_cast<std::size_t>(std::max<hssize_t>(n, 0)), nullptr);
+  if (n > 0) check_status(H5Aread(a, t, p.data()), "read attribute " + name);
+  std::vector<std::string> out;
+  for (char* s : p) out.emplace_back(s ? s : "");
+  if (n > 0) H5Dvlen_reclaim(t, space, H5P_DEFAULT, p.data());
+  return out;
+}
+std::string read_attr_string(hid_t loc, const std::string& name) {
+  auto v = read_attr_strings(loc, name);
+  return v.empty() ? std::string() : v.front();
+}
+template <class T>
+T read_attr_number(hid_t loc, const std::string& name) {
+  Handle a = open_attr(loc, name);
+  T v{};
+  check_status(H5Aread(a, native_type<T>(), &v), "read attribute " + name);
+  return v;
+}
+template <class T>
+std::vector<T> read_attr_numbers(hid_t loc, const std::string& name) {
+  Handle a = open_attr(loc, name);
+  Handle space(check(H5Aget_space(a), "attribute space"), H5Sclose);
+  std::vector<T> v(
+      static_cast<std::size_t>(std::max<hssize_t>(H5Sget_simple_extent_npoints(space), 0)));
+  if (!v.empty()) check_status(H5Aread(a, native_type<T>(), v.data()), "read attribute " + name);
+  return v;
+}
+
+// ---- datasets ----
+
+template <class T>
+void dataset_numbers(hid_t loc, const std::string& name, const std::vector<T>& values) {
+  Handle s = vector_space(values.size());
+  Handle d(check(H5Dcreate2(loc, name.c_str(), native_type<T>(), s, H5P_DEFAULT, H5P_DEFAULT,
+                            H5P_DEFAULT),
+                 "dataset " + name),
+           H5Dclose);
+  if (!values.empty())
+    check_status(H5Dwrite(d, native_type<T>(), H5S_ALL, H5S_ALL, H5P_DEFAULT, values.data()),
+                 "write " + name);
+}
+void dataset_strings(hid_t loc, const std::string& name, const std::vector<std::string>& values) {
+  Handle t = str_type();
+  Handle s = vector_space(values.size());
+  Handle d(check(H5Dcreate2(loc, name.c_str(), t, s, H5P_DEFAULT, H5P_DEFAULT, H5P_DEFAULT),
+                 "dataset " + name),
+           H5Dclose);
+  std::vector<const char*> p;
+  for (const auto& v : values) p.push_back(v.c_str());
+  if (!p.empty())
+    check_status(H5Dwrite(d, t, H5S_ALL, H5S_ALL, H5P_DEFAULT, p.data()), "write " + name);
+}
+std::vector<double> read_dataset_doubles(hid_t loc, const std::string& name) {
+  Handle d(check(H5Dopen2(loc, name.c_str(), H5P_DEFAULT), "open dataset " + name), H5Dclose);
+  Handle space(check(H5Dget_space(d), "dataset space"), H5Sclose);
+  std::vector<double> v(
+      static_cast<std::size_t>(std::max<hssize_t>(H5Sget_simple_extent_npoints(space), 0)));
+  if (!v.empty())
+    check_status(H5Dread(d, H5T_NATIVE_DOUBLE, H5S_ALL, H5S_ALL, H5P_DEFAULT, v.data()),
+                 "read " + name);
+  return v;
+}
+std::vector<std::string> read_dataset_strings(hid_t loc, const std::string& name) {
+  Handle d(check(H5Dopen2(loc, name.c_str(), H5P_DEFAULT), "open dataset " + name), H5Dclose);
+  Handle space(check(H5Dget_space(d), "dataset space"), H5Sclose);
+  Handle t = str_type();
+  std::vector<char*> p(
+      static_cast<std::size_t>(std::max<hssize_t>(H5Sget_simple_extent_npoints(space), 0)));
+  if (!p.empty())
+    check_status(H5Dread(d, t, H5S_ALL, H5S_ALL, H5P_DEFAULT, p.data()), "read " + name);
+  std::vector<std::string> out;
+  for (char* s : p) out.emplace_back(s ? s : "");
+  if (!p.empty()) H5Dvlen_reclaim(t, space, H5P_DEFAULT, p.data());
+  return out;
+}
+bool is_string_dataset(hid_t loc, const std::string& name) {
+  Handle d(check(H5Dopen2(loc, name.c_str(), H5P_DEFAULT), "open dataset " + name), H5Dclose);
+  Handle t(check(H5Dget_type(d), "dataset type"), H5Tclose);
+  return H5Tget_class(t) == H5T_STRING;
+}
+
+// ---- files ----
+
+void fsync_path(const std::filesystem::path& p, bool directory) {
+  int fd = ::open(p.c_str(), directory ? O_RDONLY | O_DIRECTORY : O_RDONLY);
+  if (fd < 0)
+    throw StoreError(
+        fmt::format("cannot open {} to sync it: {}", p.string(), std::strerror(errno)));
+  const int rc = ::fsync(fd);
+  ::close(fd);
+  if (rc != 0)
+    throw StoreError(fmt::format("fsync {} failed: {}", p.string(), std::strerror(errno)));
+}
+
+void atomic_replace(const std::filesystem::path& tmp, const std::filesystem::path& final_path) {
+  fsync_path(tmp, false);
+  std::error_code ec;
+  std::filesystem::rename(tmp, final_path, ec);
+  if (ec)
+    throw StoreError(
+        fmt::format("cannot rename {} to {}: {}", tmp.string(), final_path.string(), ec.message()));
+  const auto dir =
+      final_path.has_parent_path() ? final_path.parent_path() : std::filesystem::path(".");
+  fsync_path(dir, true);
+}
+
+Handle create_file(const std::filesystem::path& p) {
+  silence();
+  return Handle(
+      check(H5Fcreate(p.c_str(), H5F_ACC_TRUNC, H5P_DEFAULT, H5P_DEFAULT), "create " + p.string()),
+      H5Fclose);
+}
+
+// Opens an existing results (or part) file read-only, with a clear error if it is not one.
+Handle open_results(const std::filesystem::path& p) {
+  silence();
+  if (!std::filesystem::exists(p))
+    throw StoreError(fmt::format("results file {} does not exist", p.string()));
+  hid_t id = H5Fopen(p.c_str(), H5F_ACC_RDONLY, H5P_DEFAULT);
+  if (id < 0)
+    throw StoreError(fmt::format(
+        "{} is not a readable HDF5 file (corrupt or truncated?); move it away or choose another "
+        "output file with -o",
+        p.string()));
+  Handle f(id, H5Fclose);
+  std::string format;
+  try {
+    format = read_attr_string(f, "format");
+  } catch (const StoreError&) {
+    format.clear();
+  }
+  if (format != kFormat)
+    throw StoreError(
+        fmt::format("{} is an HDF5 file but not a wuxing results file (no format = "
+                    "'{}' attribute at the root)",
+                    p.string(), kFormat));
+  return f;
+}
+
+void write_header(hid_t file, const StoreHeader& h) {
+  attr_string(file, "format", kFormat);
+  attr_number<int>(file, "format_version", kFormatVersion);
+  attr_string(file, "spec_name", h.spec_name);
+  attr_string(file, "spec_fingerprint", h.fingerprint);
+  attr_string(file, "spec_description", h.description);
+  attr_string(file, "spec_base_yaml", h.base_yaml);
+  std::vector<std::string> keys;
+  std::vector<int> numeric;
+  for (const auto& c : h.columns) {
+    keys.push_back(c.key);
+    numeric.push_back(c.numeric ? 1 : 0);
+  }
+  attr_strings(file, "swept_columns", keys);
+  attr_numbers<int>(file, "swept_numeric", numeric);
+}
+
+StoreHeader header_of(hid_t file) {
+  StoreHeader h;
+  h.spec_name = read_attr_string(file, "spec_name");
+  h.fingerprint = read_attr_string(file, "spec_fingerprint");
+  h.description = read_attr_string(file, "spec_description");
+  h.base_yaml = read_attr_string(file, "spec_base_yaml");
+  auto keys = read_attr_strings(file, "swept_columns");
+  auto numeric = read_attr_numbers<int>(file, "swept_numeric");
+  for (std::size_t i = 0; i < keys.size(); ++i)
+    h.columns.push_back({keys[i], i < numeric.size() && numeric[i] != 0});
+  return h;
+}
+
+void require_same_spec(const std::filesystem::path& p, const StoreHeader& found,
+                       const StoreHeader& expected) {
+  if (found.fingerprint != expected.fingerprint)
+    throw StoreError(fmt::format(
+        "{} was written by spec '{}' (fingerprint {}), not by this spec '{}' (fingerprint {}); "
+        "results of different specs are not mixed: choose another output file with -o, or move "
+        "the old one away",
+        p.string(), found.spec_name, found.fingerprint, expected.spec_name, expected.fingerprint));
+}
+
+std::vector<std::string> run_names(hid_t file) {
+  std::vector<std::string> names;
+  if (!exists(file, "runs")) return names;
+  Handle g = open_group(file, "runs");
+  H5G_info_t info;
+  check_status(H5Gget_info(g, &info), "group info");
+  for (hsize_t i = 0; i < info.nlinks; ++i) {
+    ssize_t len =
+        H5Lget_name_by_idx(g, ".", H5_INDEX_NAME, H5_ITER_INC, i, nullptr, 0, H5P_DEFAULT);
+    if (len < 0) continue;
+    std::string name(static_cast<std::size_t>(len) + 1, '\0');
+    H5Lget_name_by_idx(g, ".", H5_INDEX_NAME, H5_ITER_INC, i, name.data(), name.size(),
+                       H5P_DEFAULT);
+    name.resize(static_cast<std::size_t>(len));
+    names.push_back(name);
+  }
+  return names;
+}
+
+StoredRun stored_run(hid_t run, const std::string& id) {
+  StoredRun s;
+  s.id = id;
+  s.plan_index = static_cast<std::size_t>(read_attr_number<std::int64_t>(run, "plan_index"));
+  s.status = read_attr_string(run, "status");
+  s.reason = read_attr_string(run, "reason");
+  s.start_time = read_attr_string(run, "start_time");
+  s.end_time = read_attr_string(run, "end_time");
+  s.final_test_accuracy = read_attr_number<double>(run, "final_test_accuracy");
+  s.wall_seconds = read_attr_number<double>(run, "wall_seconds");
+  return s;
+}
+
+std::map<std::string, StoredRun> runs_of(hid_t file) {
+  std::map<std::string, StoredRun> out;
+  for (const auto& name : run_names(file)) {
+    Handle g = open_group(file, "runs/" + name);
+    out[name] = stored_run(g, name);
+  }
+  return out;
+}
+
+void write_metrics(hid_t run, const std::vector<EpochMetrics>& epochs) {
+  Handle g = create_group(run, "metrics");
+  auto col = [&](const char* name, auto get) {
+    std::vector<double> v;
+    for (const auto& e : epochs) v.push_back(static_cast<double>(get(e)));
+    dataset_numbers(g, name, v);
+  };
+  auto icol = [&](const char* name, auto get) {
+    std::vector<std::int64_t> v;
+    for (const auto& e : epochs) v.push_back(static_cast<std::int64_t>(get(e)));
+    dataset_numbers(g, name, v);
+  };
+  icol("epoch", [](const EpochMetrics& e) { return e.epoch; });
+  col("train_accuracy", [](const EpochMetrics& e) { return e.train_accuracy; });
+  col("test_accuracy", [](const EpochMetrics& e) { return e.test_accuracy; });
+  col("train_loss", [](const EpochMetrics& e) { return e.train_loss; });
+  col("test_loss", [](const EpochMetrics& e) { return e.test_loss; });
+  col("unsettled_fraction", [](const EpochMetrics& e) { return e.unsettled_fraction; });
+  col("clamp_fraction", [](const EpochMetrics& e) { return e.clamp_fraction; });
+  col("max_re_lambda", [](const EpochMetrics& e) { return e.max_re_lambda; });
+  col("mean_steps", [](const EpochMetrics& e) { return e.mean_steps; });
+  col("wall_seconds", [](const EpochMetrics& e) { return e.wall_seconds; });
+  icol("unsettled_samples", [](const EpochMetrics& e) { return e.trouble.unsettled_samples; });
+  icol("backward_unsettled", [](const EpochMetrics& e) { return e.trouble.backward_unsettled; });
+  icol("step_cap_hits", [](const EpochMetrics& e) { return e.trouble.step_cap_hits; });
+  icol("clamp_events", [](const EpochMetrics& e) { return e.trouble.clamp_events; });
+  icol("non_finite", [](const EpochMetrics& e) { return e.trouble.non_finite; });
+  icol("k_clamp_events", [](const EpochMetrics& e) { return e.trouble.k_clamp_events; });
+  icol("input_clamps", [](const EpochMetrics& e) { return e.trouble.input_clamps; });
+}
+
+void write_parameters(hid_t run, const std::vector<LayerParameters>& layers) {
+  Handle g = create_group(run, "parameters");
+  for (std::size_t i = 0; i < layers.size(); ++i) {
+    const auto& l = layers[i];
+    Handle lg = create_group(g, fmt::format("layer_{}", i));
+    dataset_numbers(lg, "K1", l.K1);
+    dataset_numbers(lg, "K2", l.K2);
+    dataset_numbers(lg, "K3", l.K3);
+    dataset_numbers(lg, "fixed_points", l.fixed_points);
+    attr_number(lg, "coef_mean", l.coef_mean);
+    attr_number(lg, "coef_std", l.coef_std);
+    attr_number(lg, "coef_min", l.coef_min);
+    attr_number(lg, "coef_max", l.coef_max);
+    attr_number<std::int64_t>(lg, "connections", l.connections);
+  }
+}
+
+void write_trajectories(hid_t run, const std::vector<Trajectory>& trajectories) {
+  Handle g = create_group(run, "trajectories");
+  for (const auto& t : trajectories) {
+    const std::size_t T = t.times.size();
+    const std::size_t expected =
+        T * static_cast<std::size_t>(t.neurons) * static_cast<std::size_t>(t.elements);
+    if (t.values.size() != expected)
+      throw StoreError(
+          fmt::format("trajectory sample {} layer {}: {} values, expected {} x {} x {}", t.sample,
+                      t.layer, t.values.size(), T, t.neurons, t.elements));
+    Handle tg = create_group(g, fmt::format("sample_{}_layer_{}", t.sample, t.layer));
+    attr_number<int>(tg, "sample", t.sample);
+    attr_number<int>(tg, "layer", t.layer);
+    dataset_numbers(tg, "time", t.times);
+    hsize_t dims[3] = {T, static_cast<hsize_t>(t.neurons), static_cast<hsize_t>(t.elements)};
+    Handle space(check(H5Screate_simple(3, dims, nullptr), "dataspace"), H5Sclose);
+    Handle plist(check(H5Pcreate(H5P_DATASET_CREATE), "property list"), H5Pclose);
+    if (expected > 0) {
+      hsize_t chunk[3] = {std::max<hsize_t>(1, std::min<hsize_t>(T, 256)),
+                          std::max<hsize_t>(1, dims[1]), std::max<hsize_t>(1, dims[2])};
+      check_status(H5Pset_chunk(plist, 3, chunk), "chunking");
+      check_status(H5Pset_shuffle(plist), "shuffle");
+      check_status(H5Pset_deflate(plist, 4), "deflate");
+    }
+    Handle d(
+        check(H5Dcreate2(tg, "values", H5T_NATIVE_DOUBLE, space, H5P_DEFAULT, plist, H5P_DEFAULT),
+              "trajectory dataset"),
+        H5Dclose);
+    if (expected > 0)
+      check_status(H5Dwrite(d, H5T_NATIVE_DOUBLE, H5S_ALL, H5S_ALL, H5P_DEFAULT, t.values.data()),
+                   "write trajectory");
+    attr_strings(d, "dims", {"time", "neuron", "element"});
+  }
+}
+
+void write_stability(hid_t run, const std::vector<StabilityRecord>& records) {
+  Handle g = create_group(run, "stability");
+  for (const auto& r : records) {
+    Handle eg = create_group(g, fmt::format("epoch_{}", r.epoch));
+    std::vector<double> re, im;
+    for (const auto& z : r.eigenvalues) {
+      re.push_back(z.real());
+      im.push_back(z.imag());
+    }
+    dataset_numbers(eg, "real", re);
+    dataset_numbers(eg, "imag", im);
+    attr_number<int>(eg, "epoch", r.epoch);
+  }
+}
+
+void write_run_group(hid_t file, const RunRecord& rec) {
+  Handle runs = exists(file, "runs") ? open_group(file, "runs") : create_group(file, "runs");
+  Handle g = create_group(runs, rec.id);
+  const RunResult& r = rec.result;
+  attr_string(g, "run_id", rec.id);
+  attr_number<std::int64_t>(g, "plan_index", static_cast<std::int64_t>(rec.plan_index));
+  attr_string(g, "config_yaml", rec.config_yaml);
+  attr_number<std::uint64_t>(g, "seed", rec.seed);
+  attr_string(g, "ablation", rec.ablation);
+  std::vector<std::string> keys, values;
+  for (const auto& s : rec.swept) {
+    keys.push_back(s.key);
+    values.push_back(s.text);
+  }
+  attr_strings(g, "swept_keys", keys);
+  attr_strings(g, "swept_values", values);
+  attr_string(g, "status", r.status);
+  attr_string(g, "reason", r.reason);
+  const double nan = std::numeric_limits<double>::quiet_NaN();
+  attr_number(g, "final_test_accuracy", r.epochs.empty() ? nan : r.epochs.back().test_accuracy);
+  attr_number(g, "final_train_accuracy", r.epochs.empty() ? nan : r.epochs.back().train_accuracy);
+  attr_number<std::int64_t>(g, "epochs_done", static_cast<std::int64_t>(r.epochs.size()));
+  attr_number(g, "wall_seconds", r.wall_seconds);
+  attr_string(g, "start_time", rec.start_time);
+  attr_string(g, "end_time", rec.end_time);
+  const Provenance& p = provenance();
+  attr_string(g, "git_commit", p.git_commit);
+  attr_number<int>(g, "git_dirty", p.git_dirty ? 1 : 0);
+  attr_string(g, "git_commit_source", p.git_commit_source);
+  attr_string(g, "wuxing_version", p.wuxing_version);
+  attr_string(g, "host", p.host);
+  for (const auto& [name, version] : p.libraries) attr_string(g, "version_" + name, version);
+  write_metrics(g, r.epochs);
+  write_parameters(g, r.parameters);
+  write_trajectories(g, r.trajectories);
+  write_stability(g, r.stability);
+}
+
+// /index: one dataset per column, rows sorted by plan index, so that the table does not
+// depend on the order in which runs finished.
+void write_index(hid_t file, const StoreHeader& header) {
+  struct Row {
+    std::string id;
+    std::size_t plan_index;
+    std::string status, reason, start_time;
+    std::uint64_t seed;
+    double test_acc, train_acc, wall;
+    std::int64_t epochs;
+    std::map<std::string, std::string> swept;
+  };
+  std::vector<Row> rows;
+  for (const auto& name : run_names(file)) {
+    Handle g = open_group(file, "runs/" + name);
+    Row row;
+    row.id = name;
+    row.plan_index = static_cast<std::size_t>(read_attr_number<std::int64_t>(g, "plan_index"));
+    row.status = read_attr_string(g, "status");
+    row.reason = read_attr_string(g, "reason");
+    row.start_time = read_attr_string(g, "start_time");
+    row.seed = read_attr_number<std::uint64_t>(g, "seed");
+    row.test_acc = read_attr_number<double>(g, "final_test_accuracy");
+    row.train_acc = read_attr_number<double>(g, "final_train_accuracy");
+    row.wall = read_attr_number<double>(g, "wall_seconds");
+    row.epochs = read_attr_number<std::int64_t>(g, "epochs_done");
+    auto keys = read_attr_strings(g, "swept_keys");
+    auto values = read_attr_strings(g, "swept_values");
+    for (std::size_t i = 0; i < keys.size() && i < values.size(); ++i)
+      row.swept[keys[i]] = values[i];
+    rows.push_back(std::move(row));
+  }
+  std::sort(rows.begin(), rows.end(), [](const Row& a, const Row& b) {
+    return a.plan_index != b.plan_index ? a.plan_index < b.plan_index : a.id < b.id;
+  });
+  Handle g = create_group(file, "index");
+  std::vector<std::string> columns;
+  auto strings = [&](const std::string& name, auto get) {
+    std::vector<std::string> v;
+    for (const auto& r : rows) v.push_back(get(r));
+    dataset_strings(g, name, v);
+    columns.push_back(name);
+  };
+  auto doubles = [&](const std::string& name, auto get) {
+    std::vector<double> v;
+    for (const auto& r : rows) v.push_back(get(r));
+    dataset_numbers(g, name, v);
+    columns.push_back(name);
+  };
+  strings("run_id", [](const Row& r) { return r.id; });
+  strings("status", [](const Row& r) { return r.status; });
+  for (const auto& c : header.columns) {
+    if (c.key == "seed") {
+      std::vector<std::uint64_t> v;
+      for (const auto& r : rows) v.push_back(r.seed);
+      dataset_numbers(g, "seed", v);
+      columns.push_back("seed");
+    } else if (c.numeric) {
+      doubles(c.key, [&](const Row& r) {
+        auto it = r.swept.find(c.key);
+        if (it == r.swept.end()) return std::numeric_limits<double>::quiet_NaN();
+        try {
+          return std::stod(it->second);
+        } catch (...) {
+          return std::numeric_limits<double>::quiet_NaN();
+        }
+      });
+    } else {
+      strings(c.key, [&](const Row& r) {
+        auto it = r.swept.find(c.key);
+        return it == r.swept.end() ? std::string() : it->second;
+      });
+    }
+  }
+  doubles("final_test_accuracy", [](const Row& r) { return r.test_acc; });
+  doubles("final_train_accuracy", [](const Row& r) { return r.train_acc; });
+  {
+    std::vector<std::int64_t> v;
+    for (const auto& r : rows) v.push_back(r.epochs);
+    dataset_numbers(g, "epochs_done", v);
+    columns.push_back("epochs_done");
+  }
+  doubles("wall_seconds", [](const Row& r) { return r.wall; });
+  strings("start_time", [](const Row& r) { return r.start_time; });
+  strings("reason", [](const Row& r) { return r.reason; });
+  attr_strings(g, "columns", columns);
+}
+
+}  // namespace
+
+StoreHeader make_store_header(const SweepPlan& plan) {
+  return StoreHeader{plan.spec_name, plan.fingerprint, plan.description, plan.base_yaml,
+                     plan.columns};
+}
+
+void write_run_file(const std::filesystem::path& file, const StoreHeader& header,
+                    const RunRecord& record) {
+  const auto tmp = std::filesystem::path(file.string() + ".tmp");
+  {
+    Handle f = create_file(tmp);
+    write_header(f, header);
+    write_run_group(f, record);
+    check_status(H5Fflush(f, H5F_SCOPE_GLOBAL), "flush");
+  }
+  atomic_replace(tmp, file);
+}
+
+void merge_results(const std::filesystem::path& out, const StoreHeader& header,
+                   const std::vector<std::filesystem::path>& sources) {
+  // Later sources win: decide where each run comes from before copying anything, so
+  // that nothing is copied twice (HDF5 does not reclaim the space of deleted objects).
+  std::map<std::string, std::size_t> from;
+  for (std::size_t i = 0; i < sources.size(); ++i) {
+    Handle f = open_results(sources[i]);
+    require_same_spec(sources[i], header_of(f), header);
+    for (const auto& name : run_names(f)) from[name] = i;
+  }
+  const auto tmp = std::filesystem::path(out.string() + ".tmp");
+  {
+    Handle dst = create_file(tmp);
+    write_header(dst, header);
+    Handle runs = create_group(dst, "runs");
+    for (std::size_t i = 0; i < sources.size(); ++i) {
+      Handle src;
+      for (const auto& [name, source] : from) {
+        if (source != i) continue;
+        if (src.get() < 0) src = open_results(sources[i]);
+        const std::string path = "runs/" + name;
+        check_status(H5Ocopy(src, path.c_str(), runs, name.c_str(), H5P_DEFAULT, H5P_DEFAULT),
+                     fmt::format("copy run {} from {}", name, sources[i].string()));
+      }
+    }
+    runs.reset();
+    write_index(dst, header);
+    check_status(H5Fflush(dst, H5F_SCOPE_GLOBAL), "flush");
+  }
+  atomic_replace(tmp, out);
+}
+
+ResultsStore::ResultsStore(std::filesystem::path out, StoreHeader header)
+    : out_(std::move(out)), header_(std::move(header)) {
+  silence();
+  if (out_.has_parent_path()) std::filesystem::create_directories(out_.parent_path());
+  const std::string lock_path = out_.string() + ".lock";
+  lock_fd_ = ::open(lock_path.c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0644);
+  if (lock_fd_ < 0)
+    throw StoreError(
+        fmt::format("cannot create the lock file {}: {}", lock_path, std::strerror(errno)));
+  if (::flock(lock_fd_, LOCK_EX | LOCK_NB) != 0) {
+    ::close(lock_fd_);
+    lock_fd_ = -1;
+    throw StoreError(fmt::format(
+        "{} is being written by another process (lock {} is held); wait for it to finish or use "
+        "another output file with -o",
+        out_.string(), lock_path));
+  }
+  try {
+    open_existing();
+  } catch (...) {
+    ::close(lock_fd_);
+    lock_fd_ = -1;
+    throw;
+  }
+}
+
+ResultsStore::~ResultsStore() {
+  if (lock_fd_ >= 0) ::close(lock_fd_);  // releases the flock; the file itself may stay
+}
+
+void ResultsStore::open_existing() {
+  std::error_code ec;
+  std::filesystem::remove(out_.string() + ".tmp", ec);  // an interrupted assembly
+  if (std::filesystem::exists(out_)) {
+    Handle f = open_results(out_);
+    require_same_spec(out_, header_of(f), header_);
+    runs_ = runs_of(f);
+  }
+  const auto parts = parts_dir();
+  if (std::filesystem::is_directory(parts)) {
+    std::vector<std::filesystem::path> leftovers;
+    for (const auto& entry : std::filesystem::directory_iterator(parts)) {
+      const auto& p = entry.path();
+      if (p.extension() == ".tmp") {
+        std::filesystem::remove(p, ec);  // a part that never finished: its run is redone
+        continue;
+      }
+      if (p.extension() != ".h5") continue;
+      leftovers.push_back(p);
+    }
+    std::sort(leftovers.begin(), leftovers.end());
+    for (const auto& p : leftovers) {
+      Handle f = open_results(p);
+      require_same_spec(p, header_of(f), header_);
+      for (auto& [id, run] : runs_of(f)) runs_[id] = run;
+      dirty_ = true;
+    }
+    if (dirty_) assemble();
+  }
+}
+
+std::filesystem::path ResultsStore::parts_dir() const {
+  return std::filesystem::path(out_.string() + ".parts");
+}
+
+void ResultsStore::add(const RunRecord& record) {
+  const auto parts = parts_dir();
+  std::filesystem::create_directories(parts);
+  write_run_file(parts / (record.id + ".h5"), header_, record);
+  StoredRun s;
+  s.id = record.id;
+  s.plan_index = record.plan_index;
+  s.status = record.result.status;
+  s.reason = record.result.reason;
+  s.start_time = record.start_time;
+  s.end_time = record.end_time;
+  s.final_test_accuracy = record.result.epochs.empty() ? std::numeric_limits<double>::quiet_NaN()
+                                                       : record.result.epochs.back().test_accuracy;
+  s.wall_seconds = record.result.wall_seconds;
+  runs_[record.id] = s;
+  dirty_ = true;
+}
+
+void ResultsStore::assemble() {
+  const auto parts = parts_dir();
+  std::vector<std::filesystem::path> sources;
+  if (std::filesystem::exists(out_)) sources.push_back(out_);
+  std::vector<std::filesystem::path> part_files;
+  if (std::filesystem::is_directory(parts))
+    for (const auto& entry : std::filesystem::directory_iterator(parts))
+      if (entry.path().extension() == ".h5") part_files.push_back(entry.path());
+  std::sort(part_files.begin(), part_files.end());
+  sources.insert(sources.end(), part_files.begin(), part_files.end());
+  if (part_files.empty() && std::filesystem::exists(out_)) {
+    dirty_ = false;
+    return;
+  }
+  merge_results(out_, header_, sources);
+  // Only now that the main file holds them may the parts go.
+  std::error_code ec;
+  for (const auto& p : part_files) std::filesystem::remove(p, ec);
+  std::filesystem::remove(parts, ec);  // only if empty
+  dirty_ = false;
+}
+
+StoreHeader read_header(const std::filesystem::path& file) {
+  Handle f = open_results(file);
+  return header_of(f);
+}
+
+std::map<std::string, StoredRun> read_runs(const std::filesystem::path& file) {
+  Handle f = open_results(file);
+  return runs_of(f);
+}
+
+IndexTable read_index(const std::filesystem::path& file) {
+  Handle f = open_results(file);
+  IndexTable t;
+  if (!exists(f, "index")) throw StoreError(fmt::format("{} has no /index", file.string()));
+  Handle g = open_group(f, "index");
+  t.columns = read_attr_strings(g, "columns");
+  for (const auto& c : t.columns) {
+    if (is_string_dataset(g, c)) {
+      t.text[c] = read_dataset_strings(g, c);
+      t.rows = t.text[c].size();
+    } else {
+      t.numeric[c] = read_dataset_doubles(g, c);
+      t.rows = t.numeric[c].size();
+    }
+  }
+  return t;
+}
+
+std::vector<double> read_metric(const std::filesystem::path& file, const std::string& run_id,
+                                const std::string& metric) {
+  Handle f = open_results(file);
+  const std::string group = "runs/" + run_id + "/metrics";
+  if (!exists(f, "runs/" + run_id))
+    throw StoreError(fmt::format("{} has no run {}", file.string(), run_id));
+  Handle g = open_group(f, group);
+  return read_dataset_doubles(g, metric);
+}
+
+std::string read_run_attribute(const std::filesystem::path& file, const std::string& run_id,
+                               const std::string& name) {
+  Handle f = open_results(file);
+  if (!exists(f, "runs/" + run_id))
+    throw StoreError(fmt::format("{} has no run {}", file.string(), run_id));
+  Handle g = open_group(f, "runs/" + run_id);
+  return read_attr_string(g, name);
+}
+
+}  // namespace wuxing

@@ -1,0 +1,156 @@
+#include "integrators/odeint_steppers.hpp"
+
+#include <fmt/format.h>
+
+#include <boost/numeric/odeint.hpp>
+#include <stdexcept>
+#include <string>
+#include <utility>
+
+namespace wuxing {
+namespace {
+namespace odeint = boost::numeric::odeint;
+
+// Wraps the user's system so that every rhs evaluation odeint makes is counted.
+struct CountingSystem {
+  const System* system;
+  std::size_t* count;
+  void operator()(const State& x, State& dxdt, double t) const {
+    ++*count;
+    (*system)(x, dxdt, t);
+  }
+};
+
+// A controlled stepper that keeps rejecting is a sign of real trouble (stiffness, a
+// singularity); give up loudly rather than shrink h to nothing.
+constexpr int kMaxRejections = 200;
+
+[[noreturn]] void throw_rejected(std::string_view name, double t, double h) {
+  throw std::runtime_error(fmt::format(
+      "stepper '{}': {} consecutive rejected steps at t = {} (last proposed h = {}); the "
+      "system may be stiff or singular there",
+      name, kMaxRejections, t, h));
+}
+
+template <class OdeintStepper>
+class OdeintFixed final : public Stepper {
+ public:
+  OdeintFixed(std::string name, int order, OdeintStepper stepper)
+      : name_(std::move(name)), order_(order), stepper_(std::move(stepper)) {}
+  std::string_view name() const override { return name_; }
+  int order() const override { return order_; }
+  bool adaptive() const override { return false; }
+  std::size_t step(const System& system, State& x, double& t, double& h) override {
+    std::size_t count = 0;
+    stepper_.do_step(CountingSystem{&system, &count}, x, t, h);
+    t += h;
+    return count;
+  }
+
+ private:
+  std::string name_;
+  int order_;
+  OdeintStepper stepper_;
+};
+
+// Controlled steppers whose try_step(sys, x, t, dt) evaluates f(x) afresh each call
+// (cash_karp54, bulirsch_stoer): nothing is cached between accepted steps.
+template <class Controlled>
+class OdeintControlled final : public Stepper {
+ public:
+  OdeintControlled(std::string name, int order, Controlled controlled)
+      : name_(std::move(name)), order_(order), controlled_(std::move(controlled)) {}
+  std::string_view name() const override { return name_; }
+  int order() const override { return order_; }
+  bool adaptive() const override { return true; }
+  std::size_t step(const System& system, State& x, double& t, double& h) override {
+    std::size_t count = 0;
+    const CountingSystem counted{&system, &count};
+    for (int attempt = 0; attempt < kMaxRejections; ++attempt) {
+      if (controlled_.try_step(counted, x, t, h) == odeint::success) return count;
+    }
+    throw_rejected(name_, t, h);
+  }
+  // Drops the step-size and order history by going back to the freshly built stepper.
+  void reset() override { controlled_ = fresh_; }
+
+ private:
+  std::string name_;
+  int order_;
+  Controlled controlled_;
+  Controlled fresh_ = controlled_;
+};
+
+// dopri5 is first-same-as-last: the derivative at the end of a step is reused at the
+// start of the next. We keep it ourselves and recompute it whenever the state we are
+// handed is not the one we left (a StepHook clamped or rescaled it) or after reset().
+template <class Controlled>
+class OdeintControlledFsal final : public Stepper {
+ public:
+  OdeintControlledFsal(std::string name, int order, Controlled controlled)
+      : name_(std::move(name)), order_(order), controlled_(std::move(controlled)) {}
+  std::string_view name() const override { return name_; }
+  int order() const override { return order_; }
+  bool adaptive() const override { return true; }
+  std::size_t step(const System& system, State& x, double& t, double& h) override {
+    std::size_t count = 0;
+    const CountingSystem counted{&system, &count};
+    if (!dxdt_valid_ || x != last_x_ || t != last_t_) {
+      dxdt_.resize(x.size());
+      counted(x, dxdt_, t);
+    }
+    for (int attempt = 0; attempt < kMaxRejections; ++attempt) {
+      if (controlled_.try_step(counted, x, dxdt_, t, h) == odeint::success) {
+        last_x_ = x;
+        last_t_ = t;
+        dxdt_valid_ = true;
+        return count;
+      }
+    }
+    dxdt_valid_ = false;
+    throw_rejected(name_, t, h);
+  }
+  void reset() override { dxdt_valid_ = false; }
+
+ private:
+  std::string name_;
+  int order_;
+  Controlled controlled_;
+  State dxdt_, last_x_;
+  double last_t_ = 0.0;
+  bool dxdt_valid_ = false;
+};
+
+}  // namespace
+
+std::unique_ptr<Stepper> make_odeint_rk4() {
+  return std::make_unique<OdeintFixed<odeint::runge_kutta4<State>>>("odeint_rk4", 4,
+                                                                    odeint::runge_kutta4<State>());
+}
+
+std::unique_ptr<Stepper> make_odeint_heun() {
+  using Heun = odeint::explicit_generic_rk<2, 2, State, double, State, double>;
+  const boost::array<double, 1> a1 = {{1.0}};
+  const Heun::coef_a_type a = boost::fusion::make_vector(a1);
+  const Heun::coef_b_type b = {{0.5, 0.5}};
+  const Heun::coef_c_type c = {{0.0, 1.0}};
+  return std::make_unique<OdeintFixed<Heun>>("odeint_heun", 2, Heun(a, b, c));
+}
+
+std::unique_ptr<Stepper> make_odeint_dopri5(double rtol, double atol) {
+  auto controlled = odeint::make_controlled(atol, rtol, odeint::runge_kutta_dopri5<State>());
+  return std::make_unique<OdeintControlledFsal<decltype(controlled)>>("dopri5", 5, controlled);
+}
+
+std::unique_ptr<Stepper> make_odeint_cash_karp54(double rtol, double atol) {
+  auto controlled = odeint::make_controlled(atol, rtol, odeint::runge_kutta_cash_karp54<State>());
+  return std::make_unique<OdeintControlled<decltype(controlled)>>("cash_karp54", 5, controlled);
+}
+
+std::unique_ptr<Stepper> make_odeint_bulirsch_stoer(double rtol, double atol) {
+  // Its order varies (it picks the extrapolation depth); 2 * m_k_max is the ceiling.
+  odeint::bulirsch_stoer<State> bs(atol, rtol);
+  return std::make_unique<OdeintControlled<decltype(bs)>>("bulirsch_stoer", 16, bs);
+}
+
+}  // namespace wuxing
