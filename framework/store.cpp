@@ -617,6 +617,20 @@ void merge_results(const std::filesystem::path& out, const StoreHeader& header,
     require_same_spec(sources[i], header_of(f), header);
     for (const auto& name : run_names(f)) from[name] = i;
   }
+  merge_results(out, header, sources, from);
+}
+
+void merge_results(const std::filesystem::path& out, const StoreHeader& header,
+                   const std::vector<std::filesystem::path>& sources,
+                   const std::map<std::string, std::size_t>& from) {
+  for (const auto& [name, i] : from)
+    if (i >= sources.size())
+      throw StoreError(fmt::format("merge: run {} assigned to source {} of {}", name, i,
+                                   sources.size()));
+  for (const auto& source : sources) {
+    Handle f = open_results(source);
+    require_same_spec(source, header_of(f), header);
+  }
   const auto tmp = std::filesystem::path(out.string() + ".tmp");
   {
     Handle dst = create_file(tmp);
