@@ -117,6 +117,12 @@ void write_run_file(const std::filesystem::path& file, const StoreHeader& header
 // must carry `header.fingerprint`. This is also how shards' results are merged.
 void merge_results(const std::filesystem::path& out, const StoreHeader& header,
                    const std::vector<std::filesystem::path>& sources);
+// As above, but the source of each run is chosen by the caller: run ID -> index into
+// `sources` (runs not listed are not copied). framework/merge.hpp uses it to let a run
+// that is ok in any shard win over a failed copy of it elsewhere.
+void merge_results(const std::filesystem::path& out, const StoreHeader& header,
+                   const std::vector<std::filesystem::path>& sources,
+                   const std::map<std::string, std::size_t>& source_of_run);
 
 // Reading back (each throws StoreError with the file name on a missing, corrupt or
 // foreign file).

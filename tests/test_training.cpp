@@ -241,3 +241,18 @@ TEST_CASE("a diverging run is reported as numerical trouble, not a crash") {
   CHECK(r.status == "numerical_trouble");
   CHECK(!r.reason.empty());
 }
+
+TEST_CASE("samples whose phases do not settle are left out of the local gradient") {
+  const DatasetSplit data = blob_data(12, 3, 60, 20, 14);
+  ExperimentConfig c = small_config("connection");
+  c.training.epochs = 1;
+  c.integrator.t_max = 1.0;  // nobody settles
+  const RunResult r = run_training(c, data, {}, 1);
+  CHECK(r.epochs[0].trouble.excluded_samples == 60);
+  CHECK(r.epochs[0].unsettled_fraction == doctest::Approx(1.0));
+  ExperimentConfig fresh = c;
+  fresh.training.learning_rate = 0.0;
+  const RunResult untouched = run_training(fresh, data, {}, 1);
+  CHECK(r.parameters[0].coef_mean == untouched.parameters[0].coef_mean);
+  CHECK(r.parameters[1].coef_std == untouched.parameters[1].coef_std);
+}
