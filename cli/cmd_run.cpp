@@ -2,17 +2,22 @@
 #include <fmt/format.h>
 #include <omp.h>
 
+#include <algorithm>
 #include <atomic>
 #include <csignal>
 #include <cstdlib>
 #include <filesystem>
+#include <map>
 #include <memory>
 #include <string>
 #include <vector>
 
 #include "cli/commands.hpp"
+#include "framework/data.hpp"
 #include "framework/experiment.hpp"
+#include "framework/mpi.hpp"
 #include "framework/runner.hpp"
+#include "framework/shard.hpp"
 #include "framework/spec.hpp"
 #include "framework/store.hpp"
 #include "framework/sweep.hpp"
@@ -81,6 +86,24 @@ Trainer production_trainer() {
   };
 }
 
+// A missing or corrupt data file would fail every run in the same way, after the
+// results file was created: load each distinct data set once, before anything is
+// written, with the largest sizes any run asks for (so those are checked too).
+void check_data(const SweepPlan& plan) {
+  std::map<std::pair<std::string, std::string>, DataConfig> needed;
+  for (const auto& r : plan.runs) {
+    const DataConfig& d = r.config.data;
+    if (d.dataset == "synthetic") continue;
+    auto [it, fresh] = needed.try_emplace({d.dataset, d.dir}, d);
+    it->second.train_size = std::max(it->second.train_size, d.train_size);
+    it->second.test_size = std::max(it->second.test_size, d.test_size);
+  }
+  for (auto& [key, d] : needed) {
+    d.shuffle = false;  // the subset does not matter here, only that it exists
+    (void)load_dataset(d, 0);
+  }
+}
+
 struct RunArgs {
   std::string spec;
   std::vector<std::string> overrides;
@@ -89,9 +112,33 @@ struct RunArgs {
   bool rerun_failed = false;
   int threads = 0;
   bool yes = false;
+  std::string shard;  // "i/N" or "slurm"
+  std::string mpi_schedule = "dynamic";
 };
 
 int do_run(const RunArgs& a) {
+  const MpiLaunch launch = detect_mpi_launch();
+  if (const auto error = duplicate_launch_error(launch, mpi_built()); !error.empty()) {
+    fmt::print(stderr, "wuxing: error: {}\n", error);
+    return 2;
+  }
+  const bool use_mpi = launch.size > 1;
+  std::optional<ShardId> shard;
+  MpiSchedule schedule = MpiSchedule::kDynamic;
+  try {
+    if (!a.shard.empty()) shard = parse_shard(a.shard);
+    schedule = parse_mpi_schedule(a.mpi_schedule);
+  } catch (const std::invalid_argument& e) {
+    fmt::print(stderr, "wuxing: error: {}\n", e.what());
+    return 2;
+  }
+  if (shard && use_mpi) {
+    fmt::print(stderr,
+               "wuxing: error: --shard {} under an MPI launcher ({} processes): under mpirun the "
+               "ranks share the runs by themselves; use either mpirun or --shard\n",
+               a.shard, launch.size);
+    return 2;
+  }
   Spec spec;
   SweepPlan plan;
   try {
@@ -117,15 +164,47 @@ int do_run(const RunArgs& a) {
     for (const auto& r : plan.runs) {
       auto it = stored.find(r.id);
       const std::string state = it == stored.end() ? "todo" : it->second.status;
-      fmt::print("{:>5}  {}  {:<8}  {}\n", r.index, r.id, state, value_column(r));
+      fmt::print("{:>5}  {}  {:<17}  {}\n", r.index, r.id, state, value_column(r));
     }
     return 0;
   }
-  const int threads = a.threads > 0
-                          ? a.threads
-                          : (spec.base.threads > 0 ? spec.base.threads : omp_get_max_threads());
+  try {
+    check_data(plan);
+  } catch (const DataError& e) {
+    fmt::print(stderr, "error: {}\n", e.what());
+    return 2;
+  }
+  const bool threads_chosen =
+      a.threads > 0 || spec.base.threads > 0 || std::getenv("OMP_NUM_THREADS") != nullptr;
+  int threads = a.threads > 0 ? a.threads
+                              : (spec.base.threads > 0 ? spec.base.threads : omp_get_max_threads());
   RunnerOptions options;
   options.output = out;
+  if (shard) {
+    // A shard writes its own file, and skips runs already ok in the merged output.
+    options.output = shard_path(out, *shard);
+    options.shard = shard->index;
+    options.shards = shard->count;
+    if (std::filesystem::exists(out)) {
+      const auto header = read_header(out);
+      if (header.fingerprint != plan.fingerprint)
+        throw StoreError(fmt::format(
+            "{} was written by spec '{}' (fingerprint {}), not by this spec '{}' (fingerprint "
+            "{}); the shard would not be mergeable into it: choose another output with -o",
+            out.string(), header.spec_name, header.fingerprint, plan.spec_name, plan.fingerprint));
+      options.known_runs = read_runs(out);
+    }
+    fmt::print(stderr, "wuxing: shard {}/{}: runs with index % {} == {}, results in {}\n",
+               shard->index, shard->count, shard->count, shard->index, options.output.string());
+  }
+  std::unique_ptr<MpiSession> session;
+  if (use_mpi) {
+    session = std::make_unique<MpiSession>();
+    if (!threads_chosen) threads = default_threads_per_rank(session->local_size());
+    if (session->rank() == 0)
+      fmt::print(stderr, "wuxing: MPI: {} ranks, {} OpenMP thread(s) each, {} schedule\n",
+                 session->size(), threads, schedule == MpiSchedule::kStatic ? "static" : "dynamic");
+  }
   options.threads = threads;
   options.rerun_failed = a.rerun_failed;
   options.trainer = production_trainer();
@@ -141,7 +220,14 @@ int do_run(const RunArgs& a) {
   sigaction(SIGINT, &sa, &old);
   SweepSummary s;
   try {
-    s = SweepRunner(plan, options).run();
+    if (session) {
+      const auto r = run_sweep_mpi(*session, plan, options, schedule);
+      sigaction(SIGINT, &old, nullptr);
+      if (!r.root) return 0;  // rank 0 reports for all
+      s = r.summary;
+    } else {
+      s = SweepRunner(plan, options).run();
+    }
   } catch (...) {
     sigaction(SIGINT, &old, nullptr);
     throw;
@@ -152,10 +238,15 @@ int do_run(const RunArgs& a) {
              "{}: {} runs planned, {} already done, {} ran ({} ok, {} failed){}; results in {}\n",
              plan.spec_name, s.planned, s.skipped, s.ran, s.ok, s.failed,
              s.interrupted ? fmt::format(", {} not finished", s.interrupted) : std::string(),
-             out.string());
+             options.output.string());
+  if (shard) {
+    std::string pattern = shard_path(out, ShardId{0, shard->count}).string();
+    pattern.replace(pattern.rfind("shard-0-of"), 7, "shard-*");
+    fmt::print(stderr, "when every shard is done: wuxing merge {} {}\n", out.string(), pattern);
+  }
   for (const auto& [id, why] : s.failures) fmt::print(stderr, "  failed: run {}: {}\n", id, why);
   if (plan.runs.size() == 1 && s.ran == 1) {
-    const auto runs = read_runs(out);
+    const auto runs = read_runs(session || !shard ? out : options.output);
     auto it = runs.find(plan.runs.front().id);
     if (it != runs.end())
       fmt::print("final test accuracy: {:.4f} (run {}, status {})\n",
@@ -199,6 +290,15 @@ void add_run_command(CLI::App& app) {
          "at least as many runs as threads, else inside each run")
       ->check(CLI::NonNegativeNumber);
   cmd->add_flag("--yes", args->yes, "Confirm sweeps of more than a million runs");
+  cmd->add_option("--shard", args->shard,
+                  "Run only shard i of N (0-based: runs with index % N == i) into "
+                  "<output stem>.shard-i-of-N.h5, skipping runs already ok in the output; "
+                  "'slurm' takes i and N from SLURM_ARRAY_TASK_ID/_COUNT/_MIN. Merge the shards "
+                  "with `wuxing merge` (docs/cluster.md)");
+  cmd->add_option("--mpi-schedule", args->mpi_schedule,
+                  "Under mpirun: 'dynamic' (default; rank 0 hands out one run at a time to "
+                  "whichever thread is free) or 'static' (rank r takes every N-th run)")
+      ->capture_default_str();
   cmd->callback([args] {
     const int code = do_run(*args);
     if (code != 0) throw CLI::RuntimeError(code);

@@ -31,6 +31,15 @@ std::vector<std::size_t> runs_to_do(const SweepPlan& plan, const std::vector<std
   return todo;
 }
 
+std::map<std::string, StoredRun> union_of_runs(std::map<std::string, StoredRun> stored,
+                                               const std::map<std::string, StoredRun>& known) {
+  for (const auto& [id, run] : known) {
+    auto it = stored.find(id);
+    if (it == stored.end() || (run.status == "ok" && it->second.status != "ok")) stored[id] = run;
+  }
+  return stored;
+}
+
 void check_finite(RunResult& r) {
   if (r.status != "ok") return;
   for (const auto& e : r.epochs) {
@@ -90,17 +99,24 @@ class RecordQueue {
 SweepSummary SweepRunner::run() {
   SweepSummary summary;
   ResultsStore store(options_.output, make_store_header(plan_));
-  const auto owned = owned_runs(plan_, options_.shard, options_.shards);
-  const auto todo = runs_to_do(plan_, owned, store.runs(), options_.rerun_failed);
+  const auto stored = union_of_runs(store.runs(), options_.known_runs);
+  const bool pulled = static_cast<bool>(options_.next_run);
+  std::vector<std::size_t> owned;
+  if (options_.assigned_runs)
+    owned = *options_.assigned_runs;
+  else if (!pulled)
+    owned = owned_runs(plan_, options_.shard, options_.shards);
+  const auto todo = runs_to_do(plan_, owned, stored, options_.rerun_failed);
   summary.planned = owned.size();
   summary.skipped = owned.size() - todo.size();
   std::size_t already_ok = 0;
-  for (const auto& [id, r] : store.runs())
+  for (const auto& [id, r] : stored)
     if (r.status == "ok") ++already_ok;
   (void)provenance();  // compute once, before the threads start
 
   const int threads = options_.threads > 0 ? options_.threads : omp_get_max_threads();
-  const bool over_runs = threads > 1 && todo.size() >= static_cast<std::size_t>(threads);
+  const std::size_t work = pulled ? options_.next_run_total : todo.size();
+  const bool over_runs = threads > 1 && work >= static_cast<std::size_t>(threads);
   const int inner_threads = over_runs ? 1 : threads;
 
   std::atomic<bool> local_stop{false};
@@ -111,7 +127,7 @@ SweepSummary SweepRunner::run() {
   std::atomic<bool> trainer_stop{false};
 
   const bool single = plan_.runs.size() == 1;
-  Progress progress(plan_.runs.size(), already_ok, todo.size(), single, options_.progress_stream,
+  Progress progress(plan_.runs.size(), already_ok, work, single, options_.progress_stream,
                     options_.progress_interactive);
   const bool show = options_.show_progress;
 
@@ -125,7 +141,12 @@ SweepSummary SweepRunner::run() {
     try {
       while (queue.pop(batch, std::chrono::milliseconds(200))) {
         if (stop->load()) trainer_stop = true;
-        for (auto& rec : batch) store.add(rec);
+        for (auto& rec : batch) {
+          store.add(rec);
+          // Reported only now that it is durable, so that what the user saw finish is
+          // what a kill can never lose.
+          if (show) progress.run_finished(rec.id, rec.result);
+        }
         batch.clear();
         const auto now = std::chrono::steady_clock::now();
         // Re-assembly copies every stored run, so on big files wait longer between two
@@ -197,7 +218,6 @@ SweepSummary SweepRunner::run() {
       ++summary.interrupted;
       return;
     }
-    if (show) progress.run_finished(planned.id, rec.result);
     {
       std::lock_guard lock(summary_mutex);
       ++summary.ran;
@@ -214,7 +234,26 @@ SweepSummary SweepRunner::run() {
   // Nested parallel regions inside a trainer would oversubscribe the cores.
   const int saved_levels = omp_get_max_active_levels();
   omp_set_max_active_levels(1);
-  if (over_runs) {
+  std::atomic<std::size_t> handed{0};
+  if (pulled) {
+    // Each thread pulls its next run only when it is free, so a slow run never holds up
+    // runs queued behind it. A stop ends the pulling; runs not pulled stay in the queue's
+    // owner's accounting, not ours.
+    auto pull_loop = [&](int run_threads) {
+      while (!stop_requested()) {
+        const auto next = options_.next_run();
+        if (!next) break;
+        ++handed;
+        execute(*next, run_threads);
+      }
+    };
+    if (over_runs) {
+#pragma omp parallel num_threads(threads)
+      pull_loop(inner_threads);
+    } else {
+      pull_loop(inner_threads);
+    }
+  } else if (over_runs) {
     const long n = static_cast<long>(todo.size());
 #pragma omp parallel for schedule(dynamic, 1) num_threads(threads)
     for (long i = 0; i < n; ++i) execute(todo[static_cast<std::size_t>(i)], inner_threads);
@@ -228,7 +267,8 @@ SweepSummary SweepRunner::run() {
   if (writer_error) std::rethrow_exception(writer_error);
   summary.stopped = stop->load();
   // Runs never started because of a stop count as interrupted too.
-  summary.interrupted = todo.size() - summary.ran;
+  if (pulled) summary.planned = handed.load();
+  summary.interrupted = (pulled ? handed.load() : todo.size()) - summary.ran;
   std::sort(summary.failures.begin(), summary.failures.end());
   return summary;
 }

@@ -16,6 +16,7 @@
 #include <filesystem>
 #include <functional>
 #include <map>
+#include <optional>
 #include <string>
 #include <utility>
 #include <vector>
@@ -41,10 +42,21 @@ struct RunnerOptions {
   int progress_interactive = -1;  // -1: isatty
   int shard = 0;                  // this process owns runs with index % shards == shard
   int shards = 1;
+  // Runs stored elsewhere that count as done when deciding what to run (e.g. the merged
+  // main file when this process writes a shard file). A run ok in either place is skipped.
+  std::map<std::string, StoredRun> known_runs;
+  // Scale-out (framework/mpi.hpp). When set, these replace shard/shards:
+  // assigned_runs: exactly these plan indices are this process's (static partition);
+  // next_run: worker threads pull plan indices from it until it returns nullopt (dynamic
+  // queue; must be thread-safe); next_run_total is the number of runs left in the whole
+  // sweep, which decides between threads over runs and threads inside a run.
+  std::optional<std::vector<std::size_t>> assigned_runs;
+  std::function<std::optional<std::size_t>()> next_run;
+  std::size_t next_run_total = 0;
 };
 
 struct SweepSummary {
-  std::size_t planned = 0;  // runs this process owns
+  std::size_t planned = 0;  // runs this process owns (with next_run: the runs it was handed)
   std::size_t skipped = 0;  // already stored as ok (or, with rerun_failed, not failed)
   std::size_t ran = 0;
   std::size_t ok = 0;
@@ -53,6 +65,10 @@ struct SweepSummary {
   bool stopped = false;
   std::vector<std::pair<std::string, std::string>> failures;  // id, status: reason
 };
+
+// `stored` with `known` folded in: a run ok in either is ok; otherwise the stored one wins.
+std::map<std::string, StoredRun> union_of_runs(std::map<std::string, StoredRun> stored,
+                                               const std::map<std::string, StoredRun>& known);
 
 // Which of `owned` (plan indices) still need running, given what is stored.
 std::vector<std::size_t> runs_to_do(const SweepPlan& plan, const std::vector<std::size_t>& owned,

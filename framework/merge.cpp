@@ -1,0 +1,100 @@
+#include "framework/merge.hpp"
+
+#include <fmt/format.h>
+
+#include <algorithm>
+#include <optional>
+#include <system_error>
+
+namespace wuxing {
+
+std::vector<std::filesystem::path> results_and_parts(const std::filesystem::path& file) {
+  std::vector<std::filesystem::path> out;
+  if (std::filesystem::exists(file)) out.push_back(file);
+  const std::filesystem::path parts(file.string() + ".parts");
+  std::error_code ec;
+  if (std::filesystem::is_directory(parts, ec)) {
+    std::vector<std::filesystem::path> found;
+    for (const auto& entry : std::filesystem::directory_iterator(parts, ec))
+      if (entry.path().extension() == ".h5") found.push_back(entry.path());
+    std::sort(found.begin(), found.end());
+    out.insert(out.end(), found.begin(), found.end());
+  }
+  return out;
+}
+
+std::map<std::string, std::size_t> choose_sources(
+    const std::vector<std::map<std::string, StoredRun>>& runs_per_source) {
+  std::map<std::string, std::size_t> chosen;
+  std::map<std::string, bool> chosen_ok;
+  for (std::size_t i = 0; i < runs_per_source.size(); ++i) {
+    for (const auto& [id, run] : runs_per_source[i]) {
+      const bool ok = run.status == "ok";
+      auto it = chosen_ok.find(id);
+      // Later wins, except that a failed copy never replaces an ok one.
+      if (it == chosen_ok.end() || ok || !it->second) {
+        chosen[id] = i;
+        chosen_ok[id] = ok;
+      }
+    }
+  }
+  return chosen;
+}
+
+MergeSummary merge_shard_files(const std::filesystem::path& out,
+                               const std::vector<std::filesystem::path>& inputs) {
+  for (const auto& in : inputs) {
+    if (std::filesystem::exists(in) || !results_and_parts(in).empty()) continue;
+    throw StoreError(fmt::format("merge: input {} does not exist", in.string()));
+  }
+  std::vector<std::filesystem::path> sources = results_and_parts(out);
+  for (const auto& in : inputs) {
+    std::error_code ec;
+    if (std::filesystem::equivalent(in, out, ec)) continue;  // already the first source
+    for (auto& p : results_and_parts(in)) sources.push_back(std::move(p));
+  }
+  if (sources.empty()) throw StoreError("merge: no input results files given");
+
+  // Every file must be of one spec; name the first file of each spec seen in the error.
+  std::optional<StoreHeader> header;
+  std::filesystem::path header_file;
+  std::vector<std::map<std::string, StoredRun>> runs;
+  for (const auto& source : sources) {
+    StoreHeader h = read_header(source);
+    if (!header) {
+      header = h;
+      header_file = source;
+    } else if (h.fingerprint != header->fingerprint) {
+      throw StoreError(fmt::format(
+          "cannot merge {} (spec '{}', fingerprint {}) with {} (spec '{}', fingerprint {}): "
+          "they are results of different specs; {} was left unchanged",
+          source.string(), h.spec_name, h.fingerprint, header_file.string(), header->spec_name,
+          header->fingerprint, out.string()));
+    }
+    runs.push_back(read_runs(source));
+  }
+  const auto chosen = choose_sources(runs);
+  merge_results(out, *header, sources, chosen);
+
+  MergeSummary s;
+  s.inputs = sources.size();
+  for (const auto& [id, i] : chosen) {
+    ++s.runs;
+    if (runs[i].at(id).status == "ok")
+      ++s.ok;
+    else
+      ++s.not_ok;
+  }
+  // The output's own leftover parts are in it now; the inputs' parts stay (inputs are
+  // only read).
+  const std::filesystem::path out_parts(out.string() + ".parts");
+  std::error_code ec;
+  if (std::filesystem::is_directory(out_parts, ec)) {
+    for (const auto& p : results_and_parts(out))
+      if (p != out) std::filesystem::remove(p, ec);
+    std::filesystem::remove(out_parts, ec);
+  }
+  return s;
+}
+
+}  // namespace wuxing
