@@ -42,6 +42,7 @@ matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402  (after choosing the backend)
 from matplotlib.colors import BoundaryNorm, ListedColormap  # noqa: E402
 from matplotlib.patches import Patch  # noqa: E402
+from matplotlib.ticker import MaxNLocator  # noqa: E402
 
 DPI = 100
 SIZES = {  # inches; the PNG is SIZES[name] * DPI pixels (no tight bbox, so sizes are fixed)
@@ -182,6 +183,16 @@ def curves(res, rows, metric):
     return np.arange(1, length + 1), mean, std, len(series)
 
 
+def group_styles(count):
+    """(colour, marker, linestyle) per group: categorical colours, and markers and dashes that
+    differ too, so that groups with identical curves (e.g. connection and bptt) stay visible."""
+    colours = (plt.cm.tab10(np.arange(count) % 10) if count <= 10
+               else plt.cm.viridis(np.linspace(0, 0.95, count)))
+    markers, dashes = "osD^vP*X", ["-", "--", "-.", ":"]
+    return [(colours[i], markers[i % len(markers)], dashes[(i // 2) % len(dashes)])
+            for i in range(count)]
+
+
 def new_figure(name, ncols=1):
     fig, axes = plt.subplots(1, ncols, figsize=SIZES[name], dpi=DPI)
     return fig, axes
@@ -206,20 +217,21 @@ def plot_accuracy(res, args):
     cols = group_columns(res, args.by)
     groups = groups_of(res, ok, cols)
     fig, ax = new_figure("accuracy_vs_epoch")
-    colours = plt.cm.viridis(np.linspace(0, 0.9, max(len(groups), 1)))
     drawn = 0
-    for colour, (key, rows) in zip(colours, groups.items()):
+    for (colour, marker, dash), (key, rows) in zip(group_styles(len(groups)), groups.items()):
         c = curves(res, rows, "test_accuracy")
         if c is None:
             continue
         epochs, mean, std, n = c
-        ax.plot(epochs, 100 * mean, "o-", color=colour, label=f"{label_of(cols, key)} (n={n})")
+        ax.plot(epochs, 100 * mean, marker=marker, linestyle=dash, color=colour,
+                markersize=7 - 0.3 * (drawn % 10), label=f"{label_of(cols, key)} (n={n})")
         ax.fill_between(epochs, 100 * (mean - std), 100 * (mean + std), color=colour, alpha=0.2)
         drawn += 1
     if not drawn:
         plt.close(fig)
         raise Skip("no run recorded metrics/test_accuracy")
     ax.set_xlabel("epoch")
+    ax.xaxis.set_major_locator(MaxNLocator(integer=True))
     ax.set_ylabel("test accuracy (%)")
     ax.set_title(f"{res.f.attrs.get('spec_name', '')}: test accuracy, mean ± std over ok runs")
     ax.grid(alpha=0.3)
@@ -432,6 +444,7 @@ def plot_rules(res, args):
                                 alpha=0.2)
     others = [c for c in res.swept if c not in ("seed", "training.rule", "ablation")]
     ax.set_xlabel("epoch")
+    ax.xaxis.set_major_locator(MaxNLocator(integer=True))
     ax.set_ylabel("accuracy (%)")
     ax.set_title("learning curves by training rule, mean ± std over ok runs" +
                  (f"\n(pooled over {', '.join(map(short, others))})" if others else ""),
@@ -452,16 +465,16 @@ def plot_stability_training(res, args):
     if not have:
         raise Skip("no run recorded operating-point eigenvalues (record.stability: true)")
     fig, (ax, ax2) = new_figure("stability_training", ncols=2)
-    colours = plt.cm.viridis(np.linspace(0, 0.9, max(len(groups), 1)))
-    for colour, (key, rows) in zip(colours, groups.items()):
+    for (colour, marker, dash), (key, rows) in zip(group_styles(len(groups)), groups.items()):
         c = curves(res, [i for i in rows if i in have], "max_re_lambda")
         if c is None:
             continue
         epochs, mean, std, n = c
-        ax.errorbar(epochs, mean, yerr=std, fmt="o-", color=colour, capsize=3,
-                    label=f"{label_of(cols, key)} (n={n})")
+        ax.errorbar(epochs, mean, yerr=std, marker=marker, linestyle=dash, color=colour,
+                    capsize=3, label=f"{label_of(cols, key)} (n={n})")
     ax.axhline(0, color="k", lw=0.8)
     ax.set_xlabel("epoch")
+    ax.xaxis.set_major_locator(MaxNLocator(integer=True))
     ax.set_ylabel("max Re λ of the operating point")
     ax.set_title("stability across training", fontsize=10)
     ax.grid(alpha=0.3)

@@ -177,6 +177,11 @@ std::string summary_line(const Report& r) {
                      r.by.empty() ? std::string("nothing (one group)") : join(r.by, ", "));
 }
 
+std::string ties_note(const Report& r) {
+  if (r.best_ties == 0) return {};
+  return fmt::format(" (first of {} groups with exactly this mean: a tie)", r.best_ties + 1);
+}
+
 std::string format_table(const Report& r) {
   std::string out =
       fmt::format("Report of {} (spec '{}'): {}\n", r.file, r.spec_name, summary_line(r));
@@ -185,9 +190,9 @@ std::string format_table(const Report& r) {
       "over epochs).\n\n";
   out += render_text(group_table(r, false));
   if (r.best)
-    out += fmt::format("\n* best: {} (mean test accuracy {:.2f} %)\n",
+    out += fmt::format("\n* best: {} (mean test accuracy {:.2f} %){}\n",
                        join(key_cells(r, r.groups[*r.best]), ", "),
-                       100.0 * r.groups[*r.best].test_accuracy.mean);
+                       100.0 * r.groups[*r.best].test_accuracy.mean, ties_note(r));
   else
     out += "\nno best group: no group has an ok run\n";
   if (!r.not_ok.empty()) {
@@ -204,6 +209,7 @@ std::string format_md(const Report& r) {
       "epochs).\n\n",
       r.file, r.spec_name, summary_line(r));
   out += render_md(group_table(r, true));
+  if (r.best_ties > 0) out += fmt::format("\nThe best mark{}.\n", ties_note(r));
   if (!r.not_ok.empty()) {
     out += fmt::format("\n### Runs not ok ({})\n\n", r.not_ok.size());
     out += render_md(not_ok_table(r));
@@ -307,7 +313,12 @@ Report summarise_runs(const std::vector<ReportRun>& runs, const std::vector<std:
         (!r.best || g.test_accuracy.mean > r.groups[*r.best].test_accuracy.mean))
       r.best = i;
   }
-  if (r.best) r.groups[*r.best].best = true;
+  if (r.best) {
+    r.groups[*r.best].best = true;
+    for (std::size_t i = 0; i < r.groups.size(); ++i)
+      r.best_ties += i != *r.best && r.groups[i].ok > 0 &&
+                     r.groups[i].test_accuracy.mean == r.groups[*r.best].test_accuracy.mean;
+  }
   return r;
 }
 

@@ -59,6 +59,7 @@ struct Report {
   std::vector<std::string> by;      // grouping columns
   std::vector<ReportGroup> groups;  // in order of first appearance in /index (sweep order)
   std::optional<std::size_t> best;  // group with the highest mean test accuracy
+  std::size_t best_ties = 0;        // other groups with exactly that mean (not marked)
   std::vector<ReportRun> not_ok;    // failed and numerical_trouble runs
   std::size_t total_runs = 0;
 };

@@ -378,6 +378,30 @@ TEST_CASE("report: markdown and text tables are well formed and name the failed 
   CHECK(found);
 }
 
+TEST_CASE("report: a tie for the best mean marks the first group and says so") {
+  std::vector<ReportRun> runs;
+  for (int i = 0; i < 6; ++i) {
+    ReportRun run;
+    run.id = "r" + std::to_string(i);
+    run.status = "ok";
+    run.key = {i < 2 ? "a" : i < 4 ? "b" : "c"};
+    run.final_test_accuracy = i < 2 ? 0.5 : 0.75 + (i % 2 ? 0.125 : -0.125);  // b, c: mean 0.75
+    runs.push_back(run);
+  }
+  const Report r = summarise_runs(runs, {"variant"});
+  REQUIRE(r.best.has_value());
+  CHECK(r.groups[*r.best].key[0] == "b");
+  CHECK(r.best_ties == 1);
+  CHECK(!r.groups[2].best);
+  CHECK(format_report(r, ReportFormat::table).find("a tie") != std::string::npos);
+  CHECK(format_report(r, ReportFormat::md).find("a tie") != std::string::npos);
+  // Without a tie there is no such note.
+  runs[5].final_test_accuracy = 0.5;
+  const Report s = summarise_runs(runs, {"variant"});
+  CHECK(s.best_ties == 0);
+  CHECK(format_report(s, ReportFormat::table).find("a tie") == std::string::npos);
+}
+
 TEST_CASE("report: the command line writes the same report") {
   Fixture fx;
   const auto out = fx.dir.path / "report.csv";
