@@ -63,8 +63,8 @@ std::string duplicate_launch_error(const MpiLaunch& launch, bool have_mpi) {
       "this wuxing was built without MPI but was started as process {} of {} by an MPI "
       "launcher ({}={}); each process would run the whole sweep into the same results file. "
       "Rebuild with MPI (install libopenmpi-dev, e.g. scripts/setup, then reconfigure: CMake "
-      "prints 'wuxing: MPI ... found'), or run without mpirun, or give each process its own "
-      "shard with --shard i/N (see docs/cluster.md)",
+      "prints 'wuxing: MPI ... found'), or run it without mpirun (Slurm array tasks with "
+      "--shard i/N need no MPI; see docs/cluster.md)",
       launch.rank, launch.size, launch.source, launch.size);
 }
 
@@ -118,6 +118,14 @@ void barrier_polling() {
     if (done) return;
     std::this_thread::sleep_for(std::chrono::milliseconds(5));
   }
+}
+
+// Relative work of a run: epochs x samples x (1 + hidden neurons). Only the order matters.
+double estimated_cost(const ExperimentConfig& c) {
+  double hidden = 0;
+  for (int h : c.network.hidden) hidden += h;
+  return static_cast<double>(std::max(1, c.training.epochs)) *
+         static_cast<double>(std::max(1, c.data.train_size + c.data.test_size)) * (1.0 + hidden);
 }
 
 // Broadcast from rank 0 of a status and a list of plan indices.
@@ -239,6 +247,12 @@ MpiSweepResult run_sweep_mpi(MpiSession& session, const SweepPlan& plan, RunnerO
       mine.push_back(todo[k]);
     options.assigned_runs = std::move(mine);
   } else {
+    // Longest first (a list-scheduling classic): a long run handed out last would keep
+    // one rank busy while the others idle. The cost is only estimated, from what scales
+    // a run's work; ties keep plan order.
+    std::stable_sort(todo.begin(), todo.end(), [&](std::size_t a, std::size_t b) {
+      return estimated_cost(plan.runs[a].config) > estimated_cost(plan.runs[b].config);
+    });
     options.next_run_total = todo.size() / static_cast<std::size_t>(ranks);
     if (rank == 0) {
       options.next_run = take;
