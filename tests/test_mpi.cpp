@@ -197,4 +197,12 @@ TEST_CASE("mpirun -np 2 with real training (synthetic data) equals one process")
   require_same_results(single, out);
 }
 
+#else
+
+TEST_CASE("MPI tests: this build has no MPI (reconfigure with libopenmpi-dev installed)") {
+  MESSAGE(
+      "built without MPI: the mpirun tests are not run; tests/test_shard.cpp checks the "
+      "refusal under mpirun");
+}
+
 #endif  // WUXING_HAVE_MPI
