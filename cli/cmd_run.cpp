@@ -2,15 +2,18 @@
 #include <fmt/format.h>
 #include <omp.h>
 
+#include <algorithm>
 #include <atomic>
 #include <csignal>
 #include <cstdlib>
 #include <filesystem>
+#include <map>
 #include <memory>
 #include <string>
 #include <vector>
 
 #include "cli/commands.hpp"
+#include "framework/data.hpp"
 #include "framework/experiment.hpp"
 #include "framework/mpi.hpp"
 #include "framework/runner.hpp"
@@ -83,6 +86,24 @@ Trainer production_trainer() {
   };
 }
 
+// A missing or corrupt data file would fail every run in the same way, after the
+// results file was created: load each distinct data set once, before anything is
+// written, with the largest sizes any run asks for (so those are checked too).
+void check_data(const SweepPlan& plan) {
+  std::map<std::pair<std::string, std::string>, DataConfig> needed;
+  for (const auto& r : plan.runs) {
+    const DataConfig& d = r.config.data;
+    if (d.dataset == "synthetic") continue;
+    auto [it, fresh] = needed.try_emplace({d.dataset, d.dir}, d);
+    it->second.train_size = std::max(it->second.train_size, d.train_size);
+    it->second.test_size = std::max(it->second.test_size, d.test_size);
+  }
+  for (auto& [key, d] : needed) {
+    d.shuffle = false;  // the subset does not matter here, only that it exists
+    (void)load_dataset(d, 0);
+  }
+}
+
 struct RunArgs {
   std::string spec;
   std::vector<std::string> overrides;
@@ -143,9 +164,15 @@ int do_run(const RunArgs& a) {
     for (const auto& r : plan.runs) {
       auto it = stored.find(r.id);
       const std::string state = it == stored.end() ? "todo" : it->second.status;
-      fmt::print("{:>5}  {}  {:<8}  {}\n", r.index, r.id, state, value_column(r));
+      fmt::print("{:>5}  {}  {:<17}  {}\n", r.index, r.id, state, value_column(r));
     }
     return 0;
+  }
+  try {
+    check_data(plan);
+  } catch (const DataError& e) {
+    fmt::print(stderr, "error: {}\n", e.what());
+    return 2;
   }
   const bool threads_chosen =
       a.threads > 0 || spec.base.threads > 0 || std::getenv("OMP_NUM_THREADS") != nullptr;

@@ -6,6 +6,7 @@
 #include <array>
 #include <cerrno>
 #include <climits>
+#include <cmath>
 #include <cstdio>
 #include <cstring>
 #include <memory>
@@ -174,7 +175,8 @@ enum Stream : std::uint64_t {
   kTrainSubset = 1,
   kTestSubset = 2,
   kSyntheticTrain = 3,
-  kSyntheticTest = 4
+  kSyntheticTest = 4,
+  kTestNoise = 5
 };
 
 const char* file_names[4] = {"train-images-idx3-ubyte", "train-labels-idx1-ubyte",
@@ -486,7 +488,28 @@ DatasetSplit load_dataset(const DataConfig& config, std::uint64_t seed) {
   }
   split.train.pixel_scale = config.pixel_scale;
   split.test.pixel_scale = config.pixel_scale;
+  if (config.input_noise > 0.0)
+    add_gaussian_noise(split.test, config.input_noise, derive_seed(seed, kTestNoise));
   return split;
+}
+
+void add_gaussian_noise(Dataset& data, double sigma, std::uint64_t seed) {
+  if (!(sigma >= 0.0) || !(data.pixel_scale > 0.0))
+    throw DataError("data.input_noise: need sigma >= 0 and pixel_scale > 0");
+  std::mt19937_64 rng(seed);
+  // Uniform in (0, 1) from the top 53 bits (the std distributions differ between libraries).
+  auto uniform = [&rng] { return (static_cast<double>(rng() >> 11) + 0.5) * 0x1.0p-53; };
+  const double sigma_bytes = sigma / data.pixel_scale;
+  const double two_pi = 6.283185307179586;
+  for (auto& p : data.pixels) {
+    // Box-Muller; one normal per pair of uniforms keeps the stream simple. The draws are
+    // sequenced (the order of evaluation of operands is unspecified).
+    const double u1 = uniform();
+    const double u2 = uniform();
+    const double z = std::sqrt(-2.0 * std::log(u1)) * std::cos(two_pi * u2);
+    const double v = std::nearbyint(static_cast<double>(p) + sigma_bytes * z);
+    p = static_cast<std::uint8_t>(std::clamp(v, 0.0, 255.0));
+  }
 }
 
 }  // namespace wuxing

@@ -65,7 +65,16 @@ struct DatasetSplit {
 // first N samples. Train and test use independent streams derived from `seed`. The
 // choice uses std::mt19937_64 with our own Fisher-Yates and bounded draws, so it is the
 // same on every standard library (std::shuffle and the std distributions are not).
+//
+// config.input_noise > 0: Gaussian noise is added to the test pixels after the subset is
+// taken (add_gaussian_noise, its own seeded stream); the training set stays clean.
 DatasetSplit load_dataset(const DataConfig& config, std::uint64_t seed);
+
+// Adds N(0, sigma^2) noise to every pixel of `data`, sigma in pixel units (after
+// pixel_scale, so 0.1 is 10 % of the MNIST range), rounded to the nearest byte and clamped
+// to [0, 255] so that images stay valid (the clamp makes the noise smaller near black and
+// white). Seeded and portable: std::mt19937_64 with our own Box-Muller transform.
+void add_gaussian_noise(Dataset& data, double sigma, std::uint64_t seed);
 
 // Where a dataset's files are looked for when DataConfig::dir is empty.
 // "mnist": <source>/data/mnist, where <source> is the source tree the library was built

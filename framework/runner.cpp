@@ -141,7 +141,12 @@ SweepSummary SweepRunner::run() {
     try {
       while (queue.pop(batch, std::chrono::milliseconds(200))) {
         if (stop->load()) trainer_stop = true;
-        for (auto& rec : batch) store.add(rec);
+        for (auto& rec : batch) {
+          store.add(rec);
+          // Reported only now that it is durable, so that what the user saw finish is
+          // what a kill can never lose.
+          if (show) progress.run_finished(rec.id, rec.result);
+        }
         batch.clear();
         const auto now = std::chrono::steady_clock::now();
         // Re-assembly copies every stored run, so on big files wait longer between two
@@ -213,7 +218,6 @@ SweepSummary SweepRunner::run() {
       ++summary.interrupted;
       return;
     }
-    if (show) progress.run_finished(planned.id, rec.result);
     {
       std::lock_guard lock(summary_mutex);
       ++summary.ran;

@@ -87,7 +87,11 @@ SpecNode convert_node(const YAML::Node& node, const std::string& file,
           errors.push_back(make_spec_error(key_origin, key, "duplicate key"));
           continue;
         }
-        out.entries.push_back({key, key_origin, convert_node(kv.second, file, errors)});
+        SpecNode value = convert_node(kv.second, file, errors);
+        // yaml-cpp places an empty value (`key:` and nothing) after the line break; an
+        // error about it belongs at its key.
+        if (value.is_null() && value.origin.line != key_origin.line) value.origin = key_origin;
+        out.entries.push_back({key, key_origin, std::move(value)});
       }
       break;
   }
@@ -872,6 +876,13 @@ std::vector<SpecError> validate_config(const ExperimentConfig& c,
   };
 
   if (c.threads < 0) fail("threads", "must be >= 0 (0: all cores)");
+  // The name makes the default output path results/<name>.h5.
+  if (c.name.empty())
+    fail("name", "must not be empty (it names the default output file results/<name>.h5)");
+  else if (c.name.find('/') != std::string::npos || c.name == "." || c.name == "..")
+    fail("name", fmt::format("expected a plain file name without '/' (it names the default "
+                             "output file results/<name>.h5), got '{}'",
+                             c.name));
 
   const auto& m = c.model;
   one_of("model.variant", m.variant, kVariants);

@@ -3,6 +3,8 @@
 #include <fcntl.h>
 #include <fmt/format.h>
 #include <hdf5.h>
+#include <sys/file.h>
+#include <sys/statvfs.h>
 #include <unistd.h>
 
 #include <algorithm>
@@ -23,7 +25,9 @@ constexpr int kFormatVersion = 1;
 struct SilenceHdf5 {
   SilenceHdf5() { H5Eset_auto2(H5E_DEFAULT, nullptr, nullptr); }
 };
-void silence() { static SilenceHdf5 once; }
+// Per thread: in a thread-safe HDF5 build each thread has its own error stack (the
+// runner writes from its own writer thread).
+void silence() { thread_local SilenceHdf5 once; }
 
 class Handle {
  public:
@@ -47,6 +51,12 @@ class Handle {
     id_ = -1;
   }
   hid_t get() const { return id_; }
+  // Gives up ownership without closing.
+  hid_t release() {
+    const hid_t id = id_;
+    id_ = -1;
+    return id;
+  }
   operator hid_t() const { return id_; }
 
  private:
@@ -54,12 +64,35 @@ class Handle {
   herr_t (*closer_)(hid_t) = nullptr;
 };
 
+// The innermost entry of HDF5's error stack: the actual cause (e.g. "No space left on
+// device" from a failed write) rather than the API call that gave up.
+std::string hdf5_cause() {
+  std::string cause;
+  H5Ewalk2(
+      H5E_DEFAULT, H5E_WALK_UPWARD,
+      [](unsigned n, const H5E_error2_t* e, void* data) -> herr_t {
+        if (n == 0 && e && e->desc) *static_cast<std::string*>(data) = e->desc;
+        return 0;
+      },
+      &cause);
+  H5Eclear2(H5E_DEFAULT);
+  return cause.empty() ? std::string() : " (" + cause + ")";
+}
+
 hid_t check(hid_t id, const std::string& what) {
-  if (id < 0) throw StoreError(fmt::format("HDF5: {} failed", what));
+  if (id < 0) throw StoreError(fmt::format("HDF5: {} failed{}", what, hdf5_cause()));
   return id;
 }
 void check_status(herr_t status, const std::string& what) {
-  if (status < 0) throw StoreError(fmt::format("HDF5: {} failed", what));
+  if (status < 0) throw StoreError(fmt::format("HDF5: {} failed{}", what, hdf5_cause()));
+}
+
+// Closes a file now and reports a failure (a destructor cannot): a file whose close
+// failed (say the disk filled while its metadata was flushed) must never be renamed
+// into place.
+void close_file(Handle& file, const std::string& what) {
+  const hid_t id = file.release();
+  if (id >= 0) check_status(H5Fclose(id), what);
 }
 
 Handle str_type() {
@@ -596,14 +629,52 @@ StoreHeader make_store_header(const SweepPlan& plan) {
 
 void write_run_file(const std::filesystem::path& file, const StoreHeader& header,
                     const RunRecord& record) {
-  const auto tmp = std::filesystem::path(file.string() + ".tmp");
+  // The part is built in memory (HDF5 core driver) and written out by us: HDF5 1.10 does
+  // not survive a failing write (on a full disk it later crashed in H5Ocopy or at exit),
+  // whereas our own write() reports ENOSPC cleanly.
+  std::vector<char> image;
   {
-    Handle f = create_file(tmp);
+    silence();
+    Handle fapl(check(H5Pcreate(H5P_FILE_ACCESS), "file access properties"), H5Pclose);
+    check_status(H5Pset_fapl_core(fapl, 1 << 20, 0), "core driver");
+    Handle f(check(H5Fcreate(file.c_str(), H5F_ACC_TRUNC, H5P_DEFAULT, fapl),
+                   "create in-memory " + file.string()),
+             H5Fclose);
     write_header(f, header);
     write_run_group(f, record);
-    check_status(H5Fflush(f, H5F_SCOPE_GLOBAL), "flush");
+    check_status(H5Fflush(f, H5F_SCOPE_GLOBAL), "flush in-memory " + file.string());
+    const ssize_t size = H5Fget_file_image(f, nullptr, 0);
+    if (size <= 0) check_status(-1, "file image of " + file.string());
+    image.resize(static_cast<std::size_t>(size));
+    if (H5Fget_file_image(f, image.data(), image.size()) != size)
+      check_status(-1, "file image of " + file.string());
+    close_file(f, "close in-memory " + file.string());
   }
-  atomic_replace(tmp, file);
+  const auto tmp = std::filesystem::path(file.string() + ".tmp");
+  try {
+    const int fd = ::open(tmp.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0644);
+    if (fd < 0)
+      throw StoreError(fmt::format("cannot create {}: {}", tmp.string(), std::strerror(errno)));
+    std::size_t done = 0;
+    while (done < image.size()) {
+      const ssize_t n = ::write(fd, image.data() + done, image.size() - done);
+      if (n < 0 && errno == EINTR) continue;
+      if (n <= 0) {
+        const int err = n < 0 ? errno : ENOSPC;
+        ::close(fd);
+        throw StoreError(fmt::format("cannot write {} ({} bytes): {}", tmp.string(), image.size(),
+                                     std::strerror(err)));
+      }
+      done += static_cast<std::size_t>(n);
+    }
+    if (::close(fd) != 0)
+      throw StoreError(fmt::format("cannot write {}: {}", tmp.string(), std::strerror(errno)));
+    atomic_replace(tmp, file);
+  } catch (...) {
+    std::error_code ec;
+    std::filesystem::remove(tmp, ec);  // on a full disk, give the space back
+    throw;
+  }
 }
 
 void merge_results(const std::filesystem::path& out, const StoreHeader& header,
@@ -630,8 +701,25 @@ void merge_results(const std::filesystem::path& out, const StoreHeader& header,
     Handle f = open_results(source);
     require_same_spec(source, header_of(f), header);
   }
-  const auto tmp = std::filesystem::path(out.string() + ".tmp");
+  // HDF5 must not meet a full disk half-way (see write_run_file): refuse up front when
+  // the new file (at most the sources' size, plus the index and some slack) cannot fit.
   {
+    std::uintmax_t need = 64 * 1024;
+    for (const auto& src : sources) need += std::filesystem::file_size(src);
+    need += need / 8;
+    const auto dir = out.has_parent_path() ? out.parent_path() : std::filesystem::path(".");
+    struct statvfs fs {};
+    if (::statvfs(dir.c_str(), &fs) == 0) {
+      const std::uintmax_t avail = static_cast<std::uintmax_t>(fs.f_bavail) * fs.f_frsize;
+      if (avail < need)
+        throw StoreError(fmt::format(
+            "cannot write {}: No space left on device (needs about {} KiB, {} KiB free); "
+            "finished runs are kept; free some space and run the same command again",
+            out.string(), need / 1024, avail / 1024));
+    }
+  }
+  const auto tmp = std::filesystem::path(out.string() + ".tmp");
+  try {
     Handle dst = create_file(tmp);
     write_header(dst, header);
     Handle runs = create_group(dst, "runs");
@@ -647,17 +735,68 @@ void merge_results(const std::filesystem::path& out, const StoreHeader& header,
     }
     runs.reset();
     write_index(dst, header);
-    check_status(H5Fflush(dst, H5F_SCOPE_GLOBAL), "flush");
+    check_status(H5Fflush(dst, H5F_SCOPE_GLOBAL), "flush " + tmp.string());
+    close_file(dst, "close " + tmp.string());
+    atomic_replace(tmp, out);
+  } catch (...) {
+    std::error_code ec;
+    std::filesystem::remove(tmp, ec);
+    throw;
   }
-  atomic_replace(tmp, out);
 }
 
 ResultsStore::ResultsStore(std::filesystem::path out, StoreHeader header)
     : out_(std::move(out)), header_(std::move(header)) {
   silence();
-  if (out_.has_parent_path()) std::filesystem::create_directories(out_.parent_path());
+  std::error_code ec;
+  if (out_.has_parent_path()) {
+    std::filesystem::create_directories(out_.parent_path(), ec);
+    if (ec)
+      throw StoreError(fmt::format("cannot create the output directory {} for {}: {}",
+                                   out_.parent_path().string(), out_.string(), ec.message()));
+  }
+  if (std::filesystem::is_directory(out_))
+    throw StoreError(
+        fmt::format("{} is a directory; expected a results file name (-o)", out_.string()));
+  const std::string lock_path = out_.string() + ".lock";
+  lock_fd_ = ::open(lock_path.c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0644);
+  if (lock_fd_ < 0)
+    throw StoreError(
+        fmt::format("cannot create the lock file {}: {}", lock_path, std::strerror(errno)));
+  if (::flock(lock_fd_, LOCK_EX | LOCK_NB) != 0) {
+    ::close(lock_fd_);
+    lock_fd_ = -1;
+    throw StoreError(fmt::format(
+        "{} is being written by another process (lock {} is held); wait for it to finish or use "
+        "another output file with -o",
+        out_.string(), lock_path));
+  }
+  try {
+    open_existing();
+  } catch (...) {
+    ::close(lock_fd_);
+    lock_fd_ = -1;
+    throw;
+  }
+}
+
+ResultsStore::~ResultsStore() {
+  if (lock_fd_ >= 0) ::close(lock_fd_);  // releases the flock; the file itself may stay
+}
+
+void ResultsStore::open_existing() {
   std::error_code ec;
   std::filesystem::remove(out_.string() + ".tmp", ec);  // an interrupted assembly
+  {
+    // Fail now, not after the first run has been computed, if the output cannot be written.
+    const std::string probe = out_.string() + ".tmp";
+    const int fd = ::open(probe.c_str(), O_WRONLY | O_CREAT | O_EXCL, 0644);
+    if (fd < 0)
+      throw StoreError(fmt::format("cannot write the results file {}: cannot create {}: {}",
+                                   out_.string(), probe, std::strerror(errno)));
+    ::close(fd);
+    std::filesystem::remove(probe, ec);
+  }
   if (std::filesystem::exists(out_)) {
     Handle f = open_results(out_);
     require_same_spec(out_, header_of(f), header_);
@@ -692,7 +831,13 @@ std::filesystem::path ResultsStore::parts_dir() const {
 
 void ResultsStore::add(const RunRecord& record) {
   const auto parts = parts_dir();
-  std::filesystem::create_directories(parts);
+  std::error_code ec;
+  std::filesystem::create_directories(parts, ec);
+  if (ec)
+    throw StoreError(
+        fmt::format("cannot create {} (where finished runs are kept until they are "
+                    "assembled into {}): {}",
+                    parts.string(), out_.string(), ec.message()));
   write_run_file(parts / (record.id + ".h5"), header_, record);
   StoredRun s;
   s.id = record.id;

@@ -30,6 +30,7 @@ void add_stats(BatchStats& into, const BatchStats& s) {
   add_report(into.forward, s.forward);
   add_report(into.backward, s.backward);
   into.input_clamps += s.input_clamps;
+  into.excluded += s.excluded;
 }
 
 void add_grads(Gradients& into, const Gradients& g) {
@@ -143,6 +144,18 @@ BatchStats Trainer::gradient(const Dataset& data, const std::vector<std::size_t>
       std::vector<double> dlds, lambda;
       loss = output_loss(net_, batch, config_.training, dlds, &pred);
       st.backward = backward_phase(net_, batch, dlds, config_.integrator, lambda);
+      // A sample whose forward phase did not reach a fixed point, or whose adjoint did not
+      // settle (an unstable operating point makes it grow without bound), has no
+      // steady-state gradient: it contributes nothing (both counts are reported).
+      const std::size_t B = batch.B;
+      for (std::size_t b = 0; b < B; ++b) {
+        if (st.forward.sample_settled[b] && st.backward.sample_settled[b]) continue;
+        ++st.excluded;
+        for (std::size_t q = b; q < lambda.size(); q += B) lambda[q] = 0.0;
+        for (std::size_t q = b; q < dlds.size(); q += B) dlds[q] = 0.0;
+      }
+      st.forward.sample_steps.clear();
+      st.forward.sample_settled.clear();
       local_gradients(net_, batch, lambda, dlds, want_coef_, want_K_, g);
     }
     // Chunk gradients are means over the chunk; reweight to the minibatch mean.
@@ -371,6 +384,7 @@ RunResult run_training(const ExperimentConfig& config, const DatasetSplit& data,
     m.trouble.clamp_events = tr.forward.clamp_events + te.forward.clamp_events;
     m.trouble.non_finite = tr.forward.non_finite + te.forward.non_finite + tr.backward.non_finite;
     m.trouble.input_clamps = tr.input_clamps + te.input_clamps;
+    m.trouble.excluded_samples = tr.excluded;
     m.max_re_lambda = nan;
     if (config.record.stability && test.size() > 0) {
       std::vector<std::size_t> idx;

@@ -20,6 +20,7 @@ struct BatchStats {
   PhaseReport forward;  // summed over chunks (sample vectors left empty)
   PhaseReport backward;
   std::int64_t input_clamps = 0;
+  std::int64_t excluded = 0;  // samples left out of the gradient (a phase did not settle)
 };
 
 // Owns the network, the optimizers and the rule. A minibatch is processed in chunks of

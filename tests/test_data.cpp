@@ -468,6 +468,44 @@ TEST_CASE("synthetic dataset: deterministic, seed-dependent, separable by block 
   CHECK(contains(error_of([&] { load_dataset(config, 3); }), "classes <= features"));
 }
 
+TEST_CASE("data.input_noise: seeded Gaussian noise on the test pixels only") {
+  DataConfig config;
+  config.dataset = "synthetic";
+  config.train_size = 200;
+  config.test_size = 4000;
+  config.synthetic_features = 20;
+  config.synthetic_classes = 2;
+  const DatasetSplit clean = load_dataset(config, 7);
+  config.input_noise = 0.05;  // 12.75 bytes
+  const DatasetSplit noisy = load_dataset(config, 7), again = load_dataset(config, 7);
+  CHECK(noisy.train.pixels == clean.train.pixels);
+  CHECK(noisy.test.labels == clean.test.labels);
+  CHECK(noisy.test.pixels == again.test.pixels);
+  CHECK(noisy.test.pixels != clean.test.pixels);
+  // Away from the clamps (clean bytes in [40, 95] are > 3 sigma from 0 and from 255) the
+  // difference is N(0, 12.75^2) plus the rounding (variance 1/12).
+  double sum = 0, sum_sq = 0, n = 0;
+  for (std::size_t i = 0; i < clean.test.pixels.size(); ++i) {
+    const int c = clean.test.pixels[i];
+    if (c < 40 || c > 95) continue;
+    const double d = static_cast<double>(noisy.test.pixels[i]) - c;
+    sum += d;
+    sum_sq += d * d;
+    n += 1;
+  }
+  REQUIRE(n > 10000);
+  const double mean = sum / n, sd = std::sqrt(sum_sq / n - mean * mean);
+  const double want = std::sqrt(12.75 * 12.75 + 1.0 / 12.0);
+  CHECK(std::abs(mean) < 4 * want / std::sqrt(n));
+  CHECK(sd == doctest::Approx(want).epsilon(0.03));
+  // Clamped at the byte range: bright pixels never wrap around.
+  config.input_noise = 1.0;
+  const DatasetSplit loud = load_dataset(config, 7);
+  int at_bounds = 0;
+  for (std::uint8_t p : loud.test.pixels) at_bounds += p == 0 || p == 255;
+  CHECK(at_bounds > static_cast<int>(loud.test.pixels.size()) / 4);
+}
+
 namespace {
 
 struct PixelStats {

@@ -9,6 +9,7 @@
 #include <vector>
 
 #include "framework/spec.hpp"
+#include "framework/sweep.hpp"
 
 using namespace wuxing;
 
@@ -337,4 +338,19 @@ TEST_CASE("nested keys: training.pid") {
                   "[0, 1]"));
   CHECK(has_error(errors_of("data: {synthetic_features: 4, synthetic_classes: 5}\n"),
                   "data.synthetic_classes", "[2, synthetic_features]"));
+}
+
+TEST_CASE("every experiment spec in experiments/ loads and expands") {
+  // stability-*.yaml files are inputs of `wuxing stability`, not of `run`.
+  const std::filesystem::path dir = std::filesystem::path(WUXING_SOURCE_DIR) / "experiments";
+  REQUIRE(std::filesystem::is_directory(dir));
+  int checked = 0;
+  for (const auto& entry : std::filesystem::directory_iterator(dir)) {
+    const auto& p = entry.path();
+    if (p.extension() != ".yaml" || p.filename().string().rfind("stability-", 0) == 0) continue;
+    CAPTURE(p.string());
+    CHECK_NOTHROW(expand_sweep(load_spec(p)));
+    ++checked;
+  }
+  CHECK(checked >= 1);
 }

@@ -129,7 +129,7 @@ TEST_CASE("epoch order is a seeded permutation") {
 }
 
 TEST_CASE("every rule learns the blobs, with results bit-identical for 1 and 2 threads") {
-  const DatasetSplit data = blob_data(12, 3, 300, 100, 9);
+  const DatasetSplit data = blob_data(12, 3, 240, 100, 9);
   for (const std::string rule : {"connection", "fixed_point", "pid", "bptt", "mlp_backprop"}) {
     ExperimentConfig c = small_config(rule);
     c.training.epochs = 3;
@@ -158,10 +158,12 @@ TEST_CASE("every rule learns the blobs, with results bit-identical for 1 and 2 t
 TEST_CASE("parallel loops inside one chunk keep results bit-identical") {
   // One chunk per minibatch, and layers large enough for the per-neuron and
   // per-connection loops to run in parallel.
-  const DatasetSplit data = blob_data(30, 3, 100, 50, 13);
+  const DatasetSplit data = blob_data(30, 3, 50, 20, 13);
   for (const char* rule : {"connection", "bptt"}) {
     ExperimentConfig c = small_config(rule);
-    c.network.hidden = {48};
+    c.integrator.t_max = 30;
+    c.integrator.backward_t_max = 30;
+    c.network.hidden = {40};
     c.network.connectivity = "uniform_random";
     c.training.batch_size = 25;
     c.training.epochs = 1;
@@ -238,4 +240,19 @@ TEST_CASE("a diverging run is reported as numerical trouble, not a crash") {
   const RunResult r = run_training(c, data, {}, 1);
   CHECK(r.status == "numerical_trouble");
   CHECK(!r.reason.empty());
+}
+
+TEST_CASE("samples whose phases do not settle are left out of the local gradient") {
+  const DatasetSplit data = blob_data(12, 3, 60, 20, 14);
+  ExperimentConfig c = small_config("connection");
+  c.training.epochs = 1;
+  c.integrator.t_max = 1.0;  // nobody settles
+  const RunResult r = run_training(c, data, {}, 1);
+  CHECK(r.epochs[0].trouble.excluded_samples == 60);
+  CHECK(r.epochs[0].unsettled_fraction == doctest::Approx(1.0));
+  ExperimentConfig fresh = c;
+  fresh.training.learning_rate = 0.0;
+  const RunResult untouched = run_training(fresh, data, {}, 1);
+  CHECK(r.parameters[0].coef_mean == untouched.parameters[0].coef_mean);
+  CHECK(r.parameters[1].coef_std == untouched.parameters[1].coef_std);
 }

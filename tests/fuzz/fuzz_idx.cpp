@@ -1,0 +1,7 @@
+// libFuzzer target: see fuzz_entries.hpp (idx_entry) and scripts/fuzz.
+#include "tests/fuzz/fuzz_entries.hpp"
+
+extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size) {
+  wuxing::fuzz::idx_entry(data, size);
+  return 0;
+}
