@@ -9,6 +9,7 @@
 #include <chrono>
 #include <cstdio>
 #include <mutex>
+#include <optional>
 #include <stdexcept>
 #include <system_error>
 #include <thread>
@@ -144,6 +145,7 @@ void remove_results_file(const std::filesystem::path& file) {
   std::filesystem::remove(file, ec);
   std::filesystem::remove_all(file.string() + ".parts", ec);
   std::filesystem::remove(file.string() + ".tmp", ec);
+  std::filesystem::remove(file.string() + ".lock", ec);
 }
 
 }  // namespace
@@ -185,6 +187,7 @@ MpiSweepResult run_sweep_mpi(MpiSession& session, const SweepPlan& plan, RunnerO
 
   // Rank 0 folds what an earlier run left behind and decides what is left to do.
   std::vector<long> todo_msg;
+  std::optional<OutputLock> out_lock;  // rank 0 holds the output's lock until it has merged
   if (rank == 0) {
     try {
       const auto leftovers = leftover_rank_files(out);
@@ -204,10 +207,14 @@ MpiSweepResult run_sweep_mpi(MpiSession& session, const SweepPlan& plan, RunnerO
                    merged.runs, out.string());
         for (const auto& f : leftovers) remove_results_file(f);
       }
-      ResultsStore store(out, make_store_header(plan));  // checks the spec, folds parts
-      std::vector<std::size_t> all(plan.runs.size());
-      for (std::size_t i = 0; i < all.size(); ++i) all[i] = i;
-      const auto todo = runs_to_do(plan, all, store.runs(), options.rerun_failed);
+      std::vector<std::size_t> todo;
+      {
+        ResultsStore store(out, make_store_header(plan));  // checks the spec, folds parts
+        std::vector<std::size_t> all(plan.runs.size());
+        for (std::size_t i = 0; i < all.size(); ++i) all[i] = i;
+        todo = runs_to_do(plan, all, store.runs(), options.rerun_failed);
+      }
+      out_lock.emplace(out);
       todo_msg.push_back(0);
       for (std::size_t i : todo) todo_msg.push_back(static_cast<long>(i));
     } catch (const std::exception& e) {
@@ -351,7 +358,7 @@ MpiSweepResult run_sweep_mpi(MpiSession& session, const SweepPlan& plan, RunnerO
     int status = 0;
     try {
       if (!present.empty()) {
-        const auto merged = merge_shard_files(out, present);
+        const auto merged = merge_shard_files(out, present, /*take_lock=*/false);
         result.merged_runs = merged.runs;
       } else {
         result.merged_runs = read_runs(out).size();

@@ -325,6 +325,15 @@ TEST_CASE("merge refuses files of different specs, naming them, and leaves OUT u
   CHECK(std::filesystem::last_write_time(out) == before);
   CHECK(std::filesystem::file_size(out) == size);
   CHECK(!std::filesystem::exists(out.string() + ".tmp"));
+  {
+    // While a `wuxing run` writes OUT (holding its lock), merging into it is refused.
+    OutputLock held(out);
+    const auto locked = run_wuxing({"merge", out.string(), fa.string()}, {}, dir.path / "log");
+    CHECK(locked.exit_code() != 0);
+    CHECK(locked.err.find("being written by another process") != std::string::npos);
+    CHECK(std::filesystem::file_size(out) == size);
+  }
+  CHECK(run_wuxing({"merge", out.string(), fa.string()}, {}, dir.path / "log").exit_code() == 0);
   // A shard run into an output of another spec is refused before it runs.
   const auto s = run_wuxing({"run", b.string(), "-o", out.string(), "--shard", "0/2"}, fake_env(),
                             dir.path / "log");
