@@ -1,8 +1,13 @@
 #include "framework/merge.hpp"
 
+#include <fcntl.h>
 #include <fmt/format.h>
+#include <sys/file.h>
+#include <unistd.h>
 
 #include <algorithm>
+#include <cerrno>
+#include <cstring>
 #include <optional>
 #include <system_error>
 
@@ -41,8 +46,32 @@ std::map<std::string, std::size_t> choose_sources(
   return chosen;
 }
 
+OutputLock::OutputLock(const std::filesystem::path& out) {
+  const std::string path = out.string() + ".lock";
+  if (out.has_parent_path()) {
+    std::error_code ec;
+    std::filesystem::create_directories(out.parent_path(), ec);
+  }
+  fd_ = ::open(path.c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0644);
+  if (fd_ < 0)
+    throw StoreError(fmt::format("cannot create the lock file {}: {}", path, std::strerror(errno)));
+  if (::flock(fd_, LOCK_EX | LOCK_NB) != 0) {
+    ::close(fd_);
+    fd_ = -1;
+    throw StoreError(fmt::format(
+        "{} is being written by another process (lock {} is held); wait for it to finish",
+        out.string(), path));
+  }
+}
+
+OutputLock::~OutputLock() {
+  if (fd_ >= 0) ::close(fd_);
+}
+
 MergeSummary merge_shard_files(const std::filesystem::path& out,
-                               const std::vector<std::filesystem::path>& inputs) {
+                               const std::vector<std::filesystem::path>& inputs, bool take_lock) {
+  std::optional<OutputLock> lock;
+  if (take_lock) lock.emplace(out);
   for (const auto& in : inputs) {
     if (std::filesystem::exists(in) || !results_and_parts(in).empty()) continue;
     throw StoreError(fmt::format("merge: input {} does not exist", in.string()));

@@ -33,7 +33,23 @@ std::map<std::string, std::size_t> choose_sources(
 // (same fingerprint): otherwise StoreError naming both files and specs, and `out` is
 // left untouched. Written via `<out>.tmp` + fsync + rename, so `out` is never half
 // written. The inputs are only read. Throws StoreError if there is nothing to merge.
+// Takes the output's lock (`<out>.lock`, as ResultsStore does) unless `take_lock` is false
+// (the caller holds it): merging into a file that a `wuxing run` is writing is refused.
 MergeSummary merge_shard_files(const std::filesystem::path& out,
-                               const std::vector<std::filesystem::path>& inputs);
+                               const std::vector<std::filesystem::path>& inputs,
+                               bool take_lock = true);
+
+// The exclusive lock ResultsStore holds on `<out>.lock` while it writes `out`. Throws
+// StoreError naming the file if another process holds it.
+class OutputLock {
+ public:
+  explicit OutputLock(const std::filesystem::path& out);
+  ~OutputLock();
+  OutputLock(const OutputLock&) = delete;
+  OutputLock& operator=(const OutputLock&) = delete;
+
+ private:
+  int fd_ = -1;
+};
 
 }  // namespace wuxing

@@ -9,6 +9,7 @@
 #include <chrono>
 #include <cstdio>
 #include <mutex>
+#include <optional>
 #include <stdexcept>
 #include <system_error>
 #include <thread>
@@ -63,8 +64,8 @@ std::string duplicate_launch_error(const MpiLaunch& launch, bool have_mpi) {
       "this wuxing was built without MPI but was started as process {} of {} by an MPI "
       "launcher ({}={}); each process would run the whole sweep into the same results file. "
       "Rebuild with MPI (install libopenmpi-dev, e.g. scripts/setup, then reconfigure: CMake "
-      "prints 'wuxing: MPI ... found'), or run without mpirun, or give each process its own "
-      "shard with --shard i/N (see docs/cluster.md)",
+      "prints 'wuxing: MPI ... found'), or run it without mpirun (Slurm array tasks with "
+      "--shard i/N need no MPI; see docs/cluster.md)",
       launch.rank, launch.size, launch.source, launch.size);
 }
 
@@ -120,6 +121,14 @@ void barrier_polling() {
   }
 }
 
+// Relative work of a run: epochs x samples x (1 + hidden neurons). Only the order matters.
+double estimated_cost(const ExperimentConfig& c) {
+  double hidden = 0;
+  for (int h : c.network.hidden) hidden += h;
+  return static_cast<double>(std::max(1, c.training.epochs)) *
+         static_cast<double>(std::max(1, c.data.train_size + c.data.test_size)) * (1.0 + hidden);
+}
+
 // Broadcast from rank 0 of a status and a list of plan indices.
 std::vector<long> broadcast_longs(std::vector<long> values) {
   long n = static_cast<long>(values.size());
@@ -136,6 +145,7 @@ void remove_results_file(const std::filesystem::path& file) {
   std::filesystem::remove(file, ec);
   std::filesystem::remove_all(file.string() + ".parts", ec);
   std::filesystem::remove(file.string() + ".tmp", ec);
+  std::filesystem::remove(file.string() + ".lock", ec);
 }
 
 }  // namespace
@@ -177,6 +187,7 @@ MpiSweepResult run_sweep_mpi(MpiSession& session, const SweepPlan& plan, RunnerO
 
   // Rank 0 folds what an earlier run left behind and decides what is left to do.
   std::vector<long> todo_msg;
+  std::optional<OutputLock> out_lock;  // rank 0 holds the output's lock until it has merged
   if (rank == 0) {
     try {
       const auto leftovers = leftover_rank_files(out);
@@ -196,10 +207,14 @@ MpiSweepResult run_sweep_mpi(MpiSession& session, const SweepPlan& plan, RunnerO
                    merged.runs, out.string());
         for (const auto& f : leftovers) remove_results_file(f);
       }
-      ResultsStore store(out, make_store_header(plan));  // checks the spec, folds parts
-      std::vector<std::size_t> all(plan.runs.size());
-      for (std::size_t i = 0; i < all.size(); ++i) all[i] = i;
-      const auto todo = runs_to_do(plan, all, store.runs(), options.rerun_failed);
+      std::vector<std::size_t> todo;
+      {
+        ResultsStore store(out, make_store_header(plan));  // checks the spec, folds parts
+        std::vector<std::size_t> all(plan.runs.size());
+        for (std::size_t i = 0; i < all.size(); ++i) all[i] = i;
+        todo = runs_to_do(plan, all, store.runs(), options.rerun_failed);
+      }
+      out_lock.emplace(out);
       todo_msg.push_back(0);
       for (std::size_t i : todo) todo_msg.push_back(static_cast<long>(i));
     } catch (const std::exception& e) {
@@ -239,6 +254,12 @@ MpiSweepResult run_sweep_mpi(MpiSession& session, const SweepPlan& plan, RunnerO
       mine.push_back(todo[k]);
     options.assigned_runs = std::move(mine);
   } else {
+    // Longest first (a list-scheduling classic): a long run handed out last would keep
+    // one rank busy while the others idle. The cost is only estimated, from what scales
+    // a run's work; ties keep plan order.
+    std::stable_sort(todo.begin(), todo.end(), [&](std::size_t a, std::size_t b) {
+      return estimated_cost(plan.runs[a].config) > estimated_cost(plan.runs[b].config);
+    });
     options.next_run_total = todo.size() / static_cast<std::size_t>(ranks);
     if (rank == 0) {
       options.next_run = take;
@@ -337,7 +358,7 @@ MpiSweepResult run_sweep_mpi(MpiSession& session, const SweepPlan& plan, RunnerO
     int status = 0;
     try {
       if (!present.empty()) {
-        const auto merged = merge_shard_files(out, present);
+        const auto merged = merge_shard_files(out, present, /*take_lock=*/false);
         result.merged_runs = merged.runs;
       } else {
         result.merged_runs = read_runs(out).size();

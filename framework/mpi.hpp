@@ -32,7 +32,8 @@ std::string duplicate_launch_error(const MpiLaunch& launch, bool have_mpi);
 // How the runs are spread over ranks.
 enum class MpiSchedule {
   kStatic,   // rank r takes the r-th of every N runs left to do
-  kDynamic,  // rank 0 hands out one run at a time to whichever thread is free
+  kDynamic,  // rank 0 hands out one run at a time to whichever thread is free, the
+             // runs with the most estimated work (epochs x samples x neurons) first
 };
 MpiSchedule parse_mpi_schedule(const std::string& text);  // "static" | "dynamic"
 

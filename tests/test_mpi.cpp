@@ -1,0 +1,208 @@
+// `mpirun -np 2 build/wuxing run`: the ranks share the sweep and the merged file equals a
+// single-process run (static and dynamic schedules, fake and real trainer), and a rank
+// file left by a killed MPI run is folded in and its runs are not redone. Needs an MPI
+// build and mpirun on PATH; runs as root in CI (--allow-run-as-root).
+#include <doctest/doctest.h>
+
+#ifdef WUXING_HAVE_MPI
+#include <fcntl.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <cmath>
+#include <cstdlib>
+#include <filesystem>
+#include <fstream>
+#include <map>
+#include <sstream>
+#include <string>
+#include <vector>
+
+#include "framework/shard.hpp"
+#include "framework/store.hpp"
+
+using namespace wuxing;
+
+namespace {
+
+struct TempDir {
+  std::filesystem::path path;
+  TempDir() {
+    static int counter = 0;
+    path = std::filesystem::temp_directory_path() /
+           ("wuxing_mpi_" + std::to_string(::getpid()) + "_" + std::to_string(counter++));
+    std::filesystem::remove_all(path);
+    std::filesystem::create_directories(path);
+  }
+  ~TempDir() { std::filesystem::remove_all(path); }
+};
+
+bool have_mpirun() { return std::system("command -v mpirun >/dev/null 2>&1") == 0; }
+
+struct Child {
+  int status = -1;
+  std::string out;
+  int exit_code() const { return WIFEXITED(status) ? WEXITSTATUS(status) : -1; }
+};
+
+// `ranks` == 0: build/wuxing directly; else under mpirun -np ranks.
+Child launch(int ranks, const std::vector<std::string>& args,
+             const std::map<std::string, std::string>& env, const std::filesystem::path& log) {
+  pid_t pid = fork();
+  REQUIRE(pid >= 0);
+  if (pid == 0) {
+    for (const auto& [k, v] : env) setenv(k.c_str(), v.c_str(), 1);
+    // Containers often forbid the cross-memory attach Open MPI's shared memory uses.
+    setenv("OMPI_MCA_btl_vader_single_copy_mechanism", "none", 0);
+    const int fd = ::open(log.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0644);
+    dup2(fd, 1);
+    dup2(fd, 2);
+    std::vector<std::string> all;
+    if (ranks > 0)
+      all = {"mpirun", "-np", std::to_string(ranks), "--oversubscribe", "--allow-run-as-root"};
+    all.push_back(WUXING_BINARY);
+    all.insert(all.end(), args.begin(), args.end());
+    std::vector<char*> argv;
+    for (auto& a : all) argv.push_back(a.data());
+    argv.push_back(nullptr);
+    execvp(argv[0], argv.data());
+    _exit(127);
+  }
+  Child c;
+  waitpid(pid, &c.status, 0);
+  std::ifstream in(log);
+  std::stringstream ss;
+  ss << in.rdbuf();
+  c.out = ss.str();
+  return c;
+}
+
+void require_same_results(const std::filesystem::path& a, const std::filesystem::path& b) {
+  const IndexTable ia = read_index(a), ib = read_index(b);
+  REQUIRE(ia.columns == ib.columns);
+  REQUIRE(ia.rows == ib.rows);
+  for (const auto& c : ia.columns) {
+    if (c == "wall_seconds" || c == "start_time") continue;
+    CAPTURE(c);
+    if (ia.text.count(c)) {
+      CHECK(ia.text.at(c) == ib.text.at(c));
+    } else {
+      const auto& x = ia.numeric.at(c);
+      const auto& y = ib.numeric.at(c);
+      REQUIRE(x.size() == y.size());
+      for (std::size_t i = 0; i < x.size(); ++i)
+        CHECK((x[i] == y[i] || (std::isnan(x[i]) && std::isnan(y[i]))));
+    }
+  }
+  for (const auto& id : ia.text.at("run_id"))
+    for (const char* m : {"test_accuracy", "train_accuracy", "train_loss", "test_loss",
+                          "unsettled_fraction", "mean_steps", "clamp_events"}) {
+      CAPTURE(id);
+      CAPTURE(m);
+      CHECK(read_metric(a, id, m) == read_metric(b, id, m));
+    }
+}
+
+const char* kFakeSpec =
+    "name: mpi-test\ndata: {dataset: synthetic, train_size: 100, test_size: 20}\n"
+    "record: {probe_samples: [0], probe_layers: [0]}\n"
+    "sweep: {grid: {training.epochs: [1, 3], model.K3: [0.2, 0.4, 0.6]}, seeds: {repeat: 2}}\n";
+
+}  // namespace
+
+TEST_CASE("mpirun -np 2 gives the same /index and metrics as one process (fake trainer)") {
+  if (!have_mpirun()) {
+    MESSAGE("mpirun not found: MPI test skipped");
+    return;
+  }
+  TempDir dir;
+  const auto spec = dir.path / "s.yaml";
+  std::ofstream(spec) << kFakeSpec;
+  const std::map<std::string, std::string> env = {{"WUXING_FAKE_TRAINER", "5"}};
+  const auto single = dir.path / "single.h5";
+  REQUIRE(
+      launch(0, {"run", spec.string(), "-o", single.string()}, env, dir.path / "log").exit_code() ==
+      0);
+  for (const char* schedule : {"static", "dynamic"}) {
+    CAPTURE(schedule);
+    const auto out = dir.path / (std::string(schedule) + ".h5");
+    const auto c = launch(2, {"run", spec.string(), "-o", out.string(), "--mpi-schedule", schedule},
+                          env, dir.path / "log");
+    CAPTURE(c.out);
+    REQUIRE(c.exit_code() == 0);
+    CHECK(c.out.find("MPI: 2 ranks") != std::string::npos);
+    CHECK(c.out.find("12 runs planned, 0 already done, 12 ran (12 ok") != std::string::npos);
+    require_same_results(single, out);
+    // The rank files are gone once merged.
+    CHECK(!std::filesystem::exists(rank_path(out, 0, 2)));
+    CHECK(!std::filesystem::exists(rank_path(out, 1, 2)));
+    // Running again does nothing.
+    const auto again = launch(2, {"run", spec.string(), "-o", out.string()}, env, dir.path / "log");
+    CHECK(again.out.find("12 already done, 0 ran") != std::string::npos);
+  }
+}
+
+TEST_CASE("mpirun: a rank file left by a killed MPI run is merged in and not redone") {
+  if (!have_mpirun()) {
+    MESSAGE("mpirun not found: MPI test skipped");
+    return;
+  }
+  TempDir dir;
+  const auto spec = dir.path / "s.yaml";
+  std::ofstream(spec) << kFakeSpec;
+  const std::map<std::string, std::string> env = {{"WUXING_FAKE_TRAINER", "5"}};
+  const auto single = dir.path / "single.h5";
+  const auto out = dir.path / "out.h5";
+  REQUIRE(
+      launch(0, {"run", spec.string(), "-o", single.string()}, env, dir.path / "log").exit_code() ==
+      0);
+  // What a killed 3-rank run leaves: rank 1's file with a third of the runs.
+  REQUIRE(
+      launch(0, {"run", spec.string(), "-o", out.string(), "--shard", "1/3"}, env, dir.path / "log")
+          .exit_code() == 0);
+  const auto left = rank_path(out, 1, 3);
+  std::filesystem::rename(shard_path(out, {1, 3}), left);
+  std::map<std::string, std::string> before;
+  for (const auto& [id, r] : read_runs(left)) before[id] = r.start_time;
+  REQUIRE(before.size() == 4);
+  const auto c = launch(2, {"run", spec.string(), "-o", out.string()}, env, dir.path / "log");
+  CAPTURE(c.out);
+  REQUIRE(c.exit_code() == 0);
+  CHECK(c.out.find("12 runs planned, 4 already done, 8 ran") != std::string::npos);
+  CHECK(!std::filesystem::exists(left));
+  require_same_results(single, out);
+  const auto after = read_runs(out);
+  for (const auto& [id, start] : before) CHECK(after.at(id).start_time == start);
+}
+
+TEST_CASE("mpirun -np 2 with real training (synthetic data) equals one process") {
+  if (!have_mpirun()) {
+    MESSAGE("mpirun not found: MPI test skipped");
+    return;
+  }
+  TempDir dir;
+  const auto spec = dir.path / "s.yaml";
+  std::ofstream(spec) << "name: mpi-real\ndata: {dataset: synthetic, train_size: 60, "
+                         "test_size: 20}\ntraining: {epochs: 2}\nrecord: {probe_samples: [0], "
+                         "probe_layers: [0]}\nsweep: {grid: {model.K3: [0.3, 0.6]}, seeds: "
+                         "{repeat: 2}}\n";
+  const auto single = dir.path / "single.h5";
+  const auto out = dir.path / "out.h5";
+  REQUIRE(
+      launch(0, {"run", spec.string(), "-o", single.string()}, {}, dir.path / "log").exit_code() ==
+      0);
+  const auto c = launch(2, {"run", spec.string(), "-o", out.string()}, {}, dir.path / "log");
+  CAPTURE(c.out);
+  REQUIRE(c.exit_code() == 0);
+  require_same_results(single, out);
+}
+
+#else
+
+TEST_CASE("MPI tests: this build has no MPI (reconfigure with libopenmpi-dev installed)") {
+  MESSAGE(
+      "built without MPI: the mpirun tests are not run; tests/test_shard.cpp checks the "
+      "refusal under mpirun");
+}
+
+#endif  // WUXING_HAVE_MPI

@@ -1,0 +1,407 @@
+// Shards of a sweep (--shard i/N, --shard slurm), `wuxing merge`, resume after a killed
+// shard, and the refusal of a build without MPI under mpirun (framework/shard.hpp,
+// framework/merge.hpp, framework/mpi.hpp).
+#include <doctest/doctest.h>
+#include <fcntl.h>
+#include <signal.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <chrono>
+#include <cmath>
+#include <filesystem>
+#include <fstream>
+#include <map>
+#include <sstream>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "framework/merge.hpp"
+#include "framework/mpi.hpp"
+#include "framework/runner.hpp"
+#include "framework/shard.hpp"
+#include "framework/store.hpp"
+#include "framework/sweep.hpp"
+
+using namespace wuxing;
+
+namespace {
+
+struct TempDir {
+  std::filesystem::path path;
+  TempDir() {
+    static int counter = 0;
+    path = std::filesystem::temp_directory_path() /
+           ("wuxing_shard_" + std::to_string(::getpid()) + "_" + std::to_string(counter++));
+    std::filesystem::remove_all(path);
+    std::filesystem::create_directories(path);
+  }
+  ~TempDir() { std::filesystem::remove_all(path); }
+};
+
+EnvLookup env_of(std::map<std::string, std::string> vars) {
+  return [vars](const std::string& name) -> std::optional<std::string> {
+    auto it = vars.find(name);
+    if (it == vars.end()) return std::nullopt;
+    return it->second;
+  };
+}
+
+struct Child {
+  int status = -1;
+  std::string err;  // stderr + stdout
+  int exit_code() const { return WIFEXITED(status) ? WEXITSTATUS(status) : -1; }
+};
+
+// Runs build/wuxing with `args` and extra environment; kill_after_ms > 0 SIGKILLs it then.
+Child run_wuxing(const std::vector<std::string>& args,
+                 const std::map<std::string, std::string>& env, const std::filesystem::path& log,
+                 int kill_after_ms = 0) {
+  pid_t pid = fork();
+  REQUIRE(pid >= 0);
+  if (pid == 0) {
+    for (const auto& [k, v] : env) setenv(k.c_str(), v.c_str(), 1);
+    const int fd = ::open(log.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0644);
+    dup2(fd, 1);
+    dup2(fd, 2);
+    std::vector<char*> argv{const_cast<char*>(WUXING_BINARY)};
+    for (const auto& a : args) argv.push_back(const_cast<char*>(a.c_str()));
+    argv.push_back(nullptr);
+    execv(WUXING_BINARY, argv.data());
+    _exit(127);
+  }
+  if (kill_after_ms > 0) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(kill_after_ms));
+    kill(pid, SIGKILL);
+  }
+  Child c;
+  waitpid(pid, &c.status, 0);
+  std::ifstream in(log);
+  std::stringstream ss;
+  ss << in.rdbuf();
+  c.err = ss.str();
+  return c;
+}
+
+// Every column of /index (but the wall times and start times, which differ between two
+// executions) and every per-epoch metric of every run must be identical.
+void require_same_results(const std::filesystem::path& a, const std::filesystem::path& b) {
+  const IndexTable ia = read_index(a), ib = read_index(b);
+  REQUIRE(ia.columns == ib.columns);
+  REQUIRE(ia.rows == ib.rows);
+  for (const auto& c : ia.columns) {
+    if (c == "wall_seconds" || c == "start_time") continue;
+    CAPTURE(c);
+    if (ia.text.count(c)) {
+      CHECK(ia.text.at(c) == ib.text.at(c));
+    } else {
+      const auto& x = ia.numeric.at(c);
+      const auto& y = ib.numeric.at(c);
+      REQUIRE(x.size() == y.size());
+      for (std::size_t i = 0; i < x.size(); ++i)
+        CHECK((x[i] == y[i] || (std::isnan(x[i]) && std::isnan(y[i]))));
+    }
+  }
+  CHECK(read_header(a).fingerprint == read_header(b).fingerprint);
+  for (const auto& id : ia.text.at("run_id"))
+    for (const char* m : {"test_accuracy", "train_accuracy", "train_loss", "test_loss",
+                          "unsettled_fraction", "mean_steps", "clamp_events"}) {
+      CAPTURE(id);
+      CAPTURE(m);
+      const auto x = read_metric(a, id, m), y = read_metric(b, id, m);
+      REQUIRE(x.size() == y.size());
+      for (std::size_t i = 0; i < x.size(); ++i)
+        CHECK((x[i] == y[i] || (std::isnan(x[i]) && std::isnan(y[i]))));
+    }
+}
+
+const char* kFakeSpec =
+    "name: shard-test\ndata: {dataset: synthetic, train_size: 100, test_size: 20}\n"
+    "training: {epochs: 2}\nrecord: {probe_samples: [0], probe_layers: [0]}\n"
+    "sweep: {grid: {model.K3: [0.2, 0.4, 0.6], training.learning_rate: [0.01, 1.5]}, "
+    "seeds: {repeat: 2}}\n";  // learning_rate 1.5: the fake trainer reports numerical trouble
+
+std::map<std::string, std::string> fake_env(int sleep_ms = 0) {
+  return {{"WUXING_FAKE_TRAINER", std::to_string(sleep_ms)}, {"WUXING_ASSEMBLE_INTERVAL", "0"}};
+}
+
+}  // namespace
+
+TEST_CASE("--shard i/N and --shard slurm are parsed, and nonsense is refused clearly") {
+  CHECK(parse_shard("0/3").index == 0);
+  CHECK(parse_shard("2/3").count == 3);
+  CHECK_THROWS_WITH_AS(parse_shard("3/3"), doctest::Contains("0 <= i < N"), std::invalid_argument);
+  CHECK_THROWS_AS(parse_shard("1/0"), std::invalid_argument);
+  CHECK_THROWS_AS(parse_shard("a/b"), std::invalid_argument);
+  CHECK_THROWS_AS(parse_shard("-1/2"), std::invalid_argument);
+
+  auto s =
+      parse_shard("slurm", env_of({{"SLURM_ARRAY_TASK_ID", "2"}, {"SLURM_ARRAY_TASK_COUNT", "4"}}));
+  CHECK(s.index == 2);
+  CHECK(s.count == 4);
+  // --array=1-4: ids 1..4 are shards 0..3.
+  s = parse_shard("slurm", env_of({{"SLURM_ARRAY_TASK_ID", "4"},
+                                   {"SLURM_ARRAY_TASK_COUNT", "4"},
+                                   {"SLURM_ARRAY_TASK_MIN", "1"}}));
+  CHECK(s.index == 3);
+  // --array=0-6:2: ids 0, 2, 4, 6 are shards 0..3.
+  s = parse_shard("slurm", env_of({{"SLURM_ARRAY_TASK_ID", "4"},
+                                   {"SLURM_ARRAY_TASK_COUNT", "4"},
+                                   {"SLURM_ARRAY_TASK_MIN", "0"},
+                                   {"SLURM_ARRAY_TASK_STEP", "2"}}));
+  CHECK(s.index == 2);
+  CHECK_THROWS_WITH_AS(parse_shard("slurm", env_of({})), doctest::Contains("SLURM_ARRAY_TASK_ID"),
+                       std::invalid_argument);
+  CHECK_THROWS_AS(
+      parse_shard("slurm", env_of({{"SLURM_ARRAY_TASK_ID", "5"}, {"SLURM_ARRAY_TASK_COUNT", "4"}})),
+      std::invalid_argument);
+  CHECK_THROWS_AS(
+      parse_shard("slurm", env_of({{"SLURM_ARRAY_TASK_ID", "x"}, {"SLURM_ARRAY_TASK_COUNT", "4"}})),
+      std::invalid_argument);
+
+  CHECK(shard_path("results/sweep-k3.h5", {1, 4}) ==
+        std::filesystem::path("results/sweep-k3.shard-1-of-4.h5"));
+  CHECK(rank_path("/tmp/x.h5", 0, 2) == std::filesystem::path("/tmp/x.rank-0-of-2.h5"));
+}
+
+TEST_CASE("launch detection: a build without MPI refuses to run as one of several processes") {
+  const auto none = detect_mpi_launch(env_of({}));
+  CHECK(none.size == 1);
+  CHECK(duplicate_launch_error(none, false).empty());
+  const auto ompi =
+      detect_mpi_launch(env_of({{"OMPI_COMM_WORLD_SIZE", "4"}, {"OMPI_COMM_WORLD_RANK", "3"}}));
+  CHECK(ompi.size == 4);
+  CHECK(ompi.rank == 3);
+  const auto hydra = detect_mpi_launch(env_of({{"PMI_SIZE", "2"}, {"PMI_RANK", "1"}}));
+  CHECK(hydra.size == 2);
+  CHECK(hydra.source == "PMI_SIZE");
+  const std::string why = duplicate_launch_error(ompi, false);
+  CHECK(why.find("without MPI") != std::string::npos);
+  CHECK(why.find("OMPI_COMM_WORLD_SIZE=4") != std::string::npos);
+  CHECK(duplicate_launch_error(ompi, true).empty());
+  // mpirun -np 1 runs one sweep: nothing is duplicated.
+  CHECK(duplicate_launch_error(detect_mpi_launch(env_of({{"OMPI_COMM_WORLD_SIZE", "1"}})), false)
+            .empty());
+}
+
+#ifndef WUXING_HAVE_MPI
+TEST_CASE("build/wuxing without MPI under an MPI launcher refuses and writes nothing") {
+  TempDir dir;
+  const auto spec = dir.path / "s.yaml";
+  std::ofstream(spec) << kFakeSpec;
+  const auto out = dir.path / "out.h5";
+  auto env = fake_env();
+  env["OMPI_COMM_WORLD_SIZE"] = "2";
+  env["OMPI_COMM_WORLD_RANK"] = "1";
+  const auto c = run_wuxing({"run", spec.string(), "-o", out.string()}, env, dir.path / "log");
+  CHECK(c.exit_code() == 2);
+  CHECK(c.err.find("built without MPI") != std::string::npos);
+  CHECK(!std::filesystem::exists(out));
+}
+#endif
+
+TEST_CASE("choose_sources: a run ok in any input is ok; otherwise the later input wins") {
+  auto run = [](const std::string& status) {
+    StoredRun r;
+    r.status = status;
+    return r;
+  };
+  const std::vector<std::map<std::string, StoredRun>> sources = {
+      {{"a", run("ok")}, {"b", run("failed")}, {"c", run("failed")}},
+      {{"a", run("failed")}, {"b", run("ok")}, {"c", run("numerical_trouble")}},
+      {{"a", run("failed")}, {"d", run("ok")}},
+  };
+  const auto chosen = choose_sources(sources);
+  CHECK(chosen.at("a") == 0);
+  CHECK(chosen.at("b") == 1);
+  CHECK(chosen.at("c") == 1);
+  CHECK(chosen.at("d") == 2);
+}
+
+TEST_CASE("shards 0/3, 1/3, 2/3 run separately and merged equal a single-process run") {
+  TempDir dir;
+  const auto spec = dir.path / "s.yaml";
+  std::ofstream(spec) << kFakeSpec;
+  const auto single = dir.path / "single.h5";
+  const auto out = dir.path / "out.h5";
+  REQUIRE(run_wuxing({"run", spec.string(), "-o", single.string()}, fake_env(), dir.path / "log")
+              .exit_code() == 1);  // the learning_rate 1.5 runs are numerical trouble
+  std::vector<std::string> merge_args = {"merge", out.string()};
+  for (int i = 0; i < 3; ++i) {
+    const auto c =
+        run_wuxing({"run", spec.string(), "-o", out.string(), "--shard", std::to_string(i) + "/3"},
+                   fake_env(), dir.path / "log");
+    CAPTURE(c.err);
+    CHECK(c.exit_code() == 1);
+    const auto file = shard_path(out, {i, 3});
+    REQUIRE(std::filesystem::exists(file));
+    CHECK(read_runs(file).size() == 4);  // 12 runs, every third
+    for (const auto& [id, r] : read_runs(file)) CHECK(r.plan_index % 3 == std::size_t(i));
+    merge_args.push_back(file.string());
+  }
+  CHECK(!std::filesystem::exists(out));
+  const auto m = run_wuxing(merge_args, {}, dir.path / "log");
+  CAPTURE(m.err);
+  REQUIRE(m.exit_code() == 0);
+  require_same_results(single, out);
+
+  SUBCASE("re-running a shard after the merge skips its finished runs") {
+    std::filesystem::remove(shard_path(out, {1, 3}));
+    const auto c =
+        run_wuxing({"run", spec.string(), "-o", out.string(), "--shard", "1/3", "--rerun-failed"},
+                   fake_env(), dir.path / "log");
+    CAPTURE(c.err);
+    // Only the failed ones (numerical trouble) of shard 1 run again.
+    CHECK(c.err.find("4 runs planned, 2 already done, 2 ran") != std::string::npos);
+    const auto c2 = run_wuxing({"run", spec.string(), "-o", out.string(), "--shard", "2/3"},
+                               fake_env(), dir.path / "log");
+    CHECK(c2.err.find("4 runs planned, 2 already done, 2 ran") != std::string::npos);
+  }
+  SUBCASE("merging into an existing file keeps its runs, and ok wins over failed") {
+    // A second output holding only shard 0, with shard 0's runs stored as failed by a
+    // trainer that throws: merging the real shard 0 in must turn them ok, and merging the
+    // failed copy afterwards must not turn them back.
+    const auto plan = expand_sweep(load_spec(spec.string(), {}));
+    const auto partial = dir.path / "partial.h5";
+    const auto broken = dir.path / "broken.h5";
+    RunnerOptions o;
+    o.output = broken;
+    o.threads = 1;
+    o.show_progress = false;
+    o.shard = 0;
+    o.shards = 3;
+    o.trainer = [](const ExperimentConfig&, const RunObserver&, int) -> RunResult {
+      throw std::runtime_error("node died");
+    };
+    SweepRunner(plan, o).run();
+    REQUIRE(read_runs(broken).size() == 4);
+    REQUIRE(run_wuxing({"merge", partial.string(), broken.string()}, {}, dir.path / "log")
+                .exit_code() == 0);
+    for (const auto& [id, r] : read_runs(partial)) CHECK(r.status == "failed");
+    REQUIRE(
+        run_wuxing({"merge", partial.string(), broken.string(), shard_path(out, {0, 3}).string(),
+                    shard_path(out, {1, 3}).string(), shard_path(out, {2, 3}).string()},
+                   {}, dir.path / "log")
+            .exit_code() == 0);
+    require_same_results(single, partial);
+    // The failed copies merged in once more: the ok runs stay ok; a run ok nowhere takes
+    // the later copy (here the failed one).
+    REQUIRE(run_wuxing({"merge", partial.string(), broken.string()}, {}, dir.path / "log")
+                .exit_code() == 0);
+    const auto good = read_runs(single);
+    const auto broken_runs = read_runs(broken);
+    for (const auto& [id, r] : read_runs(partial)) {
+      CAPTURE(id);
+      if (good.at(id).status == "ok")
+        CHECK(r.status == "ok");
+      else
+        CHECK(r.status == (broken_runs.count(id) ? "failed" : good.at(id).status));
+    }
+  }
+}
+
+TEST_CASE("merge refuses files of different specs, naming them, and leaves OUT untouched") {
+  TempDir dir;
+  const auto a = dir.path / "a.yaml";
+  const auto b = dir.path / "b.yaml";
+  std::ofstream(a) << kFakeSpec;
+  std::ofstream(b) << std::string(kFakeSpec).replace(6, 10, "other-spec");
+  const auto out = dir.path / "out.h5";
+  const auto fa = dir.path / "a.shard-0-of-1.h5";
+  const auto fb = dir.path / "b.h5";
+  run_wuxing({"run", a.string(), "-o", out.string()}, fake_env(), dir.path / "log");
+  run_wuxing({"run", a.string(), "-o", fa.string()}, fake_env(), dir.path / "log");
+  run_wuxing({"run", b.string(), "-o", fb.string()}, fake_env(), dir.path / "log");
+  REQUIRE(read_header(fb).spec_name == "other-spec");
+  const auto before = std::filesystem::last_write_time(out);
+  const auto size = std::filesystem::file_size(out);
+  const auto c =
+      run_wuxing({"merge", out.string(), fa.string(), fb.string()}, {}, dir.path / "log");
+  CHECK(c.exit_code() != 0);
+  CAPTURE(c.err);
+  CHECK(c.err.find(fb.string()) != std::string::npos);
+  CHECK(c.err.find("different specs") != std::string::npos);
+  CHECK(std::filesystem::last_write_time(out) == before);
+  CHECK(std::filesystem::file_size(out) == size);
+  CHECK(!std::filesystem::exists(out.string() + ".tmp"));
+  {
+    // While a `wuxing run` writes OUT (holding its lock), merging into it is refused.
+    OutputLock held(out);
+    const auto locked = run_wuxing({"merge", out.string(), fa.string()}, {}, dir.path / "log");
+    CHECK(locked.exit_code() != 0);
+    CHECK(locked.err.find("being written by another process") != std::string::npos);
+    CHECK(std::filesystem::file_size(out) == size);
+  }
+  CHECK(run_wuxing({"merge", out.string(), fa.string()}, {}, dir.path / "log").exit_code() == 0);
+  // A shard run into an output of another spec is refused before it runs.
+  const auto s = run_wuxing({"run", b.string(), "-o", out.string(), "--shard", "0/2"}, fake_env(),
+                            dir.path / "log");
+  CHECK(s.exit_code() != 0);
+  CHECK(s.err.find("other-spec") != std::string::npos);
+  CHECK(!std::filesystem::exists(shard_path(out, {0, 2})));
+}
+
+TEST_CASE("a shard SIGKILLed mid-way and re-run completes without redoing finished runs") {
+  TempDir dir;
+  const auto spec = dir.path / "s.yaml";
+  std::ofstream(spec) << "name: shard-kill\ndata: {dataset: synthetic, train_size: 100, "
+                         "test_size: 20}\ntraining: {epochs: 2}\n"
+                         "sweep: {grid: {model.K3: [0.2, 0.3, 0.4, 0.5]}, seeds: {repeat: 4}}\n";
+  const auto out = dir.path / "out.h5";
+  const auto single = dir.path / "single.h5";
+  REQUIRE(run_wuxing({"run", spec.string(), "-o", single.string()}, fake_env(), dir.path / "log")
+              .exit_code() == 0);
+  const auto shard1 = shard_path(out, {1, 2});
+  // 8 runs of 2 x 40 ms on one thread: killed after ~4 of them.
+  const std::vector<std::string> args = {"run",     spec.string(), "-o",        out.string(),
+                                         "--shard", "1/2",         "--threads", "1"};
+  const auto killed = run_wuxing(args, fake_env(40), dir.path / "log", 350);
+  REQUIRE(WIFSIGNALED(killed.status));
+  std::map<std::string, std::string> before;  // id -> start time of runs finished before
+  for (const auto& f : results_and_parts(shard1))
+    for (const auto& [id, r] : read_runs(f)) before[id] = r.start_time;
+  CHECK(before.size() >= 1);
+  CHECK(before.size() < 8);
+  const auto resumed = run_wuxing(args, fake_env(40), dir.path / "log");
+  CAPTURE(resumed.err);
+  REQUIRE(resumed.exit_code() == 0);
+  CHECK(resumed.err.find(std::to_string(before.size()) + " already done") != std::string::npos);
+  const auto after = read_runs(shard1);
+  CHECK(after.size() == 8);
+  for (const auto& [id, start] : before) CHECK(after.at(id).start_time == start);
+  REQUIRE(run_wuxing({"run", spec.string(), "-o", out.string(), "--shard", "0/2"}, fake_env(),
+                     dir.path / "log")
+              .exit_code() == 0);
+  REQUIRE(run_wuxing({"merge", out.string(), shard_path(out, {0, 2}).string(), shard1.string()}, {},
+                     dir.path / "log")
+              .exit_code() == 0);
+  require_same_results(single, out);
+}
+
+TEST_CASE("real training (synthetic data): merged shards equal the single-process metrics") {
+  TempDir dir;
+  const auto spec = dir.path / "s.yaml";
+  std::ofstream(spec) << "name: shard-real\ndata: {dataset: synthetic, train_size: 60, "
+                         "test_size: 20}\ntraining: {epochs: 2}\nrecord: {probe_samples: [0], "
+                         "probe_layers: [0]}\nsweep: {grid: {model.K3: [0.3, 0.6]}, seeds: "
+                         "{repeat: 2}}\n";
+  const auto single = dir.path / "single.h5";
+  const auto out = dir.path / "out.h5";
+  REQUIRE(
+      run_wuxing({"run", spec.string(), "-o", single.string()}, {}, dir.path / "log").exit_code() ==
+      0);
+  for (int i = 0; i < 2; ++i)
+    REQUIRE(run_wuxing({"run", spec.string(), "-o", out.string(), "--shard",
+                        std::to_string(i) + "/2", "--threads", "1"},
+                       {}, dir.path / "log")
+                .exit_code() == 0);
+  REQUIRE(run_wuxing({"merge", out.string(), shard_path(out, {0, 2}).string(),
+                      shard_path(out, {1, 2}).string()},
+                     {}, dir.path / "log")
+              .exit_code() == 0);
+  require_same_results(single, out);
+  // Real numbers, not placeholders: accuracies in [0, 1], and not all the same.
+  const auto acc = read_index(out).numeric.at("final_test_accuracy");
+  for (double a : acc) CHECK((a >= 0.0 && a <= 1.0));
+}
