@@ -1,9 +1,10 @@
 // Eigen's eigensolver, kept in its own translation unit: with -march=native on an
-// AVX-512 machine GCC 12 reports -Wmaybe-uninitialized inside its own intrinsics
-// header (avx512fintrin.h, a known false positive, GCC bug 105593) when it instantiates
-// EigenSolver. The pragma must precede every include, so it would otherwise silence
-// the warning for all of stability.cpp.
+// AVX-512 machine GCC 12 reports -Wmaybe-uninitialized (-Wuninitialized at -O2) inside
+// its own intrinsics header avx512fintrin.h when it instantiates EigenSolver (a known
+// false positive, GCC bug 105593). The pragmas must precede every include, so they would
+// otherwise silence these warnings for all of stability.cpp.
 #pragma GCC diagnostic ignored "-Wmaybe-uninitialized"
+#pragma GCC diagnostic ignored "-Wuninitialized"
 
 #include <Eigen/Eigenvalues>
 #include <stdexcept>

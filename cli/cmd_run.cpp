@@ -138,7 +138,7 @@ int do_run(const RunArgs& a) {
     for (const auto& r : plan.runs) {
       auto it = stored.find(r.id);
       const std::string state = it == stored.end() ? "todo" : it->second.status;
-      fmt::print("{:>5}  {}  {:<8}  {}\n", r.index, r.id, state, value_column(r));
+      fmt::print("{:>5}  {}  {:<17}  {}\n", r.index, r.id, state, value_column(r));
     }
     return 0;
   }

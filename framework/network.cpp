@@ -480,8 +480,11 @@ void generic_integration(const std::string& method, std::size_t size, std::size_
   sample_rates(size, B, f.data(), clamp ? y : nullptr, lo, hi, rate, bad);
   r.sample_steps.assign(B, static_cast<std::int64_t>(rep.steps));
   r.sample_settled.assign(B, 0);
+  // The driver judged steady state on its own last derivative; a sample counts as settled
+  // when the driver settled the whole batch or its own rate is below tol now.
+  const bool all_settled = rep.reason == StopReason::settled;
   for (std::size_t b = 0; b < B; ++b) {
-    r.sample_settled[b] = !bad[b] && rate[b] < tol;
+    r.sample_settled[b] = !bad[b] && (all_settled || rate[b] < tol);
     if (bad[b]) ++r.non_finite;
   }
   if (rep.reason == StopReason::step_cap)

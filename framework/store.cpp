@@ -3,6 +3,7 @@
 #include <fcntl.h>
 #include <fmt/format.h>
 #include <hdf5.h>
+#include <sys/file.h>
 #include <sys/statvfs.h>
 #include <unistd.h>
 
@@ -743,6 +744,34 @@ ResultsStore::ResultsStore(std::filesystem::path out, StoreHeader header)
   if (std::filesystem::is_directory(out_))
     throw StoreError(
         fmt::format("{} is a directory; expected a results file name (-o)", out_.string()));
+  const std::string lock_path = out_.string() + ".lock";
+  lock_fd_ = ::open(lock_path.c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0644);
+  if (lock_fd_ < 0)
+    throw StoreError(
+        fmt::format("cannot create the lock file {}: {}", lock_path, std::strerror(errno)));
+  if (::flock(lock_fd_, LOCK_EX | LOCK_NB) != 0) {
+    ::close(lock_fd_);
+    lock_fd_ = -1;
+    throw StoreError(fmt::format(
+        "{} is being written by another process (lock {} is held); wait for it to finish or use "
+        "another output file with -o",
+        out_.string(), lock_path));
+  }
+  try {
+    open_existing();
+  } catch (...) {
+    ::close(lock_fd_);
+    lock_fd_ = -1;
+    throw;
+  }
+}
+
+ResultsStore::~ResultsStore() {
+  if (lock_fd_ >= 0) ::close(lock_fd_);  // releases the flock; the file itself may stay
+}
+
+void ResultsStore::open_existing() {
+  std::error_code ec;
   std::filesystem::remove(out_.string() + ".tmp", ec);  // an interrupted assembly
   {
     // Fail now, not after the first run has been computed, if the output cannot be written.

@@ -77,7 +77,12 @@ class ResultsStore {
   // Opens `out` (or prepares to create it) for the sweep described by `header`.
   // Refuses (StoreError) a file or leftover part written by a different spec, and a
   // file that is not a readable results file. Leftover parts are folded in at once.
+  // Holds an exclusive lock (flock on `<out>.lock`) while it lives, so that two
+  // processes never write the same results file; the kernel drops it if the process dies.
   ResultsStore(std::filesystem::path out, StoreHeader header);
+  ~ResultsStore();
+  ResultsStore(const ResultsStore&) = delete;
+  ResultsStore& operator=(const ResultsStore&) = delete;
 
   // Runs already stored (main file + parts), by ID.
   const std::map<std::string, StoredRun>& runs() const { return runs_; }
@@ -93,10 +98,13 @@ class ResultsStore {
   std::filesystem::path parts_dir() const;
 
  private:
+  void open_existing();
+
   std::filesystem::path out_;
   StoreHeader header_;
   std::map<std::string, StoredRun> runs_;
   bool dirty_ = false;
+  int lock_fd_ = -1;
 };
 
 // Writes one run to its own HDF5 file (header as root attributes, the run under

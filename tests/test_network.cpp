@@ -218,3 +218,43 @@ TEST_CASE("bad configurations are rejected with clear errors") {
   c.network.hidden = {0};
   CHECK_THROWS_AS(Network(c, 4, 2), std::invalid_argument);
 }
+
+TEST_CASE("every integrator settles the network to the same steady state") {
+  ExperimentConfig c;
+  c.network.hidden = {5};
+  c.integrator.tol = 1e-10;
+  c.integrator.t_max = 300;
+  c.integrator.backward_tol = 1e-10;
+  c.integrator.backward_t_max = 300;
+  c.integrator.h = 0.1;
+  const Dataset d = net_test_data(7, 3, 4, 21);
+  Network net(c, 7, 3);
+  Batch ref;
+  set_inputs(net, d.pixels.data(), d.features, d.pixel_scale, first(4), d.labels.data(), ref);
+  forward_phase(net, ref, c.integrator);
+  for (const std::string method :
+       {"euler", "rk4", "odeint_rk4", "odeint_heun", "dopri5", "cash_karp54", "bulirsch_stoer"}) {
+    IntegratorConfig integ = c.integrator;
+    integ.method = method;
+    if (method == "euler") integ.h = 0.05;
+    // Adaptive steppers only get the rate below tol if their local error is well below it.
+    integ.rtol = 1e-12;
+    integ.atol = 1e-14;
+    Batch batch;
+    set_inputs(net, d.pixels.data(), d.features, d.pixel_scale, first(4), d.labels.data(), batch);
+    const PhaseReport r = forward_phase(net, batch, integ);
+    INFO(method, " steps ", r.max_steps, " cap ", r.step_cap_hits);
+    CHECK(r.unsettled == 0);
+    double diff = 0;
+    for (std::size_t q = 0; q < ref.x.size(); ++q)
+      diff = std::max(diff, std::abs(ref.x[q] - batch.x[q]));
+    CHECK(diff < 1e-8);
+    std::vector<double> dlds, l1, l2;
+    output_loss(net, batch, c.training, dlds);
+    backward_phase(net, ref, dlds, c.integrator, l1);
+    backward_phase(net, batch, dlds, integ, l2);
+    double ldiff = 0;
+    for (std::size_t q = 0; q < l1.size(); ++q) ldiff = std::max(ldiff, std::abs(l1[q] - l2[q]));
+    CHECK(ldiff < 1e-7);
+  }
+}

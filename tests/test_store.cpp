@@ -241,3 +241,19 @@ TEST_CASE("a re-run replaces the stored run; merge_results merges shards") {
   for (std::size_t i = 0; i < plan.runs.size(); ++i)
     CHECK(index.text["run_id"][i] == plan.runs[i].id);
 }
+
+TEST_CASE("two stores on one file: the second is refused while the first lives") {
+  TempDir dir;
+  const auto out = dir.path / "r.h5";
+  auto plan = small_plan();
+  {
+    ResultsStore first(out, make_store_header(plan));
+    try {
+      ResultsStore second(out, make_store_header(plan));
+      FAIL("expected a refusal");
+    } catch (const StoreError& e) {
+      CHECK(std::string(e.what()).find("another process") != std::string::npos);
+    }
+  }
+  CHECK_NOTHROW(ResultsStore(out, make_store_header(plan)));  // released
+}

@@ -129,7 +129,7 @@ TEST_CASE("epoch order is a seeded permutation") {
 }
 
 TEST_CASE("every rule learns the blobs, with results bit-identical for 1 and 2 threads") {
-  const DatasetSplit data = blob_data(12, 3, 300, 100, 9);
+  const DatasetSplit data = blob_data(12, 3, 240, 100, 9);
   for (const std::string rule : {"connection", "fixed_point", "pid", "bptt", "mlp_backprop"}) {
     ExperimentConfig c = small_config(rule);
     c.training.epochs = 3;
@@ -158,10 +158,12 @@ TEST_CASE("every rule learns the blobs, with results bit-identical for 1 and 2 t
 TEST_CASE("parallel loops inside one chunk keep results bit-identical") {
   // One chunk per minibatch, and layers large enough for the per-neuron and
   // per-connection loops to run in parallel.
-  const DatasetSplit data = blob_data(30, 3, 100, 50, 13);
+  const DatasetSplit data = blob_data(30, 3, 50, 20, 13);
   for (const char* rule : {"connection", "bptt"}) {
     ExperimentConfig c = small_config(rule);
-    c.network.hidden = {48};
+    c.integrator.t_max = 30;
+    c.integrator.backward_t_max = 30;
+    c.network.hidden = {40};
     c.network.connectivity = "uniform_random";
     c.training.batch_size = 25;
     c.training.epochs = 1;
