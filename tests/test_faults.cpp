@@ -123,12 +123,12 @@ TEST_CASE("SIGKILL at 24 seeded random moments never loses a reported run; the r
                          "test_size: 10}\ntraining: {epochs: 2}\n"
                          "record: {probe_samples: [0, 1], probe_layers: [0], stability: true}\n"
                          "sweep: {grid: {model.K3: [0.1, 0.2, 0.3, 0.4, 0.5, 0.6]}, "
-                         "seeds: {repeat: 5}}\n";
+                         "seeds: {repeat: 10}}\n";
   const fs::path out = dir.path / "kill.h5";
   const std::vector<std::string> args = {"run",        spec.string(), "-o",
                                          out.string(), "--threads",   "2"};
-  // 15 ms per epoch: ~30 ms per run, 30 runs; assembling after every run gives the kills
-  // plenty of renames and HDF5 writes to land in.
+  // 15 ms per epoch: ~30 ms per run, 60 runs (too many to finish within the kills); assembling
+  // after every run gives the kills plenty of renames and HDF5 writes to land in.
   const std::vector<std::pair<std::string, std::string>> env = {{"WUXING_FAKE_TRAINER", "15"},
                                                                 {"WUXING_ASSEMBLE_INTERVAL", "0"}};
   std::mt19937 rng(20261126);
@@ -164,18 +164,18 @@ TEST_CASE("SIGKILL at 24 seeded random moments never loses a reported run; the r
     seen = now;
   }
   MESSAGE(kills << " kills (" << signalled << " before the sweep ended), " << seen.size()
-                << " of 30 runs stored before the final run");
+                << " of 60 runs stored before the final run");
   CHECK(signalled >= 20);
-  CHECK(seen.size() < 30);
+  CHECK(seen.size() < 60);
   const fs::path err = dir.path / "err_final";
   const int status = wait_for(start_wuxing(args, err, env));
   REQUIRE(WIFEXITED(status));
   CHECK(WEXITSTATUS(status) == 0);
   const auto runs = read_runs(out);
-  CHECK(runs.size() == 30);
+  CHECK(runs.size() == 60);
   for (const auto& [id, r] : runs) CHECK(r.status == "ok");
   for (const auto& [id, start] : seen) CHECK(runs.at(id).start_time == start);
-  CHECK(read_index(out).rows == 30);
+  CHECK(read_index(out).rows == 60);
   if (h5dump) CHECK(h5dump_reads(out));
   CHECK_FALSE(fs::exists(out.string() + ".parts"));
   CHECK_FALSE(fs::exists(out.string() + ".tmp"));
