@@ -425,6 +425,7 @@ void write_metrics(hid_t run, const std::vector<EpochMetrics>& epochs) {
   icol("non_finite", [](const EpochMetrics& e) { return e.trouble.non_finite; });
   icol("k_clamp_events", [](const EpochMetrics& e) { return e.trouble.k_clamp_events; });
   icol("input_clamps", [](const EpochMetrics& e) { return e.trouble.input_clamps; });
+  icol("excluded_samples", [](const EpochMetrics& e) { return e.trouble.excluded_samples; });
 }
 
 void write_parameters(hid_t run, const std::vector<LayerParameters>& layers) {
