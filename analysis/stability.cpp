@@ -32,6 +32,15 @@ State unit_direction(int n, std::uint64_t seed) {
   return d;
 }
 
+// x* + size * d with d = unit_direction(n, seed): the rate fit and the regime classifier
+// start along the same direction, at their own distances.
+State displaced_from_fixed_point(int n, double xs, double size, std::uint64_t seed) {
+  const State dir = unit_direction(n, seed);
+  State x(n);
+  for (int i = 0; i < n; ++i) x[i] = xs + size * dir[i];
+  return x;
+}
+
 double distance_to(const State& x, double xs) {
   double s = 0.0;
   for (double v : x) s += (v - xs) * (v - xs);
@@ -154,9 +163,7 @@ RateFit perturbation_growth_rate(const Equation& eq, const Topology& topo, const
   const System system = neuron_system(eq, topo, K);
   const double xs = eq.fixed_point(K);
   const double size = options.perturbation * xs;
-  const State dir = unit_direction(topo.n, options.seed);
-  State x(topo.n);
-  for (int i = 0; i < topo.n; ++i) x[i] = xs + size * dir[i];
+  State x = displaced_from_fixed_point(topo.n, xs, size, options.seed);
 
   RateFit fit;
   std::vector<double> ts, ys;
@@ -205,9 +212,7 @@ Verdict simulate_regime(const Equation& eq, const Topology& topo, const KParams&
   const System system = neuron_system(eq, topo, K);
   const double xs = eq.fixed_point(K);
   const double start = options.classify_perturbation * xs;
-  const State dir = unit_direction(topo.n, options.seed);
-  State x(topo.n);
-  for (int i = 0; i < topo.n; ++i) x[i] = xs + start * dir[i];
+  State x = displaced_from_fixed_point(topo.n, xs, start, options.seed);
 
   // One cycle of element 0: from one upward crossing of x* to the next.
   struct Cycle {

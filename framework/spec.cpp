@@ -11,6 +11,8 @@
 #include <set>
 #include <sstream>
 
+#include "integrators/integrator.hpp"
+
 namespace wuxing {
 
 // ---- Errors -----------------------------------------------------------------------
@@ -840,10 +842,6 @@ const std::vector<std::string> kConnectivity = {"uniform_random", "fixed", "spar
 const std::vector<std::string> kSparseBase = {"uniform_random", "fixed"};
 const std::vector<std::string> kInit = {"normal", "uniform"};
 const std::vector<std::string> kDatasets = {"mnist", "fashion_mnist", "synthetic"};
-// Mirrors integrators/integrator.hpp stepper_names(); kept here so that validation
-// does not need the integrator library linked.
-const std::vector<std::string> kMethods = {
-    "euler", "heun", "rk4", "odeint_rk4", "odeint_heun", "dopri5", "cash_karp54", "bulirsch_stoer"};
 const std::vector<std::string> kRules = {"connection", "fixed_point", "pid", "bptt",
                                          "mlp_backprop"};
 const std::vector<std::string> kPidTargets = {"connection", "fixed_point"};
@@ -941,7 +939,7 @@ std::vector<SpecError> validate_config(const ExperimentConfig& c,
                      d.synthetic_classes));
 
   const auto& i = c.integrator;
-  one_of("integrator.method", i.method, kMethods);
+  one_of("integrator.method", i.method, stepper_names());
   positive("integrator.h", i.h);
   positive("integrator.t_max", i.t_max);
   positive("integrator.tol", i.tol);

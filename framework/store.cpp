@@ -536,12 +536,11 @@ void write_run_group(hid_t file, const RunRecord& rec) {
 // /index: one dataset per column, rows sorted by plan index, so that the table does not
 // depend on the order in which runs finished.
 void write_index(hid_t file, const StoreHeader& header) {
+  // The run's summary, as runs() reads it, plus what only the index shows.
   struct Row {
-    std::string id;
-    std::size_t plan_index;
-    std::string status, reason, start_time;
+    StoredRun run;
     std::uint64_t seed;
-    double test_acc, train_acc, wall;
+    double train_acc;
     std::int64_t epochs;
     std::map<std::string, std::string> swept;
   };
@@ -549,15 +548,9 @@ void write_index(hid_t file, const StoreHeader& header) {
   for (const auto& name : run_names(file)) {
     Handle g = open_group(file, "runs/" + name);
     Row row;
-    row.id = name;
-    row.plan_index = static_cast<std::size_t>(read_attr_number<std::int64_t>(g, "plan_index"));
-    row.status = read_attr_string(g, "status");
-    row.reason = read_attr_string(g, "reason");
-    row.start_time = read_attr_string(g, "start_time");
+    row.run = stored_run(g, name);
     row.seed = read_attr_number<std::uint64_t>(g, "seed");
-    row.test_acc = read_attr_number<double>(g, "final_test_accuracy");
     row.train_acc = read_attr_number<double>(g, "final_train_accuracy");
-    row.wall = read_attr_number<double>(g, "wall_seconds");
     row.epochs = read_attr_number<std::int64_t>(g, "epochs_done");
     auto keys = read_attr_strings(g, "swept_keys");
     auto values = read_attr_strings(g, "swept_values");
@@ -566,7 +559,8 @@ void write_index(hid_t file, const StoreHeader& header) {
     rows.push_back(std::move(row));
   }
   std::sort(rows.begin(), rows.end(), [](const Row& a, const Row& b) {
-    return a.plan_index != b.plan_index ? a.plan_index < b.plan_index : a.id < b.id;
+    return a.run.plan_index != b.run.plan_index ? a.run.plan_index < b.run.plan_index
+                                                : a.run.id < b.run.id;
   });
   Handle g = create_group(file, "index");
   std::vector<std::string> columns;
@@ -582,8 +576,8 @@ void write_index(hid_t file, const StoreHeader& header) {
     dataset_numbers(g, name, v);
     columns.push_back(name);
   };
-  strings("run_id", [](const Row& r) { return r.id; });
-  strings("status", [](const Row& r) { return r.status; });
+  strings("run_id", [](const Row& r) { return r.run.id; });
+  strings("status", [](const Row& r) { return r.run.status; });
   for (const auto& c : header.columns) {
     if (c.key == "seed") {
       std::vector<std::uint64_t> v;
@@ -607,7 +601,7 @@ void write_index(hid_t file, const StoreHeader& header) {
       });
     }
   }
-  doubles("final_test_accuracy", [](const Row& r) { return r.test_acc; });
+  doubles("final_test_accuracy", [](const Row& r) { return r.run.final_test_accuracy; });
   doubles("final_train_accuracy", [](const Row& r) { return r.train_acc; });
   {
     std::vector<std::int64_t> v;
@@ -615,9 +609,9 @@ void write_index(hid_t file, const StoreHeader& header) {
     dataset_numbers(g, "epochs_done", v);
     columns.push_back("epochs_done");
   }
-  doubles("wall_seconds", [](const Row& r) { return r.wall; });
-  strings("start_time", [](const Row& r) { return r.start_time; });
-  strings("reason", [](const Row& r) { return r.reason; });
+  doubles("wall_seconds", [](const Row& r) { return r.run.wall_seconds; });
+  strings("start_time", [](const Row& r) { return r.run.start_time; });
+  strings("reason", [](const Row& r) { return r.run.reason; });
   attr_strings(g, "columns", columns);
 }
 
@@ -696,8 +690,8 @@ void merge_results(const std::filesystem::path& out, const StoreHeader& header,
                    const std::map<std::string, std::size_t>& from) {
   for (const auto& [name, i] : from)
     if (i >= sources.size())
-      throw StoreError(fmt::format("merge: run {} assigned to source {} of {}", name, i,
-                                   sources.size()));
+      throw StoreError(
+          fmt::format("merge: run {} assigned to source {} of {}", name, i, sources.size()));
   for (const auto& source : sources) {
     Handle f = open_results(source);
     require_same_spec(source, header_of(f), header);

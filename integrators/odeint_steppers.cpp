@@ -32,14 +32,26 @@ constexpr int kMaxRejections = 200;
       name, kMaxRejections, t, h));
 }
 
+// What every adapter reports about itself; the subclasses only differ in how they step.
+class OdeintAdapter : public Stepper {
+ public:
+  OdeintAdapter(std::string name, int order, bool adaptive)
+      : name_(std::move(name)), order_(order), adaptive_(adaptive) {}
+  std::string_view name() const final { return name_; }
+  int order() const final { return order_; }
+  bool adaptive() const final { return adaptive_; }
+
+ private:
+  std::string name_;
+  int order_;
+  bool adaptive_;
+};
+
 template <class OdeintStepper>
-class OdeintFixed final : public Stepper {
+class OdeintFixed final : public OdeintAdapter {
  public:
   OdeintFixed(std::string name, int order, OdeintStepper stepper)
-      : name_(std::move(name)), order_(order), stepper_(std::move(stepper)) {}
-  std::string_view name() const override { return name_; }
-  int order() const override { return order_; }
-  bool adaptive() const override { return false; }
+      : OdeintAdapter(std::move(name), order, false), stepper_(std::move(stepper)) {}
   std::size_t step(const System& system, State& x, double& t, double& h) override {
     std::size_t count = 0;
     stepper_.do_step(CountingSystem{&system, &count}, x, t, h);
@@ -48,35 +60,28 @@ class OdeintFixed final : public Stepper {
   }
 
  private:
-  std::string name_;
-  int order_;
   OdeintStepper stepper_;
 };
 
 // Controlled steppers whose try_step(sys, x, t, dt) evaluates f(x) afresh each call
 // (cash_karp54, bulirsch_stoer): nothing is cached between accepted steps.
 template <class Controlled>
-class OdeintControlled final : public Stepper {
+class OdeintControlled final : public OdeintAdapter {
  public:
   OdeintControlled(std::string name, int order, Controlled controlled)
-      : name_(std::move(name)), order_(order), controlled_(std::move(controlled)) {}
-  std::string_view name() const override { return name_; }
-  int order() const override { return order_; }
-  bool adaptive() const override { return true; }
+      : OdeintAdapter(std::move(name), order, true), controlled_(std::move(controlled)) {}
   std::size_t step(const System& system, State& x, double& t, double& h) override {
     std::size_t count = 0;
     const CountingSystem counted{&system, &count};
     for (int attempt = 0; attempt < kMaxRejections; ++attempt) {
       if (controlled_.try_step(counted, x, t, h) == odeint::success) return count;
     }
-    throw_rejected(name_, t, h);
+    throw_rejected(name(), t, h);
   }
   // Drops the step-size and order history by going back to the freshly built stepper.
   void reset() override { controlled_ = fresh_; }
 
  private:
-  std::string name_;
-  int order_;
   Controlled controlled_;
   Controlled fresh_ = controlled_;
 };
@@ -85,13 +90,10 @@ class OdeintControlled final : public Stepper {
 // start of the next. We keep it ourselves and recompute it whenever the state we are
 // handed is not the one we left (a StepHook clamped or rescaled it) or after reset().
 template <class Controlled>
-class OdeintControlledFsal final : public Stepper {
+class OdeintControlledFsal final : public OdeintAdapter {
  public:
   OdeintControlledFsal(std::string name, int order, Controlled controlled)
-      : name_(std::move(name)), order_(order), controlled_(std::move(controlled)) {}
-  std::string_view name() const override { return name_; }
-  int order() const override { return order_; }
-  bool adaptive() const override { return true; }
+      : OdeintAdapter(std::move(name), order, true), controlled_(std::move(controlled)) {}
   std::size_t step(const System& system, State& x, double& t, double& h) override {
     std::size_t count = 0;
     const CountingSystem counted{&system, &count};
@@ -108,13 +110,11 @@ class OdeintControlledFsal final : public Stepper {
       }
     }
     dxdt_valid_ = false;
-    throw_rejected(name_, t, h);
+    throw_rejected(name(), t, h);
   }
   void reset() override { dxdt_valid_ = false; }
 
  private:
-  std::string name_;
-  int order_;
   Controlled controlled_;
   State dxdt_, last_x_;
   double last_t_ = 0.0;

@@ -4,7 +4,6 @@
 // format parses; the command line writes the same text.
 #include <doctest/doctest.h>
 #include <fmt/format.h>
-#include <unistd.h>
 
 #include <cmath>
 #include <cstdlib>
@@ -19,22 +18,12 @@
 #include "framework/spec.hpp"
 #include "framework/store.hpp"
 #include "framework/sweep.hpp"
+#include "tests/support.hpp"
 
 using namespace wuxing;
+using namespace wuxing::test_support;
 
 namespace {
-
-struct TempDir {
-  std::filesystem::path path;
-  TempDir() {
-    static int counter = 0;
-    path = std::filesystem::temp_directory_path() /
-           ("wuxing_report_" + std::to_string(::getpid()) + "_" + std::to_string(counter++));
-    std::filesystem::remove_all(path);
-    std::filesystem::create_directories(path);
-  }
-  ~TempDir() { std::filesystem::remove_all(path); }
-};
 
 SweepPlan report_plan() {
   return expand_sweep(load_spec_text(
@@ -84,13 +73,7 @@ Chosen choose(const PlannedRun& run) {
 }
 
 RunRecord record_for(const PlannedRun& run, const Chosen& c) {
-  RunRecord rec;
-  rec.id = run.id;
-  rec.plan_index = run.index;
-  rec.config_yaml = run.yaml;
-  rec.seed = run.config.seed;
-  rec.ablation = run.ablation;
-  rec.swept = run.swept;
+  RunRecord rec = record_skeleton(run);
   rec.result.status = c.status;
   rec.result.reason = c.reason;
   for (std::size_t e = 0; e < c.test_acc.size(); ++e) {
@@ -105,8 +88,6 @@ RunRecord record_for(const PlannedRun& run, const Chosen& c) {
     rec.result.epochs.push_back(m);
   }
   rec.result.wall_seconds = c.wall;
-  rec.start_time = "2026-01-01T00:00:00.000Z";
-  rec.end_time = "2026-01-01T00:00:01.000Z";
   return rec;
 }
 
@@ -157,7 +138,7 @@ std::string trim(const std::string& s) {
 }
 
 struct Fixture {
-  TempDir dir;
+  TempDir dir{"report"};
   std::filesystem::path file;
   SweepPlan plan = report_plan();
   std::map<std::pair<double, std::string>, Expected> expected;

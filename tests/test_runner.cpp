@@ -22,22 +22,12 @@
 #include "framework/runner.hpp"
 #include "framework/store.hpp"
 #include "framework/sweep.hpp"
+#include "tests/support.hpp"
 
 using namespace wuxing;
+using namespace wuxing::test_support;
 
 namespace {
-
-struct TempDir {
-  std::filesystem::path path;
-  TempDir() {
-    static int counter = 0;
-    path = std::filesystem::temp_directory_path() /
-           ("wuxing_runner_" + std::to_string(::getpid()) + "_" + std::to_string(counter++));
-    std::filesystem::remove_all(path);
-    std::filesystem::create_directories(path);
-  }
-  ~TempDir() { std::filesystem::remove_all(path); }
-};
 
 const std::string kSpec =
     "name: runner-test\ndata: {dataset: synthetic, train_size: 100, test_size: 20}\n"
@@ -80,7 +70,7 @@ std::map<std::string, std::string> finished_runs(const std::filesystem::path& ou
 }  // namespace
 
 TEST_CASE("failed runs are recorded with their reason and the sweep goes on; resume re-runs them") {
-  TempDir dir;
+  TempDir dir("runner");
   const auto out = dir.path / "r.h5";
   auto plan = plan_of(kSpec);
   REQUIRE(plan.runs.size() == 9);
@@ -144,7 +134,7 @@ TEST_CASE("failed runs are recorded with their reason and the sweep goes on; res
 }
 
 TEST_CASE("--rerun-failed re-runs only failed runs, not missing ones") {
-  TempDir dir;
+  TempDir dir("runner");
   const auto out = dir.path / "r.h5";
   auto plan = plan_of(kSpec);
   std::atomic<int> n{0};
@@ -180,7 +170,7 @@ TEST_CASE("--rerun-failed re-runs only failed runs, not missing ones") {
 }
 
 TEST_CASE("threads: over runs when there are enough runs, else inside the run") {
-  TempDir dir;
+  TempDir dir("runner");
   std::mutex mutex;
   std::multiset<int> seen;
   auto recording = [&](const ExperimentConfig& c, const RunObserver& o, int threads) {
@@ -200,7 +190,7 @@ TEST_CASE("threads: over runs when there are enough runs, else inside the run") 
 }
 
 TEST_CASE("1 thread and 2 threads give identical /index and metrics") {
-  TempDir dir;
+  TempDir dir("runner");
   auto plan = plan_of(kSpec);
   const auto one = dir.path / "one.h5";
   const auto two = dir.path / "two.h5";
@@ -233,7 +223,7 @@ TEST_CASE("1 thread and 2 threads give identical /index and metrics") {
 }
 
 TEST_CASE("a run the trainer marks failed because of the stop is not stored either") {
-  TempDir dir;
+  TempDir dir("runner");
   const auto out = dir.path / "r.h5";
   std::atomic<bool> stop{false};
   auto stopping = [&](const ExperimentConfig& c, const RunObserver& o, int threads) {
@@ -255,7 +245,7 @@ TEST_CASE("a run the trainer marks failed because of the stop is not stored eith
 }
 
 TEST_CASE("a run stopped half-way is not stored as finished") {
-  TempDir dir;
+  TempDir dir("runner");
   const auto out = dir.path / "r.h5";
   const std::string single =
       "name: single\ndata: {dataset: synthetic, train_size: 100, test_size: 20}\ntraining: "
@@ -276,7 +266,7 @@ TEST_CASE("a run stopped half-way is not stored as finished") {
 }
 
 TEST_CASE("SIGKILL at any moment: the file stays readable, no finished run is lost or redone") {
-  TempDir dir;
+  TempDir dir("runner");
   const auto spec = dir.path / "kill.yaml";
   std::ofstream(spec)
       << "name: kill-test\ndata: {dataset: synthetic, train_size: 100, test_size: 20}\n"
@@ -340,7 +330,7 @@ TEST_CASE("SIGKILL at any moment: the file stays readable, no finished run is lo
 }
 
 TEST_CASE("SIGINT stops cleanly: finished runs are stored, exit status 130, the rerun completes") {
-  TempDir dir;
+  TempDir dir("runner");
   const auto spec = dir.path / "int.yaml";
   std::ofstream(spec)
       << "name: int-test\ndata: {dataset: synthetic, train_size: 100, test_size: 20}\n"

@@ -1,7 +1,6 @@
 // The HDF5 results store: round trip, refusing another spec's file, corrupt files,
 // folding leftover parts.
 #include <doctest/doctest.h>
-#include <unistd.h>
 
 #include <cmath>
 #include <filesystem>
@@ -11,22 +10,12 @@
 #include "framework/runner.hpp"
 #include "framework/store.hpp"
 #include "framework/sweep.hpp"
+#include "tests/support.hpp"
 
 using namespace wuxing;
+using namespace wuxing::test_support;
 
 namespace {
-
-struct TempDir {
-  std::filesystem::path path;
-  TempDir() {
-    static int counter = 0;
-    path = std::filesystem::temp_directory_path() /
-           ("wuxing_store_" + std::to_string(::getpid()) + "_" + std::to_string(counter++));
-    std::filesystem::remove_all(path);
-    std::filesystem::create_directories(path);
-  }
-  ~TempDir() { std::filesystem::remove_all(path); }
-};
 
 SweepPlan small_plan(const std::vector<std::string>& overrides = {}) {
   return expand_sweep(load_spec_text(
@@ -38,23 +27,15 @@ SweepPlan small_plan(const std::vector<std::string>& overrides = {}) {
 }
 
 RunRecord record_for(const PlannedRun& run) {
-  RunRecord rec;
-  rec.id = run.id;
-  rec.plan_index = run.index;
-  rec.config_yaml = run.yaml;
-  rec.seed = run.config.seed;
-  rec.ablation = run.ablation;
-  rec.swept = run.swept;
+  RunRecord rec = record_skeleton(run);
   rec.result = testing::fake_train_experiment(run.config, {}, 1, 0);
-  rec.start_time = "2026-01-01T00:00:00.000Z";
-  rec.end_time = "2026-01-01T00:00:01.000Z";
   return rec;
 }
 
 }  // namespace
 
 TEST_CASE("store round trip: index, metrics, config text, provenance") {
-  TempDir dir;
+  TempDir dir("store");
   const auto out = dir.path / "r.h5";
   auto plan = small_plan();
   REQUIRE(plan.runs.size() == 8);
@@ -117,7 +98,7 @@ TEST_CASE("store round trip: index, metrics, config text, provenance") {
 }
 
 TEST_CASE("a file written by a different spec is refused") {
-  TempDir dir;
+  TempDir dir("store");
   const auto out = dir.path / "r.h5";
   auto plan = small_plan();
   {
@@ -148,7 +129,7 @@ TEST_CASE("a file written by a different spec is refused") {
 }
 
 TEST_CASE("a corrupt or foreign file gives a clear error") {
-  TempDir dir;
+  TempDir dir("store");
   auto plan = small_plan();
   const auto garbage = dir.path / "garbage.h5";
   std::ofstream(garbage) << "this is not an HDF5 file at all";
@@ -184,7 +165,7 @@ TEST_CASE("a corrupt or foreign file gives a clear error") {
 }
 
 TEST_CASE("leftover parts are folded in on the next start; a stale temp part is dropped") {
-  TempDir dir;
+  TempDir dir("store");
   const auto out = dir.path / "r.h5";
   auto plan = small_plan();
   {
@@ -207,7 +188,7 @@ TEST_CASE("leftover parts are folded in on the next start; a stale temp part is 
 }
 
 TEST_CASE("a re-run replaces the stored run; merge_results merges shards") {
-  TempDir dir;
+  TempDir dir("store");
   auto plan = small_plan();
   const auto out = dir.path / "r.h5";
   {
@@ -243,7 +224,7 @@ TEST_CASE("a re-run replaces the stored run; merge_results merges shards") {
 }
 
 TEST_CASE("two stores on one file: the second is refused while the first lives") {
-  TempDir dir;
+  TempDir dir("store");
   const auto out = dir.path / "r.h5";
   auto plan = small_plan();
   {
