@@ -394,11 +394,11 @@ void sample_rates(std::size_t size, std::size_t B, const double* f, const double
 
 // Fused improved-Euler integration of dy/dt = rhs(y) over a batch. Each sample is frozen
 // once its own max rate drops below tol, so its result does not depend on its batch-mates.
-// `clamp` applies the value range (forward phase only).
-template <class Rhs>
+// `Clamp` applies the value range (forward phase only).
+template <bool Clamp, class Rhs>
 void fused_heun(std::size_t size, std::size_t B, double* y, const Rhs& rhs, double h, double t_max,
-                double tol, std::int64_t max_steps, bool clamp, double lo, double hi,
-                PhaseReport& r, const Network* net, std::vector<TrajectoryProbe>* probes) {
+                double tol, std::int64_t max_steps, double lo, double hi, PhaseReport& r,
+                const Network* net, std::vector<TrajectoryProbe>* probes) {
   std::vector<double>& k1 = scratch(2);
   std::vector<double>& k2 = scratch(3);
   k1.resize(size);
@@ -430,7 +430,7 @@ void fused_heun(std::size_t size, std::size_t B, double* y, const Rhs& rhs, doub
       for (std::size_t b = 0; b < B; ++b) {
         double fv = f[b];
         const double yv = yq[b];
-        if (clamp) {
+        if constexpr (Clamp) {
           const bool held = (yv <= lo && fv < 0.0) || (yv >= hi && fv > 0.0);
           fv = held ? 0.0 : fv;
           f[b] = fv;
@@ -477,19 +477,20 @@ void fused_heun(std::size_t size, std::size_t B, double* y, const Rhs& rhs, doub
       double* yq = y + q0;
       for (std::size_t b = 0; b < B; ++b) {
         double f2v = f2[b];
-        if (clamp) {
+        if constexpr (Clamp) {
           const double xv = ytq[b];
-          const bool held = (xv <= lo && f2v < 0.0) || (xv >= hi && f2v > 0.0);
+          const bool held = ((xv <= lo) & (f2v < 0.0)) | ((xv >= hi) & (f2v > 0.0));
           f2v = held ? 0.0 : f2v;
         }
         const double yv = yq[b];
         double v = yv + half * (f1[b] + f2v);
         const bool live_b = act[b] != 0.0;
-        if (clamp) {
-          const bool below = v < lo;
-          const bool above = v > hi;
-          clamps += (live_b && (below || above)) ? 1 : 0;
-          v = below ? lo : (above ? hi : v);
+        if constexpr (Clamp) {
+          // lo < hi, so this is "below ? lo : above ? hi : v" (a NaN passes through).
+          const bool outside = (v < lo) | (v > hi);
+          clamps += static_cast<std::int64_t>(live_b & outside);
+          v = v < lo ? lo : v;
+          v = v > hi ? hi : v;
         }
         yq[b] = live_b ? v : yv;
       }
@@ -563,8 +564,8 @@ PhaseReport forward_phase(const Network& net, Batch& batch, const IntegratorConf
   auto rhs = [&](const double* y, double* f) { network_rhs(net, batch, y, f); };
   const double lo = net.config().x_min, hi = net.config().x_max;
   if (integ.method == "heun") {
-    fused_heun(size, B, batch.x.data(), rhs, integ.h, integ.t_max, integ.tol, integ.max_steps, true,
-               lo, hi, r, &net, probes);
+    fused_heun<true>(size, B, batch.x.data(), rhs, integ.h, integ.t_max, integ.tol, integ.max_steps,
+                     lo, hi, r, &net, probes);
   } else {
     generic_integration(integ.method, size, B, batch.x.data(), rhs, integ, integ.t_max, integ.tol,
                         true, lo, hi, r);
@@ -651,8 +652,8 @@ PhaseReport backward_phase(const Network& net, const Batch& batch, const std::ve
   lambda.assign(size, 0.0);
   const double t_max = integ.backward_t_max;
   if (integ.method == "heun") {
-    fused_heun(size, B, lambda.data(), rhs, integ.h, t_max, integ.backward_tol, integ.max_steps,
-               false, lo, hi, r, nullptr, nullptr);
+    fused_heun<false>(size, B, lambda.data(), rhs, integ.h, t_max, integ.backward_tol,
+                      integ.max_steps, lo, hi, r, nullptr, nullptr);
   } else {
     generic_integration(integ.method, size, B, lambda.data(), rhs, integ, t_max, integ.backward_tol,
                         false, lo, hi, r);
