@@ -20,6 +20,8 @@ namespace {
 // Parallelise a loop over neurons only when there is enough work per thread.
 constexpr std::size_t kParallelWork = 4096;
 
+constexpr double kMaxFinite = std::numeric_limits<double>::max();
+
 // d x* / d K_m. jiang-r1 has the closed form x* = (K1 - K3) / K2; other variants use a
 // central difference of their fixed_point().
 std::array<double, 3> fixed_point_derivative(const Equation& eq, const KParams& K) {
@@ -39,7 +41,7 @@ std::array<double, 3> fixed_point_derivative(const Equation& eq, const KParams& 
 
 // Per-thread scratch, reused across calls so that the integrators do not allocate per step.
 std::vector<double>& scratch(int which) {
-  thread_local std::vector<double> buffers[4];
+  thread_local std::vector<double> buffers[6];
   return buffers[which];
 }
 
@@ -355,45 +357,94 @@ void finish_report(const Network& net, std::size_t B, const double* x, PhaseRepo
 }
 
 // Per-sample max of |rate| (projected at bounds when `x` is given) and non-finite flags.
+// Branch-free so that the inner loop vectorises: a NaN or infinite rate never counts (as in
+// max-of-finite), and a value is flagged through (v - v), which is NaN iff v is not finite.
 void sample_rates(std::size_t size, std::size_t B, const double* f, const double* x, double lo,
                   double hi, std::vector<double>& rate, std::vector<char>& bad) {
   rate.assign(B, 0.0);
-  bad.assign(B, 0);
-  for (std::size_t q = 0; q < size; q += B)
-    for (std::size_t b = 0; b < B; ++b) {
-      const double r = x ? projected_rate(x[q + b], f[q + b], lo, hi) : std::abs(f[q + b]);
-      if (!(r <= rate[b])) rate[b] = std::isfinite(r) ? r : rate[b];
-      if (!std::isfinite(f[q + b]) || (x && !std::isfinite(x[q + b]))) bad[b] = 1;
+  std::vector<double>& acc = scratch(4);
+  acc.assign(B, 0.0);
+  double* rt = rate.data();
+  double* ac = acc.data();
+  for (std::size_t q = 0; q < size; q += B) {
+    const double* fq = f + q;
+    if (x) {
+      const double* xq = x + q;
+      for (std::size_t b = 0; b < B; ++b) {
+        const double fv = fq[b], xv = xq[b];
+        const bool held = (xv <= lo && fv < 0.0) || (xv >= hi && fv > 0.0);
+        double r = held ? 0.0 : std::abs(fv);
+        r = r <= kMaxFinite ? r : 0.0;
+        rt[b] = rt[b] < r ? r : rt[b];
+        ac[b] += (fv - fv) + (xv - xv);
+      }
+    } else {
+      for (std::size_t b = 0; b < B; ++b) {
+        const double fv = fq[b];
+        double r = std::abs(fv);
+        r = r <= kMaxFinite ? r : 0.0;
+        rt[b] = rt[b] < r ? r : rt[b];
+        ac[b] += fv - fv;
+      }
     }
+  }
+  bad.resize(B);
+  for (std::size_t b = 0; b < B; ++b) bad[b] = !(ac[b] == 0.0);
 }
 
 // Fused improved-Euler integration of dy/dt = rhs(y) over a batch. Each sample is frozen
 // once its own max rate drops below tol, so its result does not depend on its batch-mates.
-// `clamp` applies the value range (forward phase only).
-template <class Rhs>
+// `Clamp` applies the value range (forward phase only).
+template <bool Clamp, class Rhs>
 void fused_heun(std::size_t size, std::size_t B, double* y, const Rhs& rhs, double h, double t_max,
-                double tol, std::int64_t max_steps, bool clamp, double lo, double hi,
-                PhaseReport& r, const Network* net, std::vector<TrajectoryProbe>* probes) {
+                double tol, std::int64_t max_steps, double lo, double hi, PhaseReport& r,
+                const Network* net, std::vector<TrajectoryProbe>* probes) {
   std::vector<double>& k1 = scratch(2);
   std::vector<double>& k2 = scratch(3);
   k1.resize(size);
   k2.resize(size);
-  std::vector<double> yt(size), rate;
-  std::vector<char> bad;
+  std::vector<double> yt(size), rate(B), acc(B);
   std::vector<double> active(B, 1.0);
   r.sample_steps.assign(B, 0);
   r.sample_settled.assign(B, 0);
   std::int64_t step = 0;
   double t = 0.0;
   std::size_t live = B;
+  double* k1p = k1.data();
+  double* k2p = k2.data();
+  double* ytp = yt.data();
+  double* rt = rate.data();
+  double* ac = acc.data();
+  const double* act = active.data();
   while (true) {
-    rhs(y, k1.data());
-    if (clamp)
-      for (std::size_t q = 0; q < size; ++q) project(y[q], k1[q], lo, hi);
-    sample_rates(size, B, k1.data(), nullptr, lo, hi, rate, bad);
+    rhs(y, k1p);
+    // One pass: project the rate (clamped system), take each sample's max |rate| and flag
+    // non-finite values (see sample_rates), and form the first stage's state. Branch-free
+    // so that it vectorises; the arithmetic per element is the one of the separate loops.
+    std::fill(rt, rt + B, 0.0);
+    std::fill(ac, ac + B, 0.0);
+    for (std::size_t q0 = 0; q0 < size; q0 += B) {
+      double* f = k1p + q0;
+      const double* yq = y + q0;
+      double* ytq = ytp + q0;
+      for (std::size_t b = 0; b < B; ++b) {
+        double fv = f[b];
+        const double yv = yq[b];
+        if constexpr (Clamp) {
+          const bool held = (yv <= lo && fv < 0.0) || (yv >= hi && fv > 0.0);
+          fv = held ? 0.0 : fv;
+          f[b] = fv;
+        }
+        double rv = std::abs(fv);
+        rv = rv <= kMaxFinite ? rv : 0.0;
+        rt[b] = rt[b] < rv ? rv : rt[b];
+        ac[b] += fv - fv;
+        ytq[b] = yv + h * fv;
+      }
+    }
     for (std::size_t b = 0; b < B; ++b) {
       if (active[b] == 0.0) continue;
-      if (bad[b]) {
+      if (!(ac[b] == 0.0)) {
         ++r.non_finite;
         active[b] = 0.0;
         r.sample_steps[b] = step;
@@ -414,27 +465,37 @@ void fused_heun(std::size_t size, std::size_t B, double* y, const Rhs& rhs, doub
         if (active[b] != 0.0) r.sample_steps[b] = step;
       break;
     }
-    for (std::size_t q = 0; q < size; ++q) yt[q] = y[q] + h * k1[q];
-    rhs(yt.data(), k2.data());
-    if (clamp)
-      for (std::size_t q = 0; q < size; ++q) project(yt[q], k2[q], lo, hi);
+    rhs(ytp, k2p);
+    // Second stage, projected at the stage state, and the masked (clamped) update in one
+    // branch-free pass; frozen samples keep their state.
     const double half = 0.5 * h;
-    for (std::size_t q0 = 0; q0 < size; q0 += B)
+    std::int64_t clamps = 0;
+    for (std::size_t q0 = 0; q0 < size; q0 += B) {
+      const double* f1 = k1p + q0;
+      const double* f2 = k2p + q0;
+      const double* ytq = ytp + q0;
+      double* yq = y + q0;
       for (std::size_t b = 0; b < B; ++b) {
-        if (active[b] == 0.0) continue;
-        const std::size_t q = q0 + b;
-        double v = y[q] + half * (k1[q] + k2[q]);
-        if (clamp) {
-          if (v < lo) {
-            v = lo;
-            ++r.clamp_events;
-          } else if (v > hi) {
-            v = hi;
-            ++r.clamp_events;
-          }
+        double f2v = f2[b];
+        if constexpr (Clamp) {
+          const double xv = ytq[b];
+          const bool held = ((xv <= lo) & (f2v < 0.0)) | ((xv >= hi) & (f2v > 0.0));
+          f2v = held ? 0.0 : f2v;
         }
-        y[q] = v;
+        const double yv = yq[b];
+        double v = yv + half * (f1[b] + f2v);
+        const bool live_b = act[b] != 0.0;
+        if constexpr (Clamp) {
+          // lo < hi, so this is "below ? lo : above ? hi : v" (a NaN passes through).
+          const bool outside = (v < lo) | (v > hi);
+          clamps += static_cast<std::int64_t>(live_b & outside);
+          v = v < lo ? lo : v;
+          v = v > hi ? hi : v;
+        }
+        yq[b] = live_b ? v : yv;
       }
+    }
+    r.clamp_events += clamps;
     ++step;
     t = step * h;
   }
@@ -503,8 +564,8 @@ PhaseReport forward_phase(const Network& net, Batch& batch, const IntegratorConf
   auto rhs = [&](const double* y, double* f) { network_rhs(net, batch, y, f); };
   const double lo = net.config().x_min, hi = net.config().x_max;
   if (integ.method == "heun") {
-    fused_heun(size, B, batch.x.data(), rhs, integ.h, integ.t_max, integ.tol, integ.max_steps, true,
-               lo, hi, r, &net, probes);
+    fused_heun<true>(size, B, batch.x.data(), rhs, integ.h, integ.t_max, integ.tol, integ.max_steps,
+                     lo, hi, r, &net, probes);
   } else {
     generic_integration(integ.method, size, B, batch.x.data(), rhs, integ, integ.t_max, integ.tol,
                         true, lo, hi, r);
@@ -591,8 +652,8 @@ PhaseReport backward_phase(const Network& net, const Batch& batch, const std::ve
   lambda.assign(size, 0.0);
   const double t_max = integ.backward_t_max;
   if (integ.method == "heun") {
-    fused_heun(size, B, lambda.data(), rhs, integ.h, t_max, integ.backward_tol, integ.max_steps,
-               false, lo, hi, r, nullptr, nullptr);
+    fused_heun<false>(size, B, lambda.data(), rhs, integ.h, t_max, integ.backward_tol,
+                      integ.max_steps, lo, hi, r, nullptr, nullptr);
   } else {
     generic_integration(integ.method, size, B, lambda.data(), rhs, integ, t_max, integ.backward_tol,
                         false, lo, hi, r);

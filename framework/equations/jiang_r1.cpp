@@ -44,14 +44,19 @@ KParams JiangR1::with_fixed_point(KParams K, double target) const {
 void JiangR1::rhs(const Topology& topo, const KParams& K, const double* x, const double* u,
                   double* dxdt, std::size_t batch) const {
   const int n = topo.n;
+  // The ring neighbours i - g and i - k advance with i: two `%` per call instead of per
+  // element (this is called once per neuron and step, often with a small batch).
+  int ig = behind(0, topo.g, n), ik = behind(0, topo.k, n);
   for (int i = 0; i < n; ++i) {
     const double* xi = x + i * batch;
-    const double* xg = x + behind(i, topo.g, n) * batch;
-    const double* xk = x + behind(i, topo.k, n) * batch;
+    const double* xg = x + ig * batch;
+    const double* xk = x + ik * batch;
     const double* ui = u + i * batch;
     double* di = dxdt + i * batch;
     for (std::size_t b = 0; b < batch; ++b)
       di[b] = K.K1 * xg[b] - K.K2 * xi[b] * xk[b] - K.K3 * xi[b] + ui[b];
+    ig = ig + 1 == n ? 0 : ig + 1;
+    ik = ik + 1 == n ? 0 : ik + 1;
   }
 }
 
