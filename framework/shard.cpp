@@ -3,12 +3,53 @@
 #include <fmt/format.h>
 
 #include <algorithm>
+#include <cctype>
 #include <cstdlib>
-#include <regex>
 #include <stdexcept>
+#include <string>
+#include <string_view>
 #include <vector>
 
 namespace wuxing {
+
+namespace detail {
+// Hand-written scanners rather than std::regex: these two patterns are all we need, and
+// GCC 12's <regex> trips -Wmaybe-uninitialized in its own headers.
+inline void skip_spaces(std::string_view& s) {
+  while (!s.empty() && std::isspace(static_cast<unsigned char>(s.front()))) s.remove_prefix(1);
+}
+inline bool take_digits(std::string_view& s, std::string* digits = nullptr) {
+  std::size_t n = 0;
+  while (n < s.size() && std::isdigit(static_cast<unsigned char>(s[n]))) ++n;
+  if (n == 0) return false;
+  if (digits) *digits = std::string(s.substr(0, n));
+  s.remove_prefix(n);
+  return true;
+}
+inline bool take(std::string_view& s, std::string_view word) {
+  if (s.substr(0, word.size()) != word) return false;
+  s.remove_prefix(word.size());
+  return true;
+}
+// "  i / N  " -> {"i", "N"}.
+inline bool match_fraction(std::string_view s, std::string& i, std::string& n) {
+  skip_spaces(s);
+  if (!take_digits(s, &i)) return false;
+  skip_spaces(s);
+  if (!take(s, "/")) return false;
+  skip_spaces(s);
+  if (!take_digits(s, &n)) return false;
+  skip_spaces(s);
+  return s.empty();
+}
+// "rank-<r>-of-<N>.h5" or the same with ".parts".
+inline bool match_rank_tail(std::string_view s) {
+  if (!take(s, "rank-") || !take_digits(s) || !take(s, "-of-") || !take_digits(s) ||
+      !take(s, ".h5"))
+    return false;
+  return s.empty() || s == ".parts";
+}
+}  // namespace detail
 
 EnvLookup process_environment() {
   return [](const std::string& name) -> std::optional<std::string> {
@@ -70,14 +111,13 @@ ShardId parse_shard(const std::string& text, const EnvLookup& env) {
     s.count = static_cast<int>(*count);
     return s;
   }
-  static const std::regex pattern(R"(\s*(\d+)\s*/\s*(\d+)\s*)");
-  std::smatch m;
-  if (!std::regex_match(text, m, pattern))
+  std::string index_digits, count_digits;
+  if (!detail::match_fraction(text, index_digits, count_digits))
     throw std::invalid_argument(
         fmt::format("--shard '{}': expected i/N with 0 <= i < N (e.g. 0/4), or 'slurm'", text));
   try {
-    s.index = std::stoi(m[1].str());
-    s.count = std::stoi(m[2].str());
+    s.index = std::stoi(index_digits);
+    s.count = std::stoi(count_digits);
   } catch (const std::exception&) {
     throw std::invalid_argument(fmt::format("--shard '{}': number out of range", text));
   }
@@ -102,12 +142,11 @@ std::vector<std::filesystem::path> leftover_rank_files(const std::filesystem::pa
   if (!std::filesystem::is_directory(dir, ec)) return found;
   const std::string prefix = with_tag(output, "rank-").filename().string();
   const std::string stem = prefix.substr(0, prefix.size() - 3);  // drop ".h5"
-  static const std::regex tail(R"(rank-\d+-of-\d+\.h5(\.parts)?)");
   for (const auto& entry : std::filesystem::directory_iterator(dir, ec)) {
     const std::string name = entry.path().filename().string();
     if (name.rfind(stem, 0) != 0) continue;
     const std::string rest = name.substr(stem.size() - 5);  // from "rank-"
-    if (!std::regex_match(rest, tail)) continue;
+    if (!detail::match_rank_tail(rest)) continue;
     // A parts directory whose rank file is gone still holds finished runs.
     std::filesystem::path file = entry.path();
     if (name.size() > 6 && name.substr(name.size() - 6) == ".parts")
