@@ -29,7 +29,10 @@ struct TempDir {
   }
   TempDir(const TempDir&) = delete;
   TempDir& operator=(const TempDir&) = delete;
-  ~TempDir() { std::filesystem::remove_all(path); }
+  ~TempDir() {
+    std::error_code ec;  // never throw from a destructor (e.g. a tmpfs still mounted below)
+    std::filesystem::remove_all(path, ec);
+  }
 };
 
 // The record the runner would store for `run`, with fixed start and end times and the

@@ -24,26 +24,12 @@
 #include <vector>
 
 #include "framework/store.hpp"
+#include "tests/support.hpp"
 
 namespace fs = std::filesystem;
 using namespace wuxing;
 
 namespace {
-
-struct TempDir {
-  fs::path path;
-  TempDir() {
-    static int counter = 0;
-    path = fs::temp_directory_path() /
-           ("wuxing_faults_" + std::to_string(::getpid()) + "_" + std::to_string(counter++));
-    fs::remove_all(path);
-    fs::create_directories(path);
-  }
-  ~TempDir() {
-    std::error_code ec;
-    fs::remove_all(path, ec);
-  }
-};
 
 std::string slurp(const fs::path& p) {
   std::ifstream in(p, std::ios::binary);
@@ -117,7 +103,7 @@ bool have_h5dump() { return std::system("command -v h5dump >/dev/null 2>&1") == 
 }  // namespace
 
 TEST_CASE("SIGKILL at 24 seeded random moments never loses a reported run; the rerun finishes") {
-  TempDir dir;
+  test_support::TempDir dir("faults");
   const fs::path spec = dir.path / "kill.yaml";
   std::ofstream(spec) << "name: kill-random\ndata: {dataset: synthetic, train_size: 50, "
                          "test_size: 10}\ntraining: {epochs: 2}\n"
@@ -127,9 +113,11 @@ TEST_CASE("SIGKILL at 24 seeded random moments never loses a reported run; the r
   const fs::path out = dir.path / "kill.h5";
   const std::vector<std::string> args = {"run",        spec.string(), "-o",
                                          out.string(), "--threads",   "2"};
-  // 15 ms per epoch: ~30 ms per run, 60 runs (too many to finish within the kills); assembling
-  // after every run gives the kills plenty of renames and HDF5 writes to land in.
-  const std::vector<std::pair<std::string, std::string>> env = {{"WUXING_FAKE_TRAINER", "15"},
+  // 40 ms per epoch: 80 ms per run, 60 runs on 2 threads = 2.4 s of work. On an idle machine
+  // the kills let about 26 runs finish and leave the rest for the final run (at 15 ms per epoch
+  // the sweep finished within the kills, and at 100 ms no run finished between two kills);
+  // assembling after every run gives the kills plenty of renames and HDF5 writes to land in.
+  const std::vector<std::pair<std::string, std::string>> env = {{"WUXING_FAKE_TRAINER", "40"},
                                                                 {"WUXING_ASSEMBLE_INTERVAL", "0"}};
   std::mt19937 rng(20261126);
   std::uniform_int_distribution<int> delay_ms(0, 220);
@@ -182,7 +170,7 @@ TEST_CASE("SIGKILL at 24 seeded random moments never loses a reported run; the r
 }
 
 TEST_CASE("a second Ctrl-C stops at once: reported runs are kept and the rerun finishes") {
-  TempDir dir;
+  test_support::TempDir dir("faults");
   const fs::path spec = dir.path / "int.yaml";
   std::ofstream(spec) << "name: int-twice\ndata: {dataset: synthetic, train_size: 50, "
                          "test_size: 10}\ntraining: {epochs: 4}\n"
@@ -212,7 +200,7 @@ TEST_CASE("a second Ctrl-C stops at once: reported runs are kept and the rerun f
 }
 
 TEST_CASE("a full disk gives a clear error, keeps what was stored, and resume works once freed") {
-  TempDir dir;
+  test_support::TempDir dir("faults");
   const fs::path mnt = dir.path / "disk";
   fs::create_directories(mnt);
   // 160 KiB: a few runs (~40 KiB each here) fit, the sweep does not.
@@ -268,7 +256,7 @@ TEST_CASE("a full disk gives a clear error, keeps what was stored, and resume wo
 }
 
 TEST_CASE("numerical trouble in real runs is recorded per run and the sweep goes on") {
-  TempDir dir;
+  test_support::TempDir dir("faults");
   const fs::path spec = dir.path / "num.yaml";
   // Real (tiny) training on the synthetic set. bptt with a learning rate of 1e308
   // overflows its coefficients (the connection rule's clamps would absorb it); a pixel
