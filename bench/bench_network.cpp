@@ -20,6 +20,7 @@
 #include "framework/config.hpp"
 #include "framework/data.hpp"
 #include "framework/network.hpp"
+#include "framework/spec.hpp"
 #include "framework/training.hpp"
 
 // ---------------------------------------------------------------------------------------
@@ -81,10 +82,17 @@ const DatasetSplit* mnist(benchmark::State& state) {
   return &split;
 }
 
+// The quickstart's settings (experiments/quickstart.yaml: h = 0.2, tol = 1e-4, the fixed
+// pairing, SGD), with the given hidden layer and element count, and nothing recorded.
 ExperimentConfig network_config(int hidden, int n) {
-  ExperimentConfig c;
+  static const ExperimentConfig quickstart =
+      load_spec(std::string(WUXING_SOURCE_DIR) + "/experiments/quickstart.yaml").base;
+  ExperimentConfig c = quickstart;
   c.model.n = n;
+  c.network.hidden.clear();
   if (hidden > 0) c.network.hidden = {hidden};
+  c.record = RecordConfig{};
+  c.training.epochs = 1;
   return c;
 }
 
@@ -116,9 +124,11 @@ Batch make_batch(const Network& net, const Dataset& data, std::size_t B) {
   return batch;
 }
 
-// One forward phase of B test samples through 784 -> [hidden] -> 10, n elements.
-// args: hidden (0: none), n, B.
-void BM_Forward(benchmark::State& state, std::string method) {
+// One forward phase of B test samples through 784 -> [hidden] -> 10, n elements, at the
+// quickstart's step settings. args: hidden (0: none), n, B. `per_sample`: integrate each
+// sample's network on its own (a batch of 1), as a plain odeint system for one network
+// would, instead of the batch-innermost state whose element updates vectorise.
+void BM_Forward(benchmark::State& state, std::string method, bool per_sample) {
   const DatasetSplit* data = mnist(state);
   if (!data) return;
   omp_set_num_threads(1);
@@ -128,23 +138,43 @@ void BM_Forward(benchmark::State& state, std::string method) {
   cfg.integrator.method = method;
   Network net(cfg, data->test.features, data->test.classes);
   Batch batch = make_batch(net, data->test, B);
+  std::vector<Batch> singles;
+  if (per_sample)
+    for (std::size_t b = 0; b < B; ++b) {
+      singles.emplace_back();
+      set_inputs(net, data->test.pixels.data(), data->test.features, data->test.pixel_scale, {b},
+                 data->test.labels.data(), singles.back());
+    }
 
-  // Same method through the other path: the settled states must agree. The fused kernel
-  // freezes each sample once its max rate < tol; the generic path integrates the whole
-  // batch until all are below tol, so they differ by about tol / (decay rate), not 0.
+  // The fused Heun kernel on the batch is the reference (for itself: odeint's Heun). The
+  // fused kernel freezes each sample once its max rate < tol; the generic path integrates
+  // the whole batch until all are below tol, so they differ by about tol / (decay rate).
   ExperimentConfig other = cfg;
   other.integrator.method = method == "heun" ? "odeint_heun" : "heun";
   Batch check = make_batch(net, data->test, B);
   forward_phase(net, check, other.integrator);
 
   PhaseReport r;
+  std::int64_t steps = 0;
   for (auto _ : state) {
-    r = forward_phase(net, batch, cfg.integrator);
-    benchmark::DoNotOptimize(batch.x.data());
+    if (per_sample) {
+      steps = 0;
+      for (Batch& one : singles) {
+        r = forward_phase(net, one, cfg.integrator);
+        steps = std::max(steps, r.max_steps);
+        benchmark::DoNotOptimize(one.x.data());
+      }
+    } else {
+      r = forward_phase(net, batch, cfg.integrator);
+      steps = r.max_steps;
+      benchmark::DoNotOptimize(batch.x.data());
+    }
   }
   double diff = 0;
-  for (std::size_t q = 0; q < batch.x.size(); ++q)
-    diff = std::max(diff, std::abs(batch.x[q] - check.x[q]));
+  for (std::size_t q = 0; q < batch.x.size(); ++q) {
+    const double v = per_sample ? singles[q % B].x[q / B] : batch.x[q];
+    diff = std::max(diff, std::abs(v - check.x[q]));
+  }
   state.counters["max_diff_vs_other_path"] = diff;
   // A stable neuron with |dx/dt| < tol is within about tol / decay of its steady state,
   // decay = -max Re(eigenvalue) at the fixed point; 10x for the layer coupling.
@@ -152,11 +182,11 @@ void BM_Forward(benchmark::State& state, std::string method) {
   const double bound = 10.0 * cfg.integrator.tol / decay;
   state.counters["diff_bound"] = bound;
   if (!(decay > 0) || !(diff < bound))
-    state.SkipWithError("fused and generic Heun settle to different states");
+    state.SkipWithError("the two integration paths settle to different states");
   state.SetItemsProcessed(state.iterations() * static_cast<std::int64_t>(B));  // samples/s
-  state.counters["loop_steps"] = static_cast<double>(r.max_steps);
+  state.counters["loop_steps"] = static_cast<double>(steps);
   state.counters["unsettled"] = static_cast<double>(r.unsettled);
-  if (method == "heun") {
+  if (method == "heun" && !per_sample) {
     // Work that was not wasted on frozen samples.
     state.counters["useful_fraction"] =
         static_cast<double>(r.steps_total) / (static_cast<double>(r.max_steps) * B);
@@ -165,26 +195,28 @@ void BM_Forward(benchmark::State& state, std::string method) {
   }
 }
 
-BENCHMARK_CAPTURE(BM_Forward, fused_heun, std::string("heun"))
-    ->ArgNames({"hidden", "n", "B"})
-    ->Args({0, 5, 25})
-    ->Args({0, 5, 100})
-    ->Args({100, 5, 25})
-    ->Unit(benchmark::kMillisecond);
-BENCHMARK_CAPTURE(BM_Forward, odeint_heun, std::string("odeint_heun"))
-    ->ArgNames({"hidden", "n", "B"})
-    ->Args({0, 5, 25})
-    ->Args({0, 5, 100})
-    ->Args({100, 5, 25})
-    ->Unit(benchmark::kMillisecond);
+// Ours against odeint's Heun (explicit_generic_rk) and runge_kutta4, both given the same
+// batched network functor, and odeint's Heun on one sample at a time.
+#define WUXING_FORWARD_CASES(name, method, per_sample)                 \
+  BENCHMARK_CAPTURE(BM_Forward, name, std::string(method), per_sample) \
+      ->ArgNames({"hidden", "n", "B"})                                 \
+      ->Args({0, 5, 25})                                               \
+      ->Args({0, 5, 100})                                              \
+      ->Args({100, 5, 25})                                             \
+      ->Unit(benchmark::kMillisecond)
+WUXING_FORWARD_CASES(fused_heun, "heun", false);
+WUXING_FORWARD_CASES(odeint_heun, "odeint_heun", false);
+WUXING_FORWARD_CASES(odeint_rk4, "odeint_rk4", false);
+WUXING_FORWARD_CASES(odeint_heun_per_sample, "odeint_heun", true);
 // Scaling with width and with n (fused kernel, B = 25 as in training chunks).
-BENCHMARK_CAPTURE(BM_Forward, scaling, std::string("heun"))
+BENCHMARK_CAPTURE(BM_Forward, scaling, std::string("heun"), false)
     ->ArgNames({"hidden", "n", "B"})
-    ->Args({32, 5, 25})
-    ->Args({128, 5, 25})
-    ->Args({512, 5, 25})
-    ->Args({128, 7, 25})
-    ->Args({128, 9, 25})
+    ->Args({100, 5, 25})
+    ->Args({300, 5, 25})
+    ->Args({1000, 5, 25})
+    ->Args({100, 3, 25})
+    ->Args({100, 7, 25})
+    ->Args({100, 9, 25})
     ->Unit(benchmark::kMillisecond);
 
 // One epoch of run_training on 1000 MNIST samples plus evaluation of 500, 784 -> 10.
@@ -232,6 +264,28 @@ void BM_TrainEpoch(benchmark::State& state, std::string rule, int threads) {
     return;
   }
   state.counters["test_accuracy"] = res.epochs.back().test_accuracy;
+  if (rule != "mlp_backprop") {
+    // Integration steps per sample in each phase over the epoch's training samples, with
+    // the initial parameters (the trained run's forward mean is in the run's metrics).
+    Network net(cfg, data->train.features, data->train.classes);
+    std::int64_t forward = 0, backward = 0;
+    for (std::size_t start = 0; start < data->train.size(); start += Trainer::kChunk) {
+      std::vector<std::size_t> idx;
+      for (std::size_t i = start; i < std::min(data->train.size(), start + Trainer::kChunk); ++i)
+        idx.push_back(i);
+      Batch batch;
+      set_inputs(net, data->train.pixels.data(), data->train.features, data->train.pixel_scale, idx,
+                 data->train.labels.data(), batch);
+      forward += forward_phase(net, batch, cfg.integrator).steps_total;
+      std::vector<double> dlds, lambda;
+      output_loss(net, batch, cfg.training, dlds);
+      backward += backward_phase(net, batch, dlds, cfg.integrator, lambda).steps_total;
+    }
+    const double samples = static_cast<double>(data->train.size());
+    state.counters["forward_steps_per_sample"] = static_cast<double>(forward) / samples;
+    state.counters["backward_steps_per_sample"] = static_cast<double>(backward) / samples;
+    state.counters["trained_forward_steps"] = res.epochs.back().mean_steps;
+  }
   state.SetItemsProcessed(state.iterations() *
                           static_cast<std::int64_t>(data->train.size() + data->test.size()));
 }
