@@ -127,54 +127,61 @@ void accumulate_run(std::size_t B, double* dst, int q0, int q1, const Term& term
 
 }  // namespace detail
 
-// u[i][b_c][:] += c * s[pre][a_c][:] for every connection landing on i, with the signal
-// s = x - x*(pre) formed on the fly when `fixed` (x* per pre neuron) is given, else s = x;
-// writes are disjoint per post neuron and each sum runs in connection order, whatever the
-// thread count.
-void gather_drive(const ConnectionSet& cs, int n, std::size_t B, const double* x,
-                  const double* fixed, double* u) {
-  const int post = cs.post_size;
-  const bool parallel = cs.size() * B > kParallelWork;
-#pragma omp parallel for schedule(static) if (parallel)
-  for (int i = 0; i < post; ++i) {
-    double* ui = u + static_cast<std::size_t>(i) * n * B;
-    std::fill(ui, ui + static_cast<std::size_t>(n) * B, 0.0);
-    // Runs of consecutive connections that drive the same element share the registers.
-    for (int c0 = cs.post_start[i], c1 = c0; c0 < cs.post_start[i + 1]; c0 = c1) {
-      while (c1 < cs.post_start[i + 1] && cs.b[c1] == cs.b[c0]) ++c1;
-      double* ub = ui + static_cast<std::size_t>(cs.b[c0]) * B;
-      auto term = [&](int c, double& w, const double*& src, double& shift) {
-        w = cs.coef[c];
-        src = x + (static_cast<std::size_t>(cs.pre[c]) * n + cs.a[c]) * B;
-        shift = fixed ? fixed[cs.pre[c]] : 0.0;
-      };
-      if (fixed)
-        detail::accumulate_run<true>(B, ub, c0, c1, term);
-      else
-        detail::accumulate_run<false>(B, ub, c0, c1, term);
-    }
+// ui[b_c][:] = sum of c * s[pre][a_c][:] over the connections landing on post neuron i, with
+// the signal s = x - x*(pre) formed on the fly when `fixed` (x* per pre neuron) is given,
+// else s = x. Each sum runs in connection order.
+void gather_post(const ConnectionSet& cs, int n, std::size_t B, const double* x,
+                 const double* fixed, int i, double* ui) {
+  std::fill(ui, ui + static_cast<std::size_t>(n) * B, 0.0);
+  // Runs of consecutive connections that drive the same element share the registers.
+  for (int c0 = cs.post_start[i], c1 = c0; c0 < cs.post_start[i + 1]; c0 = c1) {
+    while (c1 < cs.post_start[i + 1] && cs.b[c1] == cs.b[c0]) ++c1;
+    double* ub = ui + static_cast<std::size_t>(cs.b[c0]) * B;
+    auto term = [&](int c, double& w, const double*& src, double& shift) {
+      w = cs.coef[c];
+      src = x + (static_cast<std::size_t>(cs.pre[c]) * n + cs.a[c]) * B;
+      shift = fixed ? fixed[cs.pre[c]] : 0.0;
+    };
+    if (fixed)
+      detail::accumulate_run<true>(B, ub, c0, c1, term);
+    else
+      detail::accumulate_run<false>(B, ub, c0, c1, term);
   }
 }
 
-// out[j][a_c][:] += c * v[post][b_c][:] for every connection leaving j (the transpose of
-// gather_drive); writes are disjoint per pre neuron.
-void scatter_back(const ConnectionSet& cs, int n, std::size_t B, const double* v, double* out) {
-  const int pre = cs.pre_size;
+// The drive of every post neuron (gather_post); writes are disjoint per post neuron, so the
+// result does not depend on the thread count.
+void gather_drive(const ConnectionSet& cs, int n, std::size_t B, const double* x,
+                  const double* fixed, double* u) {
   const bool parallel = cs.size() * B > kParallelWork;
 #pragma omp parallel for schedule(static) if (parallel)
-  for (int j = 0; j < pre; ++j) {
-    const int end = cs.pre_start[j + 1];
-    for (int q0 = cs.pre_start[j], q1 = q0; q0 < end; q0 = q1) {
-      while (q1 < end && cs.a[cs.by_pre[q1]] == cs.a[cs.by_pre[q0]]) ++q1;
-      double* oj = out + (static_cast<std::size_t>(j) * n + cs.a[cs.by_pre[q0]]) * B;
-      detail::accumulate_run<false>(
-          B, oj, q0, q1, [&](int q, double& w, const double*& src, double& /*shift*/) {
-            const int c = cs.by_pre[q];
-            w = cs.coef[c];
-            src = v + (static_cast<std::size_t>(cs.post[c]) * n + cs.b[c]) * B;
-          });
-    }
+  for (int i = 0; i < cs.post_size; ++i)
+    gather_post(cs, n, B, x, fixed, i, u + static_cast<std::size_t>(i) * n * B);
+}
+
+// oj[a_c][:] += c * v[post][b_c][:] for every connection leaving pre neuron j (the
+// transpose of gather_post), in connection order.
+void scatter_pre(const ConnectionSet& cs, int n, std::size_t B, const double* v, int j,
+                 double* oj) {
+  const int end = cs.pre_start[j + 1];
+  for (int q0 = cs.pre_start[j], q1 = q0; q0 < end; q0 = q1) {
+    while (q1 < end && cs.a[cs.by_pre[q1]] == cs.a[cs.by_pre[q0]]) ++q1;
+    detail::accumulate_run<false>(B, oj + static_cast<std::size_t>(cs.a[cs.by_pre[q0]]) * B, q0, q1,
+                                  [&](int q, double& w, const double*& src, double& /*shift*/) {
+                                    const int c = cs.by_pre[q];
+                                    w = cs.coef[c];
+                                    src = v +
+                                          (static_cast<std::size_t>(cs.post[c]) * n + cs.b[c]) * B;
+                                  });
   }
+}
+
+// scatter_pre for every pre neuron; writes are disjoint per pre neuron.
+void scatter_back(const ConnectionSet& cs, int n, std::size_t B, const double* v, double* out) {
+  const bool parallel = cs.size() * B > kParallelWork;
+#pragma omp parallel for schedule(static) if (parallel)
+  for (int j = 0; j < cs.pre_size; ++j)
+    scatter_pre(cs, n, B, v, j, out + static_cast<std::size_t>(j) * n * B);
 }
 
 // g_c = sum_b v[post][b_c][b] * s[pre][a_c][b] (one value per connection, in batch order).
@@ -343,52 +350,96 @@ void layer_signals(const Network& net, int l, std::size_t B, const double* x, do
   }
 }
 
-void network_rhs(const Network& net, const Batch& batch, const double* x, double* dxdt) {
-  const int n = net.n();
-  const std::size_t B = batch.B;
-  const int L = net.layer_count() - 1;
-  std::vector<double>& fixed = scratch(0);
-  std::vector<double>& u = scratch(1);
-  for (int l = 1; l <= L; ++l) {
-    const double* drive = batch.u_in.data();
-    if (l > 1) {
-      // The drive reads the signals x - x* of layer l - 1 (formed inside the gather).
-      fixed.resize(net.layer_size(l - 1));
-      for (int j = 0; j < net.layer_size(l - 1); ++j) fixed[j] = net.fixed_point(l - 1, j);
-      u.resize(static_cast<std::size_t>(net.layer_size(l)) * n * B);
-      gather_drive(net.connections(l), n, B, x + net.layer_offset(l - 1, B), fixed.data(),
-                   u.data());
-      drive = u.data();
-    }
-    const std::size_t off = net.layer_offset(l, B);
-    const int N = net.layer_size(l);
-    const bool parallel = static_cast<std::size_t>(N) * n * B > kParallelWork;
-#pragma omp parallel for schedule(static) if (parallel)
-    for (int i = 0; i < N; ++i) {
-      const std::size_t o = static_cast<std::size_t>(i) * n * B;
-      net.equation().rhs(net.topology(), net.K(l, i), x + off + o, drive + o, dxdt + off + o, B);
+namespace {
+
+// The network's vector fields, evaluated one neuron block at a time: block k is the k-th
+// integrated neuron (layers in order), elements [k n B, (k + 1) n B) of the flat state,
+// and its derivative depends only on the state the field is evaluated at. So a stepper can
+// finish each block (stage arithmetic, rates, update) while it is still in L1, and the
+// blocks can be taken in any order.
+class NeuronBlocks {
+ public:
+  explicit NeuronBlocks(const Network& net) : net_(net) {
+    for (int l = 1; l < net.layer_count(); ++l) {
+      fixed_.emplace_back();
+      for (int i = 0; i < net.layer_size(l); ++i) {
+        layer_.push_back(l);
+        index_.push_back(i);
+        fixed_.back().push_back(net.fixed_point(l, i));
+      }
     }
   }
+  std::size_t blocks() const { return layer_.size(); }
+
+ protected:
+  const Network& net_;
+  std::vector<int> layer_, index_;          // block -> (layer, neuron)
+  std::vector<std::vector<double>> fixed_;  // x* per neuron of layers 1..L
+};
+
+// f(x): neuron i of layer l sees the drive of the inputs (l = 1, constant) or the signals
+// x - x* of layer l - 1 through its incoming connections.
+class ForwardField : public NeuronBlocks {
+ public:
+  ForwardField(const Network& net, const Batch& batch) : NeuronBlocks(net), batch_(batch) {}
+  void eval(std::size_t k, const double* x, double* f) const {
+    const int l = layer_[k], i = index_[k], n = net_.n();
+    const std::size_t B = batch_.B, nB = static_cast<std::size_t>(n) * B;
+    const double* drive = batch_.u_in.data() + i * nB;
+    if (l > 1) {
+      std::vector<double>& u = scratch(0);
+      u.resize(nB);
+      gather_post(net_.connections(l), n, B, x + net_.layer_offset(l - 1, B), fixed_[l - 2].data(),
+                  i, u.data());
+      drive = u.data();
+    }
+    net_.equation().rhs(net_.topology(), net_.K(l, i), x + k * nB, drive, f, B);
+  }
+
+ private:
+  const Batch& batch_;
+};
+
+// out = J_net(x)^T v (the neuron's own block plus what its outgoing connections carry back
+// from layer l + 1); with a mask D and a source e (the backward phase), D (out + e).
+class AdjointField : public NeuronBlocks {
+ public:
+  AdjointField(const Network& net, std::size_t B, const double* x, const double* D = nullptr,
+               const double* e = nullptr)
+      : NeuronBlocks(net), B_(B), x_(x), D_(D), e_(e) {}
+  void eval(std::size_t k, const double* v, double* out) const {
+    const int l = layer_[k], j = index_[k], n = net_.n();
+    const std::size_t nB = static_cast<std::size_t>(n) * B_, o = k * nB;
+    net_.equation().jacobian_transpose_apply(net_.topology(), net_.K(l, j), x_ + o, v + o, out, B_);
+    // A connection j -> i adds c * s_{j,a} to f_{i,b}: J[(i,b),(j,a)] = c.
+    if (l + 1 < net_.layer_count())
+      scatter_pre(net_.connections(l + 1), n, B_, v + net_.layer_offset(l + 1, B_), j, out);
+    if (D_)
+      for (std::size_t q = 0; q < nB; ++q) out[q] = D_[o + q] * (out[q] + e_[o + q]);
+  }
+
+ private:
+  std::size_t B_;
+  const double* x_;
+  const double* D_;
+  const double* e_;
+};
+
+// The whole field, block after block.
+template <class Field>
+void eval_all(const Field& field, std::size_t block_size, const double* y, double* f) {
+  for (std::size_t k = 0; k < field.blocks(); ++k) field.eval(k, y, f + k * block_size);
+}
+
+}  // namespace
+
+void network_rhs(const Network& net, const Batch& batch, const double* x, double* dxdt) {
+  eval_all(ForwardField(net, batch), static_cast<std::size_t>(net.n()) * batch.B, x, dxdt);
 }
 
 void network_jt_apply(const Network& net, std::size_t B, const double* x, const double* v,
                       double* out) {
-  const int n = net.n();
-  const int L = net.layer_count() - 1;
-  for (int l = 1; l <= L; ++l) {
-    const std::size_t off = net.layer_offset(l, B);
-    const int N = net.layer_size(l);
-    const bool parallel = static_cast<std::size_t>(N) * n * B > kParallelWork;
-#pragma omp parallel for schedule(static) if (parallel)
-    for (int i = 0; i < N; ++i) {
-      const std::size_t o = off + static_cast<std::size_t>(i) * n * B;
-      net.equation().jacobian_transpose_apply(net.topology(), net.K(l, i), x + o, v + o, out + o,
-                                              B);
-    }
-    // A connection j -> i adds c * s_{j,a} to f_{i,b}: J[(i,b),(j,a)] = c.
-    if (l < L)
-      scatter_back(net.connections(l + 1), n, B, v + net.layer_offset(l + 1, B), out + off);
-  }
+  eval_all(AdjointField(net, B, x), static_cast<std::size_t>(net.n()) * B, v, out);
 }
 
 // ---------------------------------------------------------------------------------------
@@ -491,17 +542,21 @@ void sample_rates(std::size_t size, std::size_t B, const double* f, const double
   for (std::size_t b = 0; b < B; ++b) bad[b] = !(ac[b] == 0.0);
 }
 
-// Fused improved-Euler integration of dy/dt = rhs(y) over a batch. Each sample is frozen
-// once its own max rate drops below tol, so its result does not depend on its batch-mates.
-// `Clamp` applies the value range (forward phase only).
-template <bool Clamp, class Rhs>
-void fused_heun(std::size_t size, std::size_t B, double* y, const Rhs& rhs, double h, double t_max,
-                double tol, std::int64_t max_steps, double lo, double hi, PhaseReport& r,
-                const Network* net, std::vector<TrajectoryProbe>* probes) {
+// Fused improved-Euler integration of dy/dt = f(y) over a batch, one neuron block of the
+// field at a time: each block's derivative, stage arithmetic, rate test and update run
+// while the block is in L1. Each sample is frozen once its own max rate drops below tol, so
+// its result does not depend on its batch-mates. `Clamp` applies the value range (forward
+// phase only).
+template <bool Clamp, class Field>
+void fused_heun(const Field& field, std::size_t B, double* y, double h, double t_max, double tol,
+                std::int64_t max_steps, double lo, double hi, PhaseReport& r, const Network& net,
+                std::vector<TrajectoryProbe>* probes) {
+  const std::size_t block = static_cast<std::size_t>(net.n()) * B;
+  const std::size_t size = field.blocks() * block;
   std::vector<double>& k1 = scratch(2);
   std::vector<double>& k2 = scratch(3);
   k1.resize(size);
-  k2.resize(size);
+  k2.resize(block);
   std::vector<double> yt(size), rate(B), acc(B);
   std::vector<double> active(B, 1.0);
   r.sample_steps.assign(B, 0);
@@ -509,36 +564,36 @@ void fused_heun(std::size_t size, std::size_t B, double* y, const Rhs& rhs, doub
   std::int64_t step = 0;
   double t = 0.0;
   std::size_t live = B;
-  double* k1p = k1.data();
   double* k2p = k2.data();
-  double* ytp = yt.data();
   double* rt = rate.data();
   double* ac = acc.data();
   const double* act = active.data();
   while (true) {
-    rhs(y, k1p);
-    // One pass: project the rate (clamped system), take each sample's max |rate| and flag
-    // non-finite values (see sample_rates), and form the first stage's state. Branch-free
-    // so that it vectorises; the arithmetic per element is the one of the separate loops.
+    // First stage, block by block: the derivative, projected (clamped system), each
+    // sample's max |rate| and a non-finite flag (see sample_rates), and the stage state.
+    // Branch-free so that it vectorises.
     std::fill(rt, rt + B, 0.0);
     std::fill(ac, ac + B, 0.0);
-    for (std::size_t q0 = 0; q0 < size; q0 += B) {
-      double* f = k1p + q0;
-      const double* yq = y + q0;
-      double* ytq = ytp + q0;
-      for (std::size_t b = 0; b < B; ++b) {
-        double fv = f[b];
-        const double yv = yq[b];
-        if constexpr (Clamp) {
-          const bool held = (yv <= lo && fv < 0.0) || (yv >= hi && fv > 0.0);
-          fv = held ? 0.0 : fv;
-          f[b] = fv;
+    for (std::size_t k = 0; k < field.blocks(); ++k) {
+      double* f = k1.data() + k * block;
+      const double* yk = y + k * block;
+      double* ytk = yt.data() + k * block;
+      field.eval(k, y, f);
+      for (std::size_t q0 = 0; q0 < block; q0 += B) {
+        for (std::size_t b = 0; b < B; ++b) {
+          double fv = f[q0 + b];
+          const double yv = yk[q0 + b];
+          if constexpr (Clamp) {
+            const bool held = (yv <= lo && fv < 0.0) || (yv >= hi && fv > 0.0);
+            fv = held ? 0.0 : fv;
+            f[q0 + b] = fv;
+          }
+          double rv = std::abs(fv);
+          rv = rv <= kMaxFinite ? rv : 0.0;
+          rt[b] = rt[b] < rv ? rv : rt[b];
+          ac[b] += fv - fv;
+          ytk[q0 + b] = yv + h * fv;
         }
-        double rv = std::abs(fv);
-        rv = rv <= kMaxFinite ? rv : 0.0;
-        rt[b] = rt[b] < rv ? rv : rt[b];
-        ac[b] += fv - fv;
-        ytq[b] = yv + h * fv;
       }
     }
     for (std::size_t b = 0; b < B; ++b) {
@@ -555,7 +610,7 @@ void fused_heun(std::size_t size, std::size_t B, double* y, const Rhs& rhs, doub
         --live;
       }
     }
-    if (net) record_probes(*net, B, y, t, probes, step, false);
+    record_probes(net, B, y, t, probes, step, false);
     if (live == 0) break;
     if (t >= t_max - 1e-9 * h || step >= max_steps) {
       if (step >= max_steps && t < t_max - 1e-9 * h)
@@ -564,41 +619,44 @@ void fused_heun(std::size_t size, std::size_t B, double* y, const Rhs& rhs, doub
         if (active[b] != 0.0) r.sample_steps[b] = step;
       break;
     }
-    rhs(ytp, k2p);
-    // Second stage, projected at the stage state, and the masked (clamped) update in one
-    // branch-free pass; frozen samples keep their state.
+    // Second stage, block by block: the derivative at the stage state, projected there, and
+    // the masked (clamped) update in one branch-free pass; frozen samples keep their state.
+    // The field reads only the stage state, so updating y block by block is safe.
     const double half = 0.5 * h;
-    std::int64_t clamps = 0;
-    for (std::size_t q0 = 0; q0 < size; q0 += B) {
-      const double* f1 = k1p + q0;
-      const double* f2 = k2p + q0;
-      const double* ytq = ytp + q0;
-      double* yq = y + q0;
-      for (std::size_t b = 0; b < B; ++b) {
-        double f2v = f2[b];
-        if constexpr (Clamp) {
-          const double xv = ytq[b];
-          const bool held = ((xv <= lo) & (f2v < 0.0)) | ((xv >= hi) & (f2v > 0.0));
-          f2v = held ? 0.0 : f2v;
+    std::fill(ac, ac + B, 0.0);  // now: clamp events per sample (a sum per row would not vectorise)
+    for (std::size_t k = 0; k < field.blocks(); ++k) {
+      const double* f1 = k1.data() + k * block;
+      const double* ytk = yt.data() + k * block;
+      double* yk = y + k * block;
+      field.eval(k, yt.data(), k2p);
+      for (std::size_t q0 = 0; q0 < block; q0 += B) {
+        for (std::size_t b = 0; b < B; ++b) {
+          double f2v = k2p[q0 + b];
+          if constexpr (Clamp) {
+            const double xv = ytk[q0 + b];
+            const bool held = ((xv <= lo) & (f2v < 0.0)) | ((xv >= hi) & (f2v > 0.0));
+            f2v = held ? 0.0 : f2v;
+          }
+          const double yv = yk[q0 + b];
+          double v = yv + half * (f1[q0 + b] + f2v);
+          const bool live_b = act[b] != 0.0;
+          if constexpr (Clamp) {
+            // lo < hi, so this is "below ? lo : above ? hi : v" (a NaN passes through).
+            const bool outside = (v < lo) | (v > hi);
+            ac[b] += (live_b & outside) ? 1.0 : 0.0;
+            v = v < lo ? lo : v;
+            v = v > hi ? hi : v;
+          }
+          yk[q0 + b] = live_b ? v : yv;
         }
-        const double yv = yq[b];
-        double v = yv + half * (f1[b] + f2v);
-        const bool live_b = act[b] != 0.0;
-        if constexpr (Clamp) {
-          // lo < hi, so this is "below ? lo : above ? hi : v" (a NaN passes through).
-          const bool outside = (v < lo) | (v > hi);
-          clamps += static_cast<std::int64_t>(live_b & outside);
-          v = v < lo ? lo : v;
-          v = v > hi ? hi : v;
-        }
-        yq[b] = live_b ? v : yv;
       }
     }
-    r.clamp_events += clamps;
+    if constexpr (Clamp)
+      for (std::size_t b = 0; b < B; ++b) r.clamp_events += static_cast<std::int64_t>(ac[b]);
     ++step;
     t = step * h;
   }
-  if (net) record_probes(*net, B, y, t, probes, step, true);
+  record_probes(net, B, y, t, probes, step, true);
 }
 
 // Any other method: the flattened state through the generic stepper; the batch stops together.
@@ -663,8 +721,8 @@ PhaseReport forward_phase(const Network& net, Batch& batch, const IntegratorConf
   auto rhs = [&](const double* y, double* f) { network_rhs(net, batch, y, f); };
   const double lo = net.config().x_min, hi = net.config().x_max;
   if (integ.method == "heun") {
-    fused_heun<true>(size, B, batch.x.data(), rhs, integ.h, integ.t_max, integ.tol, integ.max_steps,
-                     lo, hi, r, &net, probes);
+    fused_heun<true>(ForwardField(net, batch), B, batch.x.data(), integ.h, integ.t_max, integ.tol,
+                     integ.max_steps, lo, hi, r, net, probes);
   } else {
     generic_integration(integ.method, size, B, batch.x.data(), rhs, integ, integ.t_max, integ.tol,
                         true, lo, hi, r);
@@ -744,15 +802,15 @@ PhaseReport backward_phase(const Network& net, const Batch& batch, const std::ve
       const std::size_t q = off + (static_cast<std::size_t>(k) * n + net.output_element()) * B + b;
       e[q] = D[q] * dlds[static_cast<std::size_t>(k) * B + b];
     }
+  const AdjointField field(net, B, batch.x.data(), D.data(), e.data());
   auto rhs = [&](const double* v, double* out) {
-    network_jt_apply(net, B, batch.x.data(), v, out);
-    for (std::size_t q = 0; q < size; ++q) out[q] = D[q] * (out[q] + e[q]);
+    eval_all(field, static_cast<std::size_t>(n) * B, v, out);
   };
   lambda.assign(size, 0.0);
   const double t_max = integ.backward_t_max;
   if (integ.method == "heun") {
-    fused_heun<false>(size, B, lambda.data(), rhs, integ.h, t_max, integ.backward_tol,
-                      integ.max_steps, lo, hi, r, nullptr, nullptr);
+    fused_heun<false>(field, B, lambda.data(), integ.h, t_max, integ.backward_tol, integ.max_steps,
+                      lo, hi, r, net, nullptr);
   } else {
     generic_integration(integ.method, size, B, lambda.data(), rhs, integ, t_max, integ.backward_tol,
                         false, lo, hi, r);
