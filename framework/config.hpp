@@ -31,39 +31,44 @@ struct ModelConfig {
 };
 
 struct NetworkConfig {
-  std::vector<int> hidden;                   // hidden layer sizes; inputs and outputs come from data
+  std::vector<int> hidden;  // hidden layer sizes; inputs and outputs come from data
   std::string connectivity = "uniform_random";  // uniform_random | fixed | sparse | one_to_one
   std::string sparse_base = "uniform_random";   // pairing used by `sparse`: uniform_random | fixed
-  double sparsity = 1.0;                     // keep probability p for `sparse`, in (0, 1]
-  int input_element = 1;                     // b for `fixed`: where a neuron is driven
-  int output_element = 2;                    // a for `fixed`: where a neuron's signal is read
-  int input_layer_output_element = 1;        // a for `fixed` on connections leaving the input layer
-  double alpha = 0.5;                        // input drive u = alpha * pixel
-  std::string init = "normal";               // normal | uniform
-  double init_scale = 1.0;                   // std (normal) or half-width (uniform), / sqrt(fan_in)
-  double x_min = 0.0;                        // value range of every element; clamps are counted
+  double sparsity = 1.0;                        // keep probability p for `sparse`, in (0, 1]
+  int input_element = 1;                        // b for `fixed`: where a neuron is driven
+  int output_element = 2;                       // a for `fixed`: where a neuron's signal is read
+  int input_layer_output_element = 1;  // a for `fixed` on connections leaving the input layer
+  double alpha = 0.5;                  // input drive u = alpha * pixel
+  std::string init = "normal";         // normal | uniform
+  double init_scale = 1.0;             // std (normal) or half-width (uniform), / sqrt(fan_in)
+  double x_min = 0.0;                  // value range of every element; clamps are counted
   double x_max = 4.0;
 };
 
 struct DataConfig {
-  std::string dataset = "mnist";             // mnist | fashion_mnist | synthetic
-  std::string dir;                           // empty: data/mnist or /usr/share/datasets/fashion-mnist
-  int train_size = 60000;                    // first N after the seeded shuffle
+  std::string dataset = "mnist";  // mnist | fashion_mnist | synthetic
+  std::string dir;                // empty: data/mnist or /usr/share/datasets/fashion-mnist
+  int train_size = 60000;         // first N after the seeded shuffle
   int test_size = 10000;
-  double pixel_scale = 1.0 / 255.0;          // pixel value = byte * pixel_scale
-  bool shuffle = true;                       // reshuffle training data every epoch (seeded)
-  double input_noise = 0.0;                  // std of Gaussian noise added to test pixels
-  int synthetic_features = 16;               // dataset "synthetic": pixels per sample
-  int synthetic_classes = 3;                 // dataset "synthetic": classes (<= features)
+  double pixel_scale = 1.0 / 255.0;  // pixel value = byte * pixel_scale
+  bool shuffle = true;               // reshuffle training data every epoch (seeded)
+  double input_noise = 0.0;          // std of Gaussian noise added to test pixels
+  int synthetic_features = 16;       // dataset "synthetic": pixels per sample
+  int synthetic_classes = 3;         // dataset "synthetic": classes (<= features)
 };
 
 struct IntegratorConfig {
-  std::string method = "heun";               // see integrators/integrator.hpp stepper_names()
+  std::string method = "heun";  // see integrators/integrator.hpp stepper_names()
   double h = 0.1;
-  double t_max = 60.0;                       // forward phase
-  double tol = 1e-6;                         // steady state when max |dx/dt| < tol
-  double backward_t_max = 60.0;              // backward (adjoint) phase
+  double t_max = 60.0;           // forward phase
+  double tol = 1e-6;             // steady state when max |dx/dt| < tol
+  double backward_t_max = 60.0;  // backward (adjoint) phase
   double backward_tol = 1e-6;
+  // integrate: the adjoint ODE with `method` until max |d lambda/dt| < backward_tol.
+  // solve: its fixed point lambda = -J^-T e directly (block back-substitution, per neuron a
+  // small LU solve), exact up to rounding; a sample counts as unsettled when a neuron's
+  // free Jacobian block is not Hurwitz-stable (the ODE would not settle there either).
+  std::string backward_method = "integrate";
   std::int64_t max_steps = 100000;
   double rtol = 1e-8;
   double atol = 1e-10;
@@ -73,40 +78,40 @@ struct PidConfig {
   double kp = 1.0;
   double ki = 0.0;
   double kd = 0.0;
-  double integral_leak = 0.1;                // I <- (1 - leak) I + g
-  double integral_clamp = 10.0;              // |I| <= clamp
+  double integral_leak = 0.1;    // I <- (1 - leak) I + g
+  double integral_clamp = 10.0;  // |I| <= clamp
 };
 
 struct TrainingConfig {
-  std::string rule = "connection";           // connection | fixed_point | pid | bptt | mlp_backprop
-  std::string pid_target = "connection";     // what `pid` trains: connection | fixed_point
+  std::string rule = "connection";        // connection | fixed_point | pid | bptt | mlp_backprop
+  std::string pid_target = "connection";  // what `pid` trains: connection | fixed_point
   std::vector<std::string> trainable_K{"K3"};  // for fixed_point (and pid on fixed_point)
-  bool train_connections_too = false;        // fixed_point rule: also update connections
-  std::string loss = "cross_entropy";        // cross_entropy | mse
-  double logit_scale = 10.0;                 // softmax over logit_scale * s
-  double target_amplitude = 0.5;             // mse: one-hot target signal amplitude
-  std::string optimizer = "sgd";             // sgd | momentum | adam
+  bool train_connections_too = false;          // fixed_point rule: also update connections
+  std::string loss = "cross_entropy";          // cross_entropy | mse
+  double logit_scale = 10.0;                   // softmax over logit_scale * s
+  double target_amplitude = 0.5;               // mse: one-hot target signal amplitude
+  std::string optimizer = "sgd";               // sgd | momentum | adam
   double learning_rate = 0.01;
-  std::string lr_schedule = "inverse_epoch"; // constant | inverse_epoch: lr / (1 + epoch)
+  std::string lr_schedule = "inverse_epoch";  // constant | inverse_epoch: lr / (1 + epoch)
   double momentum = 0.9;
   int batch_size = 50;
   int epochs = 1;
-  std::string mlp_activation = "tanh";       // mlp_backprop: tanh | sigmoid
-  PidConfig pid;                             // rule pid: training.pid {kp, ki, kd, ...}
+  std::string mlp_activation = "tanh";  // mlp_backprop: tanh | sigmoid
+  PidConfig pid;                        // rule pid: training.pid {kp, ki, kd, ...}
 };
 
 struct RecordConfig {
-  std::vector<int> probe_samples;            // test-set indices whose trajectories are kept
-  std::vector<int> probe_layers;             // layer indices (0 = first non-input layer)
-  int trajectory_stride = 1;                 // keep every k-th step
-  bool stability = false;                    // operating-point eigenvalues every epoch
-  int stability_samples = 1;                 // test samples used for them
+  std::vector<int> probe_samples;  // test-set indices whose trajectories are kept
+  std::vector<int> probe_layers;   // layer indices (0 = first non-input layer)
+  int trajectory_stride = 1;       // keep every k-th step
+  bool stability = false;          // operating-point eigenvalues every epoch
+  int stability_samples = 1;       // test samples used for them
 };
 
 struct ExperimentConfig {
   std::string name = "experiment";
   std::uint64_t seed = 0;
-  int threads = 0;                           // 0: all cores (OMP_NUM_THREADS if set)
+  int threads = 0;  // 0: all cores (OMP_NUM_THREADS if set)
   ModelConfig model;
   NetworkConfig network;
   DataConfig data;

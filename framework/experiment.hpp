@@ -16,26 +16,26 @@ namespace wuxing {
 
 // Numerical trouble seen in one epoch. None of it passes silently.
 struct TroubleCounts {
-  std::int64_t unsettled_samples = 0;  // forward phase hit t_max before steady state
-  std::int64_t backward_unsettled = 0; // backward phase hit its t_max
+  std::int64_t unsettled_samples = 0;   // forward phase hit t_max before steady state
+  std::int64_t backward_unsettled = 0;  // backward phase hit its t_max
   std::int64_t step_cap_hits = 0;
-  std::int64_t clamp_events = 0;       // element values pushed back into [x_min, x_max]
-  std::int64_t non_finite = 0;         // NaN or Inf seen
-  std::int64_t k_clamp_events = 0;     // trained K's pushed back into their ranges (or K1 > K3)
-  std::int64_t input_clamps = 0;       // settled input-neuron elements outside [x_min, x_max]
-  std::int64_t excluded_samples = 0;   // left out of a local-rule gradient: a phase did not settle
+  std::int64_t clamp_events = 0;      // element values pushed back into [x_min, x_max]
+  std::int64_t non_finite = 0;        // NaN or Inf seen
+  std::int64_t k_clamp_events = 0;    // trained K's pushed back into their ranges (or K1 > K3)
+  std::int64_t input_clamps = 0;      // settled input-neuron elements outside [x_min, x_max]
+  std::int64_t excluded_samples = 0;  // left out of a local-rule gradient: a phase did not settle
 };
 
 struct EpochMetrics {
-  int epoch = 0;                       // 1-based
-  double train_accuracy = 0.0;         // in [0, 1], over the epoch's training samples
+  int epoch = 0;                // 1-based
+  double train_accuracy = 0.0;  // in [0, 1], over the epoch's training samples
   double test_accuracy = 0.0;
   double train_loss = 0.0;
   double test_loss = 0.0;
-  double unsettled_fraction = 0.0;     // of forward phases, train and test
-  double clamp_fraction = 0.0;         // clamped elements at the end of forward phases
-  double max_re_lambda = 0.0;          // operating point's max Re eigenvalue (if recorded, else NaN)
-  double mean_steps = 0.0;             // integrator steps per forward phase
+  double unsettled_fraction = 0.0;  // of forward phases, train and test
+  double clamp_fraction = 0.0;      // clamped elements at the end of forward phases
+  double max_re_lambda = 0.0;       // operating point's max Re eigenvalue (if recorded, else NaN)
+  double mean_steps = 0.0;          // integrator steps per forward phase
   double wall_seconds = 0.0;
   TroubleCounts trouble;
 };
@@ -45,14 +45,14 @@ struct Trajectory {
   int sample = 0;
   int layer = 0;
   std::vector<double> times;
-  std::vector<double> values;          // row-major [time][neuron][element]
+  std::vector<double> values;  // row-major [time][neuron][element]
   int neurons = 0;
   int elements = 0;
 };
 
 struct LayerParameters {
-  std::vector<double> K1, K2, K3;      // per neuron (length 1 when shared)
-  std::vector<double> fixed_points;    // per neuron
+  std::vector<double> K1, K2, K3;    // per neuron (length 1 when shared)
+  std::vector<double> fixed_points;  // per neuron
   double coef_mean = 0, coef_std = 0, coef_min = 0, coef_max = 0;
   std::int64_t connections = 0;
 };
@@ -63,8 +63,8 @@ struct StabilityRecord {
 };
 
 struct RunResult {
-  std::string status = "ok";           // ok | failed | numerical_trouble
-  std::string reason;                  // why, when not ok
+  std::string status = "ok";  // ok | failed | numerical_trouble
+  std::string reason;         // why, when not ok
   std::vector<EpochMetrics> epochs;
   std::vector<LayerParameters> parameters;  // one per non-input layer
   std::vector<Trajectory> trajectories;

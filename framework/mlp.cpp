@@ -1,5 +1,5 @@
-// GCC 12 reports a false -Wmaybe-uninitialized / -Wuninitialized inside Eigen's AVX-512 GEMM packing
-// (the intrinsics' self-initialised __Y); it is not in our code.
+// GCC 12 reports a false -Wmaybe-uninitialized / -Wuninitialized inside Eigen's AVX-512 GEMM
+// packing (the intrinsics' self-initialised __Y); it is not in our code.
 #pragma GCC diagnostic ignored "-Wmaybe-uninitialized"
 #pragma GCC diagnostic ignored "-Wuninitialized"
 #include "framework/mlp.hpp"

@@ -783,6 +783,111 @@ std::vector<double> output_loss(const Network& net, const Batch& batch,
 // ---------------------------------------------------------------------------------------
 // Backward phase
 
+namespace detail {
+
+bool hurwitz_stable(const Eigen::Ref<const Eigen::MatrixXd>& A) {
+  const Eigen::Index m = A.rows();
+  if (m == 0) return true;
+  // Characteristic polynomial det(sI - A) = sum_k c[k] s^k by Faddeev-LeVerrier: M_1 = I,
+  // c[m-k] = -tr(A M_k) / k, M_(k+1) = A M_k + c[m-k] I. Plain loops: m is small.
+  const int mm = static_cast<int>(m);
+  std::array<double, 256> a{}, M{}, AM{};
+  for (int q = 0; q < mm; ++q)
+    for (int p = 0; p < mm; ++p) a[q * mm + p] = A(p, q);
+  for (int p = 0; p < mm; ++p) M[p * mm + p] = 1.0;
+  std::array<double, 17> c{};
+  c[mm] = 1.0;
+  for (int k = 1; k <= mm; ++k) {
+    std::fill(AM.begin(), AM.begin() + mm * mm, 0.0);
+    for (int q = 0; q < mm; ++q)
+      for (int t = 0; t < mm; ++t) {
+        const double mtq = M[q * mm + t];
+        for (int p = 0; p < mm; ++p) AM[q * mm + p] += a[t * mm + p] * mtq;
+      }
+    double trace = 0.0;
+    for (int p = 0; p < mm; ++p) trace += AM[p * mm + p];
+    c[mm - k] = -trace / k;
+    std::copy(AM.begin(), AM.begin() + mm * mm, M.begin());
+    for (int p = 0; p < mm; ++p) M[p * mm + p] += c[mm - k];
+  }
+  // Routh-Hurwitz: every root has Re < 0 iff the first column of the Routh array is positive
+  // (a zero, the boundary, counts as not stable). Rows start from the highest degree.
+  std::array<double, 9> prev{}, row{}, next{};
+  for (int k = mm, j = 0; k >= 0; k -= 2, ++j) prev[j] = c[k];
+  for (int k = mm - 1, j = 0; k >= 0; k -= 2, ++j) row[j] = c[k];
+  for (int r = 1; r <= mm; ++r) {
+    if (!(row[0] > 0.0)) return false;
+    for (std::size_t j = 0; j + 1 < prev.size(); ++j)
+      next[j] = (row[0] * prev[j + 1] - prev[0] * row[j + 1]) / row[0];
+    next.back() = 0.0;
+    prev = row;
+    row = next;
+  }
+  return true;
+}
+
+}  // namespace detail
+
+namespace {
+
+// The backward phase's fixed point directly: 0 = D (J^T lambda + e) with lambda = 0 on the
+// clamped elements. J_net is block lower triangular (a feedforward cascade of neurons), so
+// layer by layer from the output: lambda_j = -(J_jj^T)_FF^-1 (e_j + the connections' terms
+// from layer l + 1)_F over the neuron's free elements F, sample by sample. The ODE settles
+// there exactly when every (J_jj)_FF is Hurwitz-stable, which is what `settled` reports.
+void solve_adjoint(const Network& net, const Batch& batch, const double* D, const double* e,
+                   std::vector<double>& lambda, PhaseReport& r) {
+  using Small = Eigen::Matrix<double, Eigen::Dynamic, Eigen::Dynamic, 0, 16, 16>;
+  using SmallVec = Eigen::Matrix<double, Eigen::Dynamic, 1, 0, 16, 1>;
+  const std::size_t B = batch.B;
+  const int n = net.n();
+  const int L = net.layer_count() - 1;
+  const std::size_t nB = static_cast<std::size_t>(n) * B;
+  std::vector<double> back(nB);
+  std::vector<char> stable(B, 1);
+  Eigen::VectorXd xj(n);
+  std::vector<int> free;
+  for (int l = L; l >= 1; --l) {
+    for (int j = 0; j < net.layer_size(l); ++j) {
+      const std::size_t o = net.layer_offset(l, B) + static_cast<std::size_t>(j) * nB;
+      std::fill(back.begin(), back.end(), 0.0);
+      if (l < L)
+        scatter_pre(net.connections(l + 1), n, B, lambda.data() + net.layer_offset(l + 1, B), j,
+                    back.data());
+      for (std::size_t b = 0; b < B; ++b) {
+        free.clear();
+        for (int a = 0; a < n; ++a) {
+          xj(a) = batch.x[o + a * B + b];
+          if (D[o + a * B + b] != 0.0) free.push_back(a);
+        }
+        if (free.empty()) continue;
+        const Eigen::MatrixXd J = net.equation().jacobian(net.topology(), net.K(l, j), xj);
+        const Eigen::Index m = static_cast<Eigen::Index>(free.size());
+        Small JF(m, m);
+        SmallVec rhs(m);
+        for (Eigen::Index p = 0; p < m; ++p) {
+          for (Eigen::Index q = 0; q < m; ++q) JF(p, q) = J(free[p], free[q]);
+          const std::size_t at = o + free[p] * B + b;
+          rhs(p) = -(back[free[p] * B + b] + e[at]);
+        }
+        if (!wuxing::detail::hurwitz_stable(JF)) stable[b] = 0;
+        const SmallVec y = JF.transpose().partialPivLu().solve(rhs);
+        for (Eigen::Index p = 0; p < m; ++p) lambda[o + free[p] * B + b] = y(p);
+      }
+    }
+  }
+  r.sample_steps.assign(B, 0);
+  r.sample_settled.assign(B, 0);
+  for (std::size_t b = 0; b < B; ++b) {
+    bool finite = true;
+    for (std::size_t q = b; q < lambda.size(); q += B) finite = finite && std::isfinite(lambda[q]);
+    if (!finite) ++r.non_finite;
+    r.sample_settled[b] = finite && stable[b];
+  }
+}
+
+}  // namespace
+
 PhaseReport backward_phase(const Network& net, const Batch& batch, const std::vector<double>& dlds,
                            const IntegratorConfig& integ, std::vector<double>& lambda) {
   PhaseReport r;
@@ -808,7 +913,9 @@ PhaseReport backward_phase(const Network& net, const Batch& batch, const std::ve
   };
   lambda.assign(size, 0.0);
   const double t_max = integ.backward_t_max;
-  if (integ.method == "heun") {
+  if (integ.backward_method == "solve") {
+    solve_adjoint(net, batch, D.data(), e.data(), lambda, r);
+  } else if (integ.method == "heun") {
     fused_heun<false>(field, B, lambda.data(), integ.h, t_max, integ.backward_tol, integ.max_steps,
                       lo, hi, r, net, nullptr);
   } else {

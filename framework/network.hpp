@@ -4,6 +4,7 @@
 // the state of layer l is [neuron][element][b], so the per-neuron kernels vectorise.
 #pragma once
 
+#include <Eigen/Core>
 #include <array>
 #include <cstdint>
 #include <memory>
@@ -163,6 +164,12 @@ std::vector<double> bptt_gradients(const Network& net, Batch& batch, const Integ
 // Per-neuron Jacobian eigenvalues of sample b at the state x (exact for a feedforward
 // cascade: the network Jacobian is block lower triangular). Elements held at a range
 // bound are left out (the clamped system's free block).
+namespace detail {
+// True when every eigenvalue of A has a negative real part (Faddeev-LeVerrier characteristic
+// polynomial and the Routh-Hurwitz test; rows <= 16). Used by backward_method: solve.
+bool hurwitz_stable(const Eigen::Ref<const Eigen::MatrixXd>& A);
+}  // namespace detail
+
 std::vector<std::complex<double>> operating_point_eigenvalues(const Network& net, std::size_t B,
                                                               const double* x, std::size_t b);
 

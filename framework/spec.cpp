@@ -510,7 +510,16 @@ struct Field {
   FieldKind kind;
   std::function<void(ExperimentConfig&, const SpecNode&)> set;
   std::function<std::string(const ExperimentConfig&)> text;
+  // For keys added after results were first stored: while the value is the default, the
+  // key is left out of the canonical YAML, so that the run IDs of earlier results (and the
+  // resume of their sweeps) stay valid. A missing key reads as its default.
+  bool added_later = false;
 };
+
+Field added_later(Field f) {
+  f.added_later = true;
+  return f;
+}
 
 template <class T, class Get>
 Field make_field(std::string path, Get get) {
@@ -575,6 +584,7 @@ const std::vector<Field>& fields() {
       WUXING_FIELD(integrator, tol),
       WUXING_FIELD(integrator, backward_t_max),
       WUXING_FIELD(integrator, backward_tol),
+      added_later(WUXING_FIELD(integrator, backward_method)),
       WUXING_FIELD(integrator, max_steps),
       WUXING_FIELD(integrator, rtol),
       WUXING_FIELD(integrator, atol),
@@ -945,6 +955,7 @@ std::vector<SpecError> validate_config(const ExperimentConfig& c,
   positive("integrator.tol", i.tol);
   positive("integrator.backward_t_max", i.backward_t_max);
   positive("integrator.backward_tol", i.backward_tol);
+  one_of("integrator.backward_method", i.backward_method, {"integrate", "solve"});
   if (i.max_steps < 1) fail("integrator.max_steps", "must be >= 1");
   positive("integrator.rtol", i.rtol);
   positive("integrator.atol", i.atol);
@@ -1000,6 +1011,7 @@ std::string canonical_yaml(const ExperimentConfig& config) {
   std::vector<std::string> open;  // the mapping levels currently open
   for (const auto& f : fields()) {
     if (f.path == "threads") continue;  // runtime-only
+    if (f.added_later && f.text(config) == f.text(ExperimentConfig{})) continue;
     std::vector<std::string> parts;
     for (std::size_t start = 0;;) {
       const auto dot = f.path.find('.', start);

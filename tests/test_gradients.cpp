@@ -87,8 +87,10 @@ double relative_error(const std::vector<double>& g, const std::vector<double>& f
   return diff / scale;
 }
 
-void check_connection_gradient(const std::string& connectivity, const std::string& loss) {
-  const ExperimentConfig c = tight_config(connectivity, loss);
+void check_connection_gradient(const std::string& connectivity, const std::string& loss,
+                               const std::string& backward_method = "integrate") {
+  ExperimentConfig c = tight_config(connectivity, loss);
+  c.integrator.backward_method = backward_method;
   const Dataset d = tiny_data(6, 3, 5, 11);
   Network net(c, 6, 3);
   PhaseReport f, b;
@@ -110,7 +112,7 @@ void check_connection_gradient(const std::string& connectivity, const std::strin
       fd[i] = (up - down) / (2 * eps);
     }
     const double err = relative_error(g.coef[l - 1], fd);
-    INFO(connectivity, " ", loss, " layer ", l, " relative error ", err);
+    INFO(connectivity, " ", loss, " ", backward_method, " layer ", l, " relative error ", err);
     CHECK(err < 1e-4);
   }
 }
@@ -121,6 +123,54 @@ TEST_CASE("connection gradient equals finite differences of the settled loss") {
   check_connection_gradient("uniform_random", "cross_entropy");
   check_connection_gradient("fixed", "cross_entropy");
   check_connection_gradient("uniform_random", "mse");
+}
+
+TEST_CASE("backward_method solve: the adjoint's fixed point directly, same gradients") {
+  check_connection_gradient("uniform_random", "cross_entropy", "solve");
+  check_connection_gradient("fixed", "mse", "solve");
+  // Against the integrated adjoint, with clamped elements and two hidden layers: the solve
+  // must give what the ODE settles to (tol 1e-13), for the coefficients and the K's.
+  ExperimentConfig c = tight_config("uniform_random", "cross_entropy");
+  c.network.hidden = {4, 3};
+  c.network.init_scale = 3.0;
+  c.network.x_max = 1.25;
+  const Dataset d = tiny_data(6, 3, 5, 19);
+  Network net(c, 6, 3);
+  PhaseReport f, b_int, b_solve;
+  const Gradients g_int = local(net, d, c, true, true, &f, &b_int);
+  REQUIRE(f.clamped_elements > 0);
+  c.integrator.backward_method = "solve";
+  const Gradients g_solve = local(net, d, c, true, true, nullptr, &b_solve);
+  CHECK(b_int.unsettled == 0);
+  CHECK(b_solve.unsettled == 0);
+  CHECK(b_solve.steps_total == 0);
+  for (std::size_t l = 0; l < g_int.coef.size(); ++l)
+    CHECK(relative_error(g_solve.coef[l], g_int.coef[l]) < 1e-9);
+  std::vector<double> k_int, k_solve;
+  for (std::size_t e = 0; e < g_int.K.size(); ++e)
+    for (int m = 0; m < 3; ++m) {
+      k_int.push_back(g_int.K[e][m]);
+      k_solve.push_back(g_solve.K[e][m]);
+    }
+  CHECK(relative_error(k_solve, k_int) < 1e-9);
+}
+
+TEST_CASE("backward_method solve reports an unstable operating point as unsettled, as the ODE") {
+  // K3 / K1 = 0.05 is below the n = 5 Hopf boundary (0.146): the resting state is unstable,
+  // the forward phase oscillates, and the linearised adjoint grows instead of settling.
+  ExperimentConfig c = tight_config("fixed", "cross_entropy");
+  c.model.K3 = 0.05;
+  c.integrator.t_max = 5;
+  c.integrator.backward_t_max = 50;
+  c.integrator.backward_tol = 1e-6;
+  const Dataset d = tiny_data(6, 3, 4, 23);
+  Network net(c, 6, 3);
+  PhaseReport f, b_int, b_solve;
+  local(net, d, c, true, false, &f, &b_int);
+  c.integrator.backward_method = "solve";
+  local(net, d, c, true, false, nullptr, &b_solve);
+  CHECK(b_int.unsettled == 4);
+  CHECK(b_solve.unsettled == 4);
 }
 
 TEST_CASE("fixed_point gradient (K1, K2, K3 per neuron) equals finite differences") {

@@ -140,10 +140,16 @@ TEST_CASE("--rerun-failed re-runs only failed runs, not missing ones") {
   std::atomic<int> n{0};
   // First pass: stop after a few runs, with one of them failed.
   std::atomic<bool> stop{false};
+  // The stop comes once the third run has its result (a stop during a run interrupts it,
+  // and whether the trainer sees it before finishing would be a race).
   auto first = [&](const ExperimentConfig& c, const RunObserver& o, int threads) {
+    if (c.model.K3 == 0.2 && c.seed == 0) {
+      ++n;
+      throw std::runtime_error("first run fails");
+    }
+    RunResult r = testing::fake_train_experiment(c, o, threads, 0);
     if (++n >= 3) stop = true;
-    if (c.model.K3 == 0.2 && c.seed == 0) throw std::runtime_error("first run fails");
-    return testing::fake_train_experiment(c, o, threads, 0);
+    return r;
   };
   auto opts = options_for(out, 1, first);
   opts.stop = &stop;
