@@ -240,11 +240,13 @@ bool same_result(const RunResult& a, const RunResult& b) {
   return a.parameters.size() == b.parameters.size();
 }
 
-void BM_TrainEpoch(benchmark::State& state, std::string rule, int threads) {
+void BM_TrainEpoch(benchmark::State& state, std::string rule, int threads,
+                   std::string backward_method) {
   const DatasetSplit* data = mnist(state);
   if (!data) return;
   ExperimentConfig cfg = network_config(static_cast<int>(state.range(0)), 5);
   cfg.training.rule = rule;
+  cfg.integrator.backward_method = backward_method;
   cfg.training.epochs = 1;
   cfg.seed = 1;
   RunResult reference;
@@ -290,19 +292,30 @@ void BM_TrainEpoch(benchmark::State& state, std::string rule, int threads) {
                           static_cast<std::int64_t>(data->train.size() + data->test.size()));
 }
 
-BENCHMARK_CAPTURE(BM_TrainEpoch, connection_1thread, std::string("connection"), 1)
+BENCHMARK_CAPTURE(BM_TrainEpoch, connection_1thread, std::string("connection"), 1,
+                  std::string("integrate"))
     ->ArgName("hidden")
     ->Arg(0)
     ->Arg(100)
     ->Unit(benchmark::kMillisecond)
     ->UseRealTime();
-BENCHMARK_CAPTURE(BM_TrainEpoch, connection_2threads, std::string("connection"), 2)
+BENCHMARK_CAPTURE(BM_TrainEpoch, connection_2threads, std::string("connection"), 2,
+                  std::string("integrate"))
     ->ArgName("hidden")
     ->Arg(0)
     ->Arg(100)
     ->Unit(benchmark::kMillisecond)
     ->UseRealTime();
-BENCHMARK_CAPTURE(BM_TrainEpoch, mlp_backprop, std::string("mlp_backprop"), 1)
+// The backward phase's fixed point solved directly (integrator.backward_method: solve).
+BENCHMARK_CAPTURE(BM_TrainEpoch, connection_solve_1thread, std::string("connection"), 1,
+                  std::string("solve"))
+    ->ArgName("hidden")
+    ->Arg(0)
+    ->Arg(100)
+    ->Unit(benchmark::kMillisecond)
+    ->UseRealTime();
+BENCHMARK_CAPTURE(BM_TrainEpoch, mlp_backprop, std::string("mlp_backprop"), 1,
+                  std::string("integrate"))
     ->ArgName("hidden")
     ->Arg(0)
     ->Arg(100)
