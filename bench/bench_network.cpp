@@ -208,12 +208,16 @@ WUXING_FORWARD_CASES(fused_heun, "heun", false);
 WUXING_FORWARD_CASES(odeint_heun, "odeint_heun", false);
 WUXING_FORWARD_CASES(odeint_rk4, "odeint_rk4", false);
 WUXING_FORWARD_CASES(odeint_heun_per_sample, "odeint_heun", true);
-// Scaling with width and with n (fused kernel, B = 25 as in training chunks).
+// Scaling with width, batch width and n (fused kernel; B = 25 as in training chunks).
 BENCHMARK_CAPTURE(BM_Forward, scaling, std::string("heun"), false)
     ->ArgNames({"hidden", "n", "B"})
     ->Args({100, 5, 25})
     ->Args({300, 5, 25})
     ->Args({1000, 5, 25})
+    ->Args({100, 5, 16})
+    ->Args({100, 5, 24})
+    ->Args({100, 5, 32})
+    ->Args({100, 5, 100})
     ->Args({100, 3, 25})
     ->Args({100, 7, 25})
     ->Args({100, 9, 25})
