@@ -3,11 +3,22 @@
 // test case in it.
 #pragma once
 
+#include <doctest/doctest.h>
+#include <fcntl.h>
+#include <signal.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
+#include <chrono>
+#include <cmath>
 #include <filesystem>
+#include <fstream>
+#include <map>
+#include <sstream>
 #include <string>
 #include <string_view>
+#include <thread>
+#include <vector>
 
 #include "framework/store.hpp"
 #include "framework/sweep.hpp"
@@ -48,6 +59,77 @@ inline RunRecord record_skeleton(const PlannedRun& run) {
   rec.start_time = "2026-01-01T00:00:00.000Z";
   rec.end_time = "2026-01-01T00:00:01.000Z";
   return rec;
+}
+
+// A child process's exit status and everything it wrote (stdout and stderr together).
+struct Child {
+  int status = -1;
+  std::string output;
+  int exit_code() const { return WIFEXITED(status) ? WEXITSTATUS(status) : -1; }
+};
+
+// Runs argv (argv[0] looked up on PATH) with extra environment variables, its output going
+// to `log`; kill_after_ms > 0 SIGKILLs it after that long.
+inline Child run_child(const std::vector<std::string>& argv,
+                       const std::map<std::string, std::string>& env,
+                       const std::filesystem::path& log, int kill_after_ms = 0) {
+  const pid_t pid = fork();
+  REQUIRE(pid >= 0);
+  if (pid == 0) {
+    for (const auto& [k, v] : env) setenv(k.c_str(), v.c_str(), 1);
+    const int fd = ::open(log.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0644);
+    dup2(fd, 1);
+    dup2(fd, 2);
+    std::vector<char*> args;
+    for (const auto& a : argv) args.push_back(const_cast<char*>(a.c_str()));
+    args.push_back(nullptr);
+    execvp(args[0], args.data());
+    _exit(127);
+  }
+  if (kill_after_ms > 0) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(kill_after_ms));
+    kill(pid, SIGKILL);
+  }
+  Child c;
+  waitpid(pid, &c.status, 0);
+  std::ifstream in(log);
+  std::stringstream ss;
+  ss << in.rdbuf();
+  c.output = ss.str();
+  return c;
+}
+
+// Every column of /index (but the wall and start times, which differ between two
+// executions) and every per-epoch metric of every run must be identical; with
+// `same_header`, the spec fingerprints too.
+inline void require_same_results(const std::filesystem::path& a, const std::filesystem::path& b,
+                                 bool same_header = true) {
+  const auto same = [](double x, double y) { return x == y || (std::isnan(x) && std::isnan(y)); };
+  const IndexTable ia = read_index(a), ib = read_index(b);
+  REQUIRE(ia.columns == ib.columns);
+  REQUIRE(ia.rows == ib.rows);
+  for (const auto& c : ia.columns) {
+    if (c == "wall_seconds" || c == "start_time") continue;
+    CAPTURE(c);
+    if (ia.text.count(c)) {
+      CHECK(ia.text.at(c) == ib.text.at(c));
+    } else {
+      const auto& x = ia.numeric.at(c);
+      const auto& y = ib.numeric.at(c);
+      REQUIRE(x.size() == y.size());
+      for (std::size_t i = 0; i < x.size(); ++i) CHECK(same(x[i], y[i]));
+    }
+  }
+  if (same_header) CHECK(read_header(a).fingerprint == read_header(b).fingerprint);
+  for (const auto& id : ia.text.at("run_id"))
+    for (const char* m : {"test_accuracy", "train_accuracy", "train_loss", "test_loss",
+                          "unsettled_fraction", "mean_steps", "clamp_events"}) {
+      CAPTURE(id);
+      CAPTURE(m);
+      const auto x = read_metric(a, id, m), y = read_metric(b, id, m);
+      REQUIRE(x.size() == y.size());
+      for (std::size_t i = 0; i < x.size(); ++i) CHECK(same(x[i], y[i]));
+    }
 }
 
 }  // namespace wuxing::test_support

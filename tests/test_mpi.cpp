@@ -20,88 +20,33 @@
 
 #include "framework/shard.hpp"
 #include "framework/store.hpp"
+#include "tests/support.hpp"
 
 using namespace wuxing;
 
 namespace {
 
-struct TempDir {
-  std::filesystem::path path;
-  TempDir() {
-    static int counter = 0;
-    path = std::filesystem::temp_directory_path() /
-           ("wuxing_mpi_" + std::to_string(::getpid()) + "_" + std::to_string(counter++));
-    std::filesystem::remove_all(path);
-    std::filesystem::create_directories(path);
-  }
-  ~TempDir() { std::filesystem::remove_all(path); }
-};
-
 bool have_mpirun() { return std::system("command -v mpirun >/dev/null 2>&1") == 0; }
 
-struct Child {
-  int status = -1;
-  std::string out;
-  int exit_code() const { return WIFEXITED(status) ? WEXITSTATUS(status) : -1; }
-};
-
 // `ranks` == 0: build/wuxing directly; else under mpirun -np ranks.
-Child launch(int ranks, const std::vector<std::string>& args,
-             const std::map<std::string, std::string>& env, const std::filesystem::path& log) {
-  pid_t pid = fork();
-  REQUIRE(pid >= 0);
-  if (pid == 0) {
-    for (const auto& [k, v] : env) setenv(k.c_str(), v.c_str(), 1);
-    // Containers often forbid the cross-memory attach Open MPI's shared memory uses.
-    setenv("OMPI_MCA_btl_vader_single_copy_mechanism", "none", 0);
-    const int fd = ::open(log.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0644);
-    dup2(fd, 1);
-    dup2(fd, 2);
-    std::vector<std::string> all;
-    if (ranks > 0)
-      all = {"mpirun", "-np", std::to_string(ranks), "--oversubscribe", "--allow-run-as-root"};
-    all.push_back(WUXING_BINARY);
-    all.insert(all.end(), args.begin(), args.end());
-    std::vector<char*> argv;
-    for (auto& a : all) argv.push_back(a.data());
-    argv.push_back(nullptr);
-    execvp(argv[0], argv.data());
-    _exit(127);
-  }
-  Child c;
-  waitpid(pid, &c.status, 0);
-  std::ifstream in(log);
-  std::stringstream ss;
-  ss << in.rdbuf();
-  c.out = ss.str();
-  return c;
+test_support::Child launch(int ranks, const std::vector<std::string>& args,
+                           std::map<std::string, std::string> env,
+                           const std::filesystem::path& log) {
+  // Containers often forbid the cross-memory attach Open MPI's shared memory uses.
+  if (!std::getenv("OMPI_MCA_btl_vader_single_copy_mechanism"))
+    env.emplace("OMPI_MCA_btl_vader_single_copy_mechanism", "none");
+  std::vector<std::string> argv;
+  if (ranks > 0)
+    argv = {"mpirun", "-np", std::to_string(ranks), "--oversubscribe", "--allow-run-as-root"};
+  argv.push_back(WUXING_BINARY);
+  argv.insert(argv.end(), args.begin(), args.end());
+  return test_support::run_child(argv, env, log);
 }
 
-void require_same_results(const std::filesystem::path& a, const std::filesystem::path& b) {
-  const IndexTable ia = read_index(a), ib = read_index(b);
-  REQUIRE(ia.columns == ib.columns);
-  REQUIRE(ia.rows == ib.rows);
-  for (const auto& c : ia.columns) {
-    if (c == "wall_seconds" || c == "start_time") continue;
-    CAPTURE(c);
-    if (ia.text.count(c)) {
-      CHECK(ia.text.at(c) == ib.text.at(c));
-    } else {
-      const auto& x = ia.numeric.at(c);
-      const auto& y = ib.numeric.at(c);
-      REQUIRE(x.size() == y.size());
-      for (std::size_t i = 0; i < x.size(); ++i)
-        CHECK((x[i] == y[i] || (std::isnan(x[i]) && std::isnan(y[i]))));
-    }
-  }
-  for (const auto& id : ia.text.at("run_id"))
-    for (const char* m : {"test_accuracy", "train_accuracy", "train_loss", "test_loss",
-                          "unsettled_fraction", "mean_steps", "clamp_events"}) {
-      CAPTURE(id);
-      CAPTURE(m);
-      CHECK(read_metric(a, id, m) == read_metric(b, id, m));
-    }
-}
+using test_support::require_same_results;
+
+using test_support::Child;
+using test_support::TempDir;
 
 const char* kFakeSpec =
     "name: mpi-test\ndata: {dataset: synthetic, train_size: 100, test_size: 20}\n"
@@ -115,7 +60,7 @@ TEST_CASE("mpirun -np 2 gives the same /index and metrics as one process (fake t
     MESSAGE("mpirun not found: MPI test skipped");
     return;
   }
-  TempDir dir;
+  TempDir dir("mpi");
   const auto spec = dir.path / "s.yaml";
   std::ofstream(spec) << kFakeSpec;
   const std::map<std::string, std::string> env = {{"WUXING_FAKE_TRAINER", "5"}};
@@ -128,17 +73,17 @@ TEST_CASE("mpirun -np 2 gives the same /index and metrics as one process (fake t
     const auto out = dir.path / (std::string(schedule) + ".h5");
     const auto c = launch(2, {"run", spec.string(), "-o", out.string(), "--mpi-schedule", schedule},
                           env, dir.path / "log");
-    CAPTURE(c.out);
+    CAPTURE(c.output);
     REQUIRE(c.exit_code() == 0);
-    CHECK(c.out.find("MPI: 2 ranks") != std::string::npos);
-    CHECK(c.out.find("12 runs planned, 0 already done, 12 ran (12 ok") != std::string::npos);
+    CHECK(c.output.find("MPI: 2 ranks") != std::string::npos);
+    CHECK(c.output.find("12 runs planned, 0 already done, 12 ran (12 ok") != std::string::npos);
     require_same_results(single, out);
     // The rank files are gone once merged.
     CHECK(!std::filesystem::exists(rank_path(out, 0, 2)));
     CHECK(!std::filesystem::exists(rank_path(out, 1, 2)));
     // Running again does nothing.
     const auto again = launch(2, {"run", spec.string(), "-o", out.string()}, env, dir.path / "log");
-    CHECK(again.out.find("12 already done, 0 ran") != std::string::npos);
+    CHECK(again.output.find("12 already done, 0 ran") != std::string::npos);
   }
 }
 
@@ -147,7 +92,7 @@ TEST_CASE("mpirun: a rank file left by a killed MPI run is merged in and not red
     MESSAGE("mpirun not found: MPI test skipped");
     return;
   }
-  TempDir dir;
+  TempDir dir("mpi");
   const auto spec = dir.path / "s.yaml";
   std::ofstream(spec) << kFakeSpec;
   const std::map<std::string, std::string> env = {{"WUXING_FAKE_TRAINER", "5"}};
@@ -166,9 +111,9 @@ TEST_CASE("mpirun: a rank file left by a killed MPI run is merged in and not red
   for (const auto& [id, r] : read_runs(left)) before[id] = r.start_time;
   REQUIRE(before.size() == 4);
   const auto c = launch(2, {"run", spec.string(), "-o", out.string()}, env, dir.path / "log");
-  CAPTURE(c.out);
+  CAPTURE(c.output);
   REQUIRE(c.exit_code() == 0);
-  CHECK(c.out.find("12 runs planned, 4 already done, 8 ran") != std::string::npos);
+  CHECK(c.output.find("12 runs planned, 4 already done, 8 ran") != std::string::npos);
   CHECK(!std::filesystem::exists(left));
   require_same_results(single, out);
   const auto after = read_runs(out);
@@ -180,7 +125,7 @@ TEST_CASE("mpirun -np 2 with real training (synthetic data) equals one process")
     MESSAGE("mpirun not found: MPI test skipped");
     return;
   }
-  TempDir dir;
+  TempDir dir("mpi");
   const auto spec = dir.path / "s.yaml";
   std::ofstream(spec) << "name: mpi-real\ndata: {dataset: synthetic, train_size: 60, "
                          "test_size: 20}\ntraining: {epochs: 2}\nrecord: {probe_samples: [0], "
@@ -192,7 +137,7 @@ TEST_CASE("mpirun -np 2 with real training (synthetic data) equals one process")
       launch(0, {"run", spec.string(), "-o", single.string()}, {}, dir.path / "log").exit_code() ==
       0);
   const auto c = launch(2, {"run", spec.string(), "-o", out.string()}, {}, dir.path / "log");
-  CAPTURE(c.out);
+  CAPTURE(c.output);
   REQUIRE(c.exit_code() == 0);
   require_same_results(single, out);
 }

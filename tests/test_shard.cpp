@@ -23,22 +23,11 @@
 #include "framework/shard.hpp"
 #include "framework/store.hpp"
 #include "framework/sweep.hpp"
+#include "tests/support.hpp"
 
 using namespace wuxing;
 
 namespace {
-
-struct TempDir {
-  std::filesystem::path path;
-  TempDir() {
-    static int counter = 0;
-    path = std::filesystem::temp_directory_path() /
-           ("wuxing_shard_" + std::to_string(::getpid()) + "_" + std::to_string(counter++));
-    std::filesystem::remove_all(path);
-    std::filesystem::create_directories(path);
-  }
-  ~TempDir() { std::filesystem::remove_all(path); }
-};
 
 EnvLookup env_of(std::map<std::string, std::string> vars) {
   return [vars](const std::string& name) -> std::optional<std::string> {
@@ -48,73 +37,18 @@ EnvLookup env_of(std::map<std::string, std::string> vars) {
   };
 }
 
-struct Child {
-  int status = -1;
-  std::string err;  // stderr + stdout
-  int exit_code() const { return WIFEXITED(status) ? WEXITSTATUS(status) : -1; }
-};
-
 // Runs build/wuxing with `args` and extra environment; kill_after_ms > 0 SIGKILLs it then.
-Child run_wuxing(const std::vector<std::string>& args,
-                 const std::map<std::string, std::string>& env, const std::filesystem::path& log,
-                 int kill_after_ms = 0) {
-  pid_t pid = fork();
-  REQUIRE(pid >= 0);
-  if (pid == 0) {
-    for (const auto& [k, v] : env) setenv(k.c_str(), v.c_str(), 1);
-    const int fd = ::open(log.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0644);
-    dup2(fd, 1);
-    dup2(fd, 2);
-    std::vector<char*> argv{const_cast<char*>(WUXING_BINARY)};
-    for (const auto& a : args) argv.push_back(const_cast<char*>(a.c_str()));
-    argv.push_back(nullptr);
-    execv(WUXING_BINARY, argv.data());
-    _exit(127);
-  }
-  if (kill_after_ms > 0) {
-    std::this_thread::sleep_for(std::chrono::milliseconds(kill_after_ms));
-    kill(pid, SIGKILL);
-  }
-  Child c;
-  waitpid(pid, &c.status, 0);
-  std::ifstream in(log);
-  std::stringstream ss;
-  ss << in.rdbuf();
-  c.err = ss.str();
-  return c;
+test_support::Child run_wuxing(const std::vector<std::string>& args,
+                               const std::map<std::string, std::string>& env,
+                               const std::filesystem::path& log, int kill_after_ms = 0) {
+  std::vector<std::string> argv{WUXING_BINARY};
+  argv.insert(argv.end(), args.begin(), args.end());
+  return test_support::run_child(argv, env, log, kill_after_ms);
 }
 
-// Every column of /index (but the wall times and start times, which differ between two
-// executions) and every per-epoch metric of every run must be identical.
-void require_same_results(const std::filesystem::path& a, const std::filesystem::path& b) {
-  const IndexTable ia = read_index(a), ib = read_index(b);
-  REQUIRE(ia.columns == ib.columns);
-  REQUIRE(ia.rows == ib.rows);
-  for (const auto& c : ia.columns) {
-    if (c == "wall_seconds" || c == "start_time") continue;
-    CAPTURE(c);
-    if (ia.text.count(c)) {
-      CHECK(ia.text.at(c) == ib.text.at(c));
-    } else {
-      const auto& x = ia.numeric.at(c);
-      const auto& y = ib.numeric.at(c);
-      REQUIRE(x.size() == y.size());
-      for (std::size_t i = 0; i < x.size(); ++i)
-        CHECK((x[i] == y[i] || (std::isnan(x[i]) && std::isnan(y[i]))));
-    }
-  }
-  CHECK(read_header(a).fingerprint == read_header(b).fingerprint);
-  for (const auto& id : ia.text.at("run_id"))
-    for (const char* m : {"test_accuracy", "train_accuracy", "train_loss", "test_loss",
-                          "unsettled_fraction", "mean_steps", "clamp_events"}) {
-      CAPTURE(id);
-      CAPTURE(m);
-      const auto x = read_metric(a, id, m), y = read_metric(b, id, m);
-      REQUIRE(x.size() == y.size());
-      for (std::size_t i = 0; i < x.size(); ++i)
-        CHECK((x[i] == y[i] || (std::isnan(x[i]) && std::isnan(y[i]))));
-    }
-}
+using test_support::Child;
+using test_support::require_same_results;
+using test_support::TempDir;
 
 const char* kFakeSpec =
     "name: shard-test\ndata: {dataset: synthetic, train_size: 100, test_size: 20}\n"
@@ -187,7 +121,7 @@ TEST_CASE("launch detection: a build without MPI refuses to run as one of severa
 
 #ifndef WUXING_HAVE_MPI
 TEST_CASE("build/wuxing without MPI under an MPI launcher refuses and writes nothing") {
-  TempDir dir;
+  TempDir dir("shard");
   const auto spec = dir.path / "s.yaml";
   std::ofstream(spec) << kFakeSpec;
   const auto out = dir.path / "out.h5";
@@ -196,7 +130,7 @@ TEST_CASE("build/wuxing without MPI under an MPI launcher refuses and writes not
   env["OMPI_COMM_WORLD_RANK"] = "1";
   const auto c = run_wuxing({"run", spec.string(), "-o", out.string()}, env, dir.path / "log");
   CHECK(c.exit_code() == 2);
-  CHECK(c.err.find("built without MPI") != std::string::npos);
+  CHECK(c.output.find("built without MPI") != std::string::npos);
   CHECK(!std::filesystem::exists(out));
 }
 #endif
@@ -220,7 +154,7 @@ TEST_CASE("choose_sources: a run ok in any input is ok; otherwise the later inpu
 }
 
 TEST_CASE("shards 0/3, 1/3, 2/3 run separately and merged equal a single-process run") {
-  TempDir dir;
+  TempDir dir("shard");
   const auto spec = dir.path / "s.yaml";
   std::ofstream(spec) << kFakeSpec;
   const auto single = dir.path / "single.h5";
@@ -232,7 +166,7 @@ TEST_CASE("shards 0/3, 1/3, 2/3 run separately and merged equal a single-process
     const auto c =
         run_wuxing({"run", spec.string(), "-o", out.string(), "--shard", std::to_string(i) + "/3"},
                    fake_env(), dir.path / "log");
-    CAPTURE(c.err);
+    CAPTURE(c.output);
     CHECK(c.exit_code() == 1);
     const auto file = shard_path(out, {i, 3});
     REQUIRE(std::filesystem::exists(file));
@@ -242,7 +176,7 @@ TEST_CASE("shards 0/3, 1/3, 2/3 run separately and merged equal a single-process
   }
   CHECK(!std::filesystem::exists(out));
   const auto m = run_wuxing(merge_args, {}, dir.path / "log");
-  CAPTURE(m.err);
+  CAPTURE(m.output);
   REQUIRE(m.exit_code() == 0);
   require_same_results(single, out);
 
@@ -251,12 +185,12 @@ TEST_CASE("shards 0/3, 1/3, 2/3 run separately and merged equal a single-process
     const auto c =
         run_wuxing({"run", spec.string(), "-o", out.string(), "--shard", "1/3", "--rerun-failed"},
                    fake_env(), dir.path / "log");
-    CAPTURE(c.err);
+    CAPTURE(c.output);
     // Only the failed ones (numerical trouble) of shard 1 run again.
-    CHECK(c.err.find("4 runs planned, 2 already done, 2 ran") != std::string::npos);
+    CHECK(c.output.find("4 runs planned, 2 already done, 2 ran") != std::string::npos);
     const auto c2 = run_wuxing({"run", spec.string(), "-o", out.string(), "--shard", "2/3"},
                                fake_env(), dir.path / "log");
-    CHECK(c2.err.find("4 runs planned, 2 already done, 2 ran") != std::string::npos);
+    CHECK(c2.output.find("4 runs planned, 2 already done, 2 ran") != std::string::npos);
   }
   SUBCASE("merging into an existing file keeps its runs, and ok wins over failed") {
     // A second output holding only shard 0, with shard 0's runs stored as failed by a
@@ -302,7 +236,7 @@ TEST_CASE("shards 0/3, 1/3, 2/3 run separately and merged equal a single-process
 }
 
 TEST_CASE("merge refuses files of different specs, naming them, and leaves OUT untouched") {
-  TempDir dir;
+  TempDir dir("shard");
   const auto a = dir.path / "a.yaml";
   const auto b = dir.path / "b.yaml";
   std::ofstream(a) << kFakeSpec;
@@ -319,9 +253,9 @@ TEST_CASE("merge refuses files of different specs, naming them, and leaves OUT u
   const auto c =
       run_wuxing({"merge", out.string(), fa.string(), fb.string()}, {}, dir.path / "log");
   CHECK(c.exit_code() != 0);
-  CAPTURE(c.err);
-  CHECK(c.err.find(fb.string()) != std::string::npos);
-  CHECK(c.err.find("different specs") != std::string::npos);
+  CAPTURE(c.output);
+  CHECK(c.output.find(fb.string()) != std::string::npos);
+  CHECK(c.output.find("different specs") != std::string::npos);
   CHECK(std::filesystem::last_write_time(out) == before);
   CHECK(std::filesystem::file_size(out) == size);
   CHECK(!std::filesystem::exists(out.string() + ".tmp"));
@@ -330,7 +264,7 @@ TEST_CASE("merge refuses files of different specs, naming them, and leaves OUT u
     OutputLock held(out);
     const auto locked = run_wuxing({"merge", out.string(), fa.string()}, {}, dir.path / "log");
     CHECK(locked.exit_code() != 0);
-    CHECK(locked.err.find("being written by another process") != std::string::npos);
+    CHECK(locked.output.find("being written by another process") != std::string::npos);
     CHECK(std::filesystem::file_size(out) == size);
   }
   CHECK(run_wuxing({"merge", out.string(), fa.string()}, {}, dir.path / "log").exit_code() == 0);
@@ -338,12 +272,12 @@ TEST_CASE("merge refuses files of different specs, naming them, and leaves OUT u
   const auto s = run_wuxing({"run", b.string(), "-o", out.string(), "--shard", "0/2"}, fake_env(),
                             dir.path / "log");
   CHECK(s.exit_code() != 0);
-  CHECK(s.err.find("other-spec") != std::string::npos);
+  CHECK(s.output.find("other-spec") != std::string::npos);
   CHECK(!std::filesystem::exists(shard_path(out, {0, 2})));
 }
 
 TEST_CASE("a shard SIGKILLed mid-way and re-run completes without redoing finished runs") {
-  TempDir dir;
+  TempDir dir("shard");
   const auto spec = dir.path / "s.yaml";
   std::ofstream(spec) << "name: shard-kill\ndata: {dataset: synthetic, train_size: 100, "
                          "test_size: 20}\ntraining: {epochs: 2}\n"
@@ -364,9 +298,9 @@ TEST_CASE("a shard SIGKILLed mid-way and re-run completes without redoing finish
   CHECK(before.size() >= 1);
   CHECK(before.size() < 8);
   const auto resumed = run_wuxing(args, fake_env(40), dir.path / "log");
-  CAPTURE(resumed.err);
+  CAPTURE(resumed.output);
   REQUIRE(resumed.exit_code() == 0);
-  CHECK(resumed.err.find(std::to_string(before.size()) + " already done") != std::string::npos);
+  CHECK(resumed.output.find(std::to_string(before.size()) + " already done") != std::string::npos);
   const auto after = read_runs(shard1);
   CHECK(after.size() == 8);
   for (const auto& [id, start] : before) CHECK(after.at(id).start_time == start);
@@ -380,7 +314,7 @@ TEST_CASE("a shard SIGKILLed mid-way and re-run completes without redoing finish
 }
 
 TEST_CASE("real training (synthetic data): merged shards equal the single-process metrics") {
-  TempDir dir;
+  TempDir dir("shard");
   const auto spec = dir.path / "s.yaml";
   std::ofstream(spec) << "name: shard-real\ndata: {dataset: synthetic, train_size: 60, "
                          "test_size: 20}\ntraining: {epochs: 2}\nrecord: {probe_samples: [0], "
