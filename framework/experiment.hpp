@@ -88,4 +88,10 @@ struct RunObserver {
 RunResult train_experiment(const ExperimentConfig& config, const RunObserver& observer = {},
                            int threads = 1);
 
+// The end of an epoch, shared by the trainers: stores and reports the epoch's metrics, marks
+// the run numerical_trouble when its losses are not finite and failed when it was stopped.
+// Returns whether training goes on.
+bool close_epoch(RunResult& result, EpochMetrics metrics, const RunObserver& observer,
+                 bool stopped);
+
 }  // namespace wuxing

@@ -203,17 +203,7 @@ RunResult run_mlp(const ExperimentConfig& config, const DatasetSplit& data,
     m.test_loss = test.size() ? test_loss / test.size() : nan;
     m.max_re_lambda = nan;
     m.wall_seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
-    if (result.status == "ok" && !std::isfinite(m.test_loss)) {
-      result.status = "numerical_trouble";
-      result.reason = fmt::format("non-finite test loss in epoch {}", epoch + 1);
-    }
-    result.epochs.push_back(m);
-    if (observer.on_epoch) observer.on_epoch(m);
-    if (stopped) {
-      result.status = "failed";
-      result.reason = fmt::format("stopped on request during epoch {}", epoch + 1);
-    }
-    if (result.status != "ok") break;
+    if (!close_epoch(result, std::move(m), observer, stopped)) break;
   }
   for (std::size_t l = 0; l < mlp.W.size(); ++l) {
     LayerParameters p;

@@ -406,17 +406,7 @@ RunResult run_training(const ExperimentConfig& config, const DatasetSplit& data,
       result.stability.push_back(std::move(rec));
     }
     m.wall_seconds = seconds_since(t0);
-    if (result.status == "ok" && !(std::isfinite(m.test_loss) && std::isfinite(m.train_loss))) {
-      result.status = "numerical_trouble";
-      result.reason = fmt::format("non-finite loss in epoch {}", epoch + 1);
-    }
-    result.epochs.push_back(m);
-    if (observer.on_epoch) observer.on_epoch(m);
-    if (stopped) {
-      result.status = "failed";
-      result.reason = fmt::format("stopped on request during epoch {}", epoch + 1);
-    }
-    if (result.status != "ok") break;
+    if (!close_epoch(result, std::move(m), observer, stopped)) break;
   }
   // Probe trajectories on the test set after the last epoch.
   if (!config.record.probe_samples.empty() && test.size() > 0) {

@@ -326,28 +326,22 @@ TEST_CASE("mlp_backprop gradients equal finite differences") {
       std::vector<int> pred;
       for (std::size_t l = 0; l < mlp.W.size(); ++l) {
         std::vector<double> a, fd;
-        for (Eigen::Index i = 0; i < mlp.W[l].size(); ++i) {
-          double& p = mlp.W[l].data()[i];
-          const double keep = p, eps = 1e-6;
-          p = keep + eps;
-          const double up = mlp.evaluate(X, y, pred);
-          p = keep - eps;
-          const double down = mlp.evaluate(X, y, pred);
-          p = keep;
-          fd.push_back((up - down) / (2 * eps));
-          a.push_back(gW[l].data()[i]);
-        }
-        for (Eigen::Index i = 0; i < mlp.b[l].size(); ++i) {
-          double& p = mlp.b[l].data()[i];
-          const double keep = p, eps = 1e-6;
-          p = keep + eps;
-          const double up = mlp.evaluate(X, y, pred);
-          p = keep - eps;
-          const double down = mlp.evaluate(X, y, pred);
-          p = keep;
-          fd.push_back((up - down) / (2 * eps));
-          a.push_back(gb[l].data()[i]);
-        }
+        // Central differences over one parameter block, next to its analytic gradient.
+        auto block = [&](double* params, const double* grad, Eigen::Index size) {
+          for (Eigen::Index i = 0; i < size; ++i) {
+            double& p = params[i];
+            const double keep = p, eps = 1e-6;
+            p = keep + eps;
+            const double up = mlp.evaluate(X, y, pred);
+            p = keep - eps;
+            const double down = mlp.evaluate(X, y, pred);
+            p = keep;
+            fd.push_back((up - down) / (2 * eps));
+            a.push_back(grad[i]);
+          }
+        };
+        block(mlp.W[l].data(), gW[l].data(), mlp.W[l].size());
+        block(mlp.b[l].data(), gb[l].data(), mlp.b[l].size());
         INFO(act, " ", loss, " layer ", l);
         CHECK(relative_error(a, fd) < 1e-6);
       }
