@@ -99,10 +99,10 @@ ExperimentConfig network_config(int hidden, int n) {
 // FLOPs of one fused-Heun forward phase, from the kernel's structure (network.cpp):
 // an rhs evaluation costs 7 per integrated element (jiang-r1: 4 mul, 3 add) plus, for
 // layers l >= 2, 1 per element of layer l-1 (signal s = x - x*) and 2 per connection
-// (gather_drive); a step is 2 evaluations + 2 (stage) + 3 (update) per element; the
-// loop makes one more evaluation than steps. Counted for all B samples: frozen
-// samples are still evaluated (they are only masked in the update).
-double forward_flops(const Network& net, std::size_t B, std::int64_t loop_steps) {
+// (gather_drive); a step is 2 evaluations + 2 (stage) + 3 (update) per element, and each
+// sample gets one more evaluation (the test that freezes it). Counted per sample over its
+// own steps (`steps_total` sums them): frozen samples are dropped from the working arrays.
+double forward_flops(const Network& net, std::size_t B, std::int64_t steps_total) {
   const double n = net.n();
   double elems = 0, coupling = 0;
   for (int l = 1; l < net.layer_count(); ++l) {
@@ -111,8 +111,8 @@ double forward_flops(const Network& net, std::size_t B, std::int64_t loop_steps)
       coupling += n * net.layer_size(l - 1) + 2.0 * static_cast<double>(net.connections(l).size());
   }
   const double rhs = 7.0 * elems + coupling;
-  const double evals = 2.0 * static_cast<double>(loop_steps) + 1.0;
-  return static_cast<double>(B) * (evals * rhs + static_cast<double>(loop_steps) * 5.0 * elems);
+  const double steps = static_cast<double>(steps_total);
+  return (2.0 * steps + static_cast<double>(B)) * rhs + steps * 5.0 * elems;
 }
 
 Batch make_batch(const Network& net, const Dataset& data, std::size_t B) {
@@ -187,11 +187,11 @@ void BM_Forward(benchmark::State& state, std::string method, bool per_sample) {
   state.counters["loop_steps"] = static_cast<double>(steps);
   state.counters["unsettled"] = static_cast<double>(r.unsettled);
   if (method == "heun" && !per_sample) {
-    // Work that was not wasted on frozen samples.
-    state.counters["useful_fraction"] =
+    // The share of sample-steps that a batch without dropping its frozen samples would do.
+    state.counters["live_fraction"] =
         static_cast<double>(r.steps_total) / (static_cast<double>(r.max_steps) * B);
     state.counters["FLOP/s"] = benchmark::Counter(
-        forward_flops(net, B, r.max_steps) * state.iterations(), benchmark::Counter::kIsRate);
+        forward_flops(net, B, r.steps_total) * state.iterations(), benchmark::Counter::kIsRate);
   }
 }
 

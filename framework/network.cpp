@@ -372,6 +372,16 @@ class NeuronBlocks {
   std::size_t blocks() const { return layer_.size(); }
 
  protected:
+  // Keeps lanes `keep` (increasing) of every row of a [row][lane] array with `lanes` lanes.
+  static void keep_lanes_of(std::vector<double>& a, std::size_t lanes,
+                            const std::vector<std::size_t>& keep) {
+    const std::size_t rows = a.size() / lanes;
+    // In place: each value moves to a lower or the same index, in increasing order.
+    for (std::size_t r = 0; r < rows; ++r)
+      for (std::size_t j = 0; j < keep.size(); ++j) a[r * keep.size() + j] = a[r * lanes + keep[j]];
+    a.resize(rows * keep.size());
+  }
+
   const Network& net_;
   std::vector<int> layer_, index_;          // block -> (layer, neuron)
   std::vector<std::vector<double>> fixed_;  // x* per neuron of layers 1..L
@@ -381,11 +391,20 @@ class NeuronBlocks {
 // x - x* of layer l - 1 through its incoming connections.
 class ForwardField : public NeuronBlocks {
  public:
-  ForwardField(const Network& net, const Batch& batch) : NeuronBlocks(net), batch_(batch) {}
+  ForwardField(const Network& net, const Batch& batch)
+      : NeuronBlocks(net), B_(batch.B), u_in_(batch.u_in.data()) {}
+  // The stepper dropped every lane (sample) but `keep`: the constant drive follows.
+  void keep_lanes(const std::vector<std::size_t>& keep) {
+    if (own_u_in_.empty())
+      own_u_in_.assign(u_in_, u_in_ + static_cast<std::size_t>(net_.layer_size(1)) * net_.n() * B_);
+    keep_lanes_of(own_u_in_, B_, keep);
+    u_in_ = own_u_in_.data();
+    B_ = keep.size();
+  }
   void eval(std::size_t k, const double* x, double* f) const {
     const int l = layer_[k], i = index_[k], n = net_.n();
-    const std::size_t B = batch_.B, nB = static_cast<std::size_t>(n) * B;
-    const double* drive = batch_.u_in.data() + i * nB;
+    const std::size_t B = B_, nB = static_cast<std::size_t>(n) * B;
+    const double* drive = u_in_ + i * nB;
     if (l > 1) {
       std::vector<double>& u = scratch(0);
       u.resize(nB);
@@ -397,7 +416,9 @@ class ForwardField : public NeuronBlocks {
   }
 
  private:
-  const Batch& batch_;
+  std::size_t B_;
+  const double* u_in_;            // [neuron of layer 1][element][lane]
+  std::vector<double> own_u_in_;  // its compacted copy, once lanes were dropped
 };
 
 // out = J_net(x)^T v (the neuron's own block plus what its outgoing connections carry back
@@ -407,6 +428,21 @@ class AdjointField : public NeuronBlocks {
   AdjointField(const Network& net, std::size_t B, const double* x, const double* D = nullptr,
                const double* e = nullptr)
       : NeuronBlocks(net), B_(B), x_(x), D_(D), e_(e) {}
+  // The stepper dropped every lane (sample) but `keep`: the operating point, mask and source
+  // follow (compacted copies).
+  void keep_lanes(const std::vector<std::size_t>& keep) {
+    const std::size_t size = blocks() * net_.n() * B_;
+    auto compact = [&](const double*& p, std::vector<double>& own) {
+      if (!p) return;
+      if (own.empty()) own.assign(p, p + size);
+      keep_lanes_of(own, B_, keep);
+      p = own.data();
+    };
+    compact(x_, own_x_);
+    compact(D_, own_D_);
+    compact(e_, own_e_);
+    B_ = keep.size();
+  }
   void eval(std::size_t k, const double* v, double* out) const {
     const int l = layer_[k], j = index_[k], n = net_.n();
     const std::size_t nB = static_cast<std::size_t>(n) * B_, o = k * nB;
@@ -423,6 +459,7 @@ class AdjointField : public NeuronBlocks {
   const double* x_;
   const double* D_;
   const double* e_;
+  std::vector<double> own_x_, own_D_, own_e_;  // compacted copies, once lanes were dropped
 };
 
 // The whole field, block after block.
@@ -545,19 +582,27 @@ void sample_rates(std::size_t size, std::size_t B, const double* f, const double
 // Fused improved-Euler integration of dy/dt = f(y) over a batch, one neuron block of the
 // field at a time: each block's derivative, stage arithmetic, rate test and update run
 // while the block is in L1. Each sample is frozen once its own max rate drops below tol, so
-// its result does not depend on its batch-mates. `Clamp` applies the value range (forward
-// phase only).
+// its result does not depend on its batch-mates. Frozen samples are then dropped from the
+// working arrays (their lanes compacted away; the field follows via keep_lanes), so the
+// work follows the samples still moving. Lanes never mix, so the results are the same bits
+// as without the compaction. `Clamp` applies the value range (forward phase only).
 template <bool Clamp, class Field>
-void fused_heun(const Field& field, std::size_t B, double* y, double h, double t_max, double tol,
+void fused_heun(Field& field, std::size_t B, double* y, double h, double t_max, double tol,
                 std::int64_t max_steps, double lo, double hi, PhaseReport& r, const Network& net,
                 std::vector<TrajectoryProbe>* probes) {
-  const std::size_t block = static_cast<std::size_t>(net.n()) * B;
-  const std::size_t size = field.blocks() * block;
+  const std::size_t rows = field.blocks() * static_cast<std::size_t>(net.n());
+  // Probes read samples by their batch index: keep every lane where they look.
+  const bool compact = !probes || probes->empty();
+  std::vector<double>& w = scratch(5);  // the state of the lanes still integrated
+  w.assign(y, y + rows * B);
+  std::vector<std::size_t> lane(B), keep;  // lane -> sample
+  for (std::size_t b = 0; b < B; ++b) lane[b] = b;
+  std::size_t Bc = B;  // lanes in the working arrays
   std::vector<double>& k1 = scratch(2);
   std::vector<double>& k2 = scratch(3);
-  k1.resize(size);
-  k2.resize(block);
-  std::vector<double> yt(size), rate(B), acc(B);
+  k1.resize(rows * B);
+  k2.resize(static_cast<std::size_t>(net.n()) * B);
+  std::vector<double> yt(rows * B), rate(B), acc(B);
   std::vector<double> active(B, 1.0);
   r.sample_steps.assign(B, 0);
   r.sample_settled.assign(B, 0);
@@ -568,19 +613,24 @@ void fused_heun(const Field& field, std::size_t B, double* y, double h, double t
   double* rt = rate.data();
   double* ac = acc.data();
   const double* act = active.data();
+  // Writes lane b of the working state to its sample's place in y.
+  auto store_lane = [&](std::size_t b) {
+    for (std::size_t q = 0; q < rows; ++q) y[q * B + lane[b]] = w[q * Bc + b];
+  };
   while (true) {
+    const std::size_t block = static_cast<std::size_t>(net.n()) * Bc;
     // First stage, block by block: the derivative, projected (clamped system), each
     // sample's max |rate| and a non-finite flag (see sample_rates), and the stage state.
     // Branch-free so that it vectorises.
-    std::fill(rt, rt + B, 0.0);
-    std::fill(ac, ac + B, 0.0);
+    std::fill(rt, rt + Bc, 0.0);
+    std::fill(ac, ac + Bc, 0.0);
     for (std::size_t k = 0; k < field.blocks(); ++k) {
       double* f = k1.data() + k * block;
-      const double* yk = y + k * block;
+      const double* yk = w.data() + k * block;
       double* ytk = yt.data() + k * block;
-      field.eval(k, y, f);
-      for (std::size_t q0 = 0; q0 < block; q0 += B) {
-        for (std::size_t b = 0; b < B; ++b) {
+      field.eval(k, w.data(), f);
+      for (std::size_t q0 = 0; q0 < block; q0 += Bc) {
+        for (std::size_t b = 0; b < Bc; ++b) {
           double fv = f[q0 + b];
           const double yv = yk[q0 + b];
           if constexpr (Clamp) {
@@ -596,41 +646,41 @@ void fused_heun(const Field& field, std::size_t B, double* y, double h, double t
         }
       }
     }
-    for (std::size_t b = 0; b < B; ++b) {
+    for (std::size_t b = 0; b < Bc; ++b) {
       if (active[b] == 0.0) continue;
       if (!(ac[b] == 0.0)) {
         ++r.non_finite;
         active[b] = 0.0;
-        r.sample_steps[b] = step;
+        r.sample_steps[lane[b]] = step;
         --live;
       } else if (rate[b] < tol) {
-        r.sample_settled[b] = 1;
+        r.sample_settled[lane[b]] = 1;
         active[b] = 0.0;
-        r.sample_steps[b] = step;
+        r.sample_steps[lane[b]] = step;
         --live;
       }
     }
-    record_probes(net, B, y, t, probes, step, false);
+    if (!compact) record_probes(net, B, w.data(), t, probes, step, false);
     if (live == 0) break;
     if (t >= t_max - 1e-9 * h || step >= max_steps) {
       if (step >= max_steps && t < t_max - 1e-9 * h)
         r.step_cap_hits += static_cast<std::int64_t>(live);
-      for (std::size_t b = 0; b < B; ++b)
-        if (active[b] != 0.0) r.sample_steps[b] = step;
+      for (std::size_t b = 0; b < Bc; ++b)
+        if (active[b] != 0.0) r.sample_steps[lane[b]] = step;
       break;
     }
     // Second stage, block by block: the derivative at the stage state, projected there, and
     // the masked (clamped) update in one branch-free pass; frozen samples keep their state.
-    // The field reads only the stage state, so updating y block by block is safe.
+    // The field reads only the stage state, so updating w block by block is safe.
     const double half = 0.5 * h;
-    std::fill(ac, ac + B, 0.0);  // now: clamp events per sample (a sum per row would not vectorise)
+    std::fill(ac, ac + Bc, 0.0);  // now: clamp events per lane (a sum per row would not vectorise)
     for (std::size_t k = 0; k < field.blocks(); ++k) {
       const double* f1 = k1.data() + k * block;
       const double* ytk = yt.data() + k * block;
-      double* yk = y + k * block;
+      double* yk = w.data() + k * block;
       field.eval(k, yt.data(), k2p);
-      for (std::size_t q0 = 0; q0 < block; q0 += B) {
-        for (std::size_t b = 0; b < B; ++b) {
+      for (std::size_t q0 = 0; q0 < block; q0 += Bc) {
+        for (std::size_t b = 0; b < Bc; ++b) {
           double f2v = k2p[q0 + b];
           if constexpr (Clamp) {
             const double xv = ytk[q0 + b];
@@ -652,10 +702,27 @@ void fused_heun(const Field& field, std::size_t B, double* y, double h, double t
       }
     }
     if constexpr (Clamp)
-      for (std::size_t b = 0; b < B; ++b) r.clamp_events += static_cast<std::int64_t>(ac[b]);
+      for (std::size_t b = 0; b < Bc; ++b) r.clamp_events += static_cast<std::int64_t>(ac[b]);
     ++step;
     t = step * h;
+    if (compact && live < Bc) {
+      // Frozen lanes are final: store them, then keep only the live ones.
+      keep.clear();
+      for (std::size_t b = 0; b < Bc; ++b) {
+        if (active[b] == 0.0)
+          store_lane(b);
+        else
+          keep.push_back(b);
+      }
+      for (std::size_t q = 0; q < rows; ++q)
+        for (std::size_t j = 0; j < live; ++j) w[q * live + j] = w[q * Bc + keep[j]];
+      for (std::size_t j = 0; j < live; ++j) lane[j] = lane[keep[j]];
+      field.keep_lanes(keep);
+      Bc = live;
+      std::fill(active.begin(), active.begin() + Bc, 1.0);
+    }
   }
+  for (std::size_t b = 0; b < Bc; ++b) store_lane(b);
   record_probes(net, B, y, t, probes, step, true);
 }
 
@@ -721,8 +788,9 @@ PhaseReport forward_phase(const Network& net, Batch& batch, const IntegratorConf
   auto rhs = [&](const double* y, double* f) { network_rhs(net, batch, y, f); };
   const double lo = net.config().x_min, hi = net.config().x_max;
   if (integ.method == "heun") {
-    fused_heun<true>(ForwardField(net, batch), B, batch.x.data(), integ.h, integ.t_max, integ.tol,
-                     integ.max_steps, lo, hi, r, net, probes);
+    ForwardField field(net, batch);
+    fused_heun<true>(field, B, batch.x.data(), integ.h, integ.t_max, integ.tol, integ.max_steps, lo,
+                     hi, r, net, probes);
   } else {
     generic_integration(integ.method, size, B, batch.x.data(), rhs, integ, integ.t_max, integ.tol,
                         true, lo, hi, r);
@@ -907,7 +975,7 @@ PhaseReport backward_phase(const Network& net, const Batch& batch, const std::ve
       const std::size_t q = off + (static_cast<std::size_t>(k) * n + net.output_element()) * B + b;
       e[q] = D[q] * dlds[static_cast<std::size_t>(k) * B + b];
     }
-  const AdjointField field(net, B, batch.x.data(), D.data(), e.data());
+  AdjointField field(net, B, batch.x.data(), D.data(), e.data());
   auto rhs = [&](const double* v, double* out) {
     eval_all(field, static_cast<std::size_t>(n) * B, v, out);
   };
