@@ -4,6 +4,7 @@
 // Network structure, connectivity, the forward phase and its bookkeeping (MODEL.md 2-4).
 #include <doctest/doctest.h>
 
+#include <algorithm>
 #include <cmath>
 #include <set>
 #include <vector>
@@ -147,12 +148,32 @@ TEST_CASE("the forward phase settles to f(x) = 0 and counts its steps") {
   double worst = 0;
   for (double v : f) worst = std::max(worst, std::abs(v));
   CHECK(worst < 1e-9);
-  // Each sample is integrated on its own: a batch of one gives the same state bit for bit.
-  Batch single;
-  set_inputs(net, d.pixels.data(), d.features, d.pixel_scale, {4}, d.labels.data(), single);
-  forward_phase(net, single, c.integrator);
+  // Each sample is integrated on its own (frozen when it settles, then dropped from the
+  // working arrays): a batch of one gives the same states, steps and adjoint bit for bit.
+  std::vector<double> dlds, lambda;
+  output_loss(net, batch, c.training, dlds);
+  const PhaseReport rb = backward_phase(net, batch, dlds, c.integrator, lambda);
   const std::size_t B = batch.B;
-  for (std::size_t q = 0; q < single.x.size(); ++q) CHECK(single.x[q] == batch.x[q * B + 4]);
+  // Samples settle at different steps, so lanes were dropped along the way.
+  CHECK(*std::max_element(r.sample_steps.begin(), r.sample_steps.end()) >
+        *std::min_element(r.sample_steps.begin(), r.sample_steps.end()));
+  for (std::size_t s = 0; s < B; ++s) {
+    Batch single;
+    set_inputs(net, d.pixels.data(), d.features, d.pixel_scale, {s}, d.labels.data(), single);
+    const PhaseReport r1 = forward_phase(net, single, c.integrator);
+    CHECK(r1.sample_steps[0] == r.sample_steps[s]);
+    bool same = true;
+    for (std::size_t q = 0; q < single.x.size(); ++q)
+      same = same && single.x[q] == batch.x[q * B + s];
+    CHECK(same);
+    std::vector<double> dlds1, lambda1;
+    output_loss(net, single, c.training, dlds1);
+    const PhaseReport rb1 = backward_phase(net, single, dlds1, c.integrator, lambda1);
+    CHECK(rb1.sample_steps[0] == rb.sample_steps[s]);
+    same = true;
+    for (std::size_t q = 0; q < lambda1.size(); ++q) same = same && lambda1[q] == lambda[q * B + s];
+    CHECK(same);
+  }
   // Too short a horizon leaves samples unsettled, and that is reported.
   IntegratorConfig short_run = c.integrator;
   short_run.t_max = 1.0;
