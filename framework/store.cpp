@@ -27,7 +27,17 @@ struct SilenceHdf5 {
 };
 // Per thread: in a thread-safe HDF5 build each thread has its own error stack (the
 // runner writes from its own writer thread).
-void silence() { thread_local SilenceHdf5 once; }
+void silence() {
+  thread_local SilenceHdf5 once;
+  // HDF5 keeps freed internal blocks in free lists for reuse; a re-assembly copies every
+  // stored run, so without limits those lists grow with the length of a sweep.
+  static const bool limited = [] {
+    const int mib = 1 << 20;
+    H5set_free_list_limits(4 * mib, mib / 4, 4 * mib, mib / 4, 4 * mib, mib / 4);
+    return true;
+  }();
+  (void)limited;
+}
 
 class Handle {
  public:
@@ -280,6 +290,21 @@ void atomic_replace(const std::filesystem::path& tmp, const std::filesystem::pat
   const auto dir =
       final_path.has_parent_path() ? final_path.parent_path() : std::filesystem::path(".");
   fsync_path(dir, true);
+}
+
+// The copied runs' object headers stay in the files' metadata caches until they are
+// closed, and HDF5 lets each cache grow to 32 MB: the memory of a re-assembly, which copies
+// every stored run, would grow with the length of a sweep up to there. Small caches keep
+// it flat.
+void limit_metadata_cache(hid_t file) {
+  H5AC_cache_config_t mdc{};
+  mdc.version = H5AC__CURR_CACHE_CONFIG_VERSION;
+  if (H5Fget_mdc_config(file, &mdc) < 0) return;
+  mdc.set_initial_size = true;
+  mdc.initial_size = 1 << 20;
+  mdc.max_size = 2 << 20;
+  mdc.min_size = std::min<std::size_t>(mdc.min_size, 1 << 20);
+  H5Fset_mdc_config(file, &mdc);
 }
 
 Handle create_file(const std::filesystem::path& p) {
@@ -716,16 +741,33 @@ void merge_results(const std::filesystem::path& out, const StoreHeader& header,
   const auto tmp = std::filesystem::path(out.string() + ".tmp");
   try {
     Handle dst = create_file(tmp);
+    limit_metadata_cache(dst);
     write_header(dst, header);
     Handle runs = create_group(dst, "runs");
+    std::size_t copied = 0;
     for (std::size_t i = 0; i < sources.size(); ++i) {
       Handle src;
       for (const auto& [name, source] : from) {
         if (source != i) continue;
-        if (src.get() < 0) src = open_results(sources[i]);
+        if (src.get() < 0) {
+          src = open_results(sources[i]);
+          limit_metadata_cache(src);
+        }
         const std::string path = "runs/" + name;
         check_status(H5Ocopy(src, path.c_str(), runs, name.c_str(), H5P_DEFAULT, H5P_DEFAULT),
                      fmt::format("copy run {} from {}", name, sources[i].string()));
+        // HDF5 holds on to what it copied until the file is closed (about 40 KB per run):
+        // close and reopen now and then, so that memory does not grow with the sweep.
+        if (++copied % 64 == 0) {
+          src = Handle();
+          runs.reset();
+          close_file(dst, "close " + tmp.string());
+          dst =
+              Handle(check(H5Fopen(tmp.c_str(), H5F_ACC_RDWR, H5P_DEFAULT), "open " + tmp.string()),
+                     H5Fclose);
+          limit_metadata_cache(dst);
+          runs = open_group(dst, "runs");
+        }
       }
     }
     runs.reset();
@@ -863,6 +905,9 @@ void ResultsStore::assemble() {
     return;
   }
   merge_results(out_, header_, sources);
+  // Copying every stored run fills HDF5's internal free lists, which it keeps for reuse
+  // (about 90 KB per run): without this the process would grow with the sweep's length.
+  H5garbage_collect();
   // Only now that the main file holds them may the parts go.
   std::error_code ec;
   for (const auto& p : part_files) std::filesystem::remove(p, ec);

@@ -97,6 +97,33 @@ TEST_CASE("store round trip: index, metrics, config text, provenance") {
   CHECK(again.runs().at(run.id).plan_index == 5);
 }
 
+TEST_CASE("re-assembly of more runs than one copy batch keeps every run") {
+  // merge_results reopens its files every 64 copied runs (to bound HDF5's memory): 150 runs
+  // in two re-assemblies (90 from parts, then 60 more on top of the main file) must all
+  // come through with their metrics.
+  TempDir dir("store");
+  const auto out = dir.path / "r.h5";
+  auto plan = small_plan({"sweep.seeds={repeat: 38}"});
+  REQUIRE(plan.runs.size() == 152);
+  {
+    ResultsStore store(out, make_store_header(plan));
+    for (std::size_t i = 0; i < 90; ++i) store.add(record_for(plan.runs[i]));
+    store.assemble();
+    for (std::size_t i = 90; i < 150; ++i) store.add(record_for(plan.runs[i]));
+    store.assemble();
+  }
+  const auto index = read_index(out);
+  CHECK(index.rows == 150);
+  const auto runs = read_runs(out);
+  CHECK(runs.size() == 150);
+  for (std::size_t i : {0, 63, 64, 89, 90, 127, 128, 149}) {
+    CAPTURE(i);
+    const auto expected = record_for(plan.runs[i]).result;
+    CHECK(read_metric(out, plan.runs[i].id, "test_accuracy").back() ==
+          expected.epochs.back().test_accuracy);
+  }
+}
+
 TEST_CASE("a file written by a different spec is refused") {
   TempDir dir("store");
   const auto out = dir.path / "r.h5";
