@@ -47,7 +47,9 @@ BENCHMARK_CAPTURE(BM_LoadIdx, mnist_plain, std::string("mnist"))->Unit(benchmark
 BENCHMARK_CAPTURE(BM_LoadIdx, fashion_mnist_gzip, std::string("fashion_mnist"))
     ->Unit(benchmark::kMillisecond);
 
-// The whole load_dataset path as an experiment sees it (checks + subset copy).
+// The whole load_dataset path as the second and later runs of a sweep see it: the files
+// come from the process's cache (framework/data.cpp), so this is the subset copy (the
+// first read of the files is BM_LoadIdx).
 void BM_LoadDataset(benchmark::State& state, std::string dataset, int train_size) {
   wuxing::DataConfig config;
   config.dataset = dataset;
