@@ -1,6 +1,8 @@
-// GCC 12 reports a false -Wmaybe-uninitialized inside Eigen's AVX-512 kernels (the
-// intrinsics' self-initialised __Y); it is not in our code.
+// GCC 12 reports a false -W(maybe-)uninitialized inside Eigen's AVX-512 kernels (the
+// intrinsics' self-initialised __Y; -Wuninitialized at -O2, as in the sanitizer build); it is
+// not in our code.
 #pragma GCC diagnostic ignored "-Wmaybe-uninitialized"
+#pragma GCC diagnostic ignored "-Wuninitialized"
 #include "framework/network.hpp"
 
 #include <fmt/format.h>

@@ -12,11 +12,11 @@
 #include <chrono>
 #include <cmath>
 #include <cstdlib>
+#include <cstring>
 #include <filesystem>
 #include <fstream>
 #include <map>
 #include <random>
-#include <regex>
 #include <set>
 #include <sstream>
 #include <string>
@@ -69,11 +69,19 @@ int wait_for(pid_t pid) {
 
 // Run IDs that the progress output reported as finished ("[3/24] run <id> ok: ...").
 std::set<std::string> reported_finished(const std::string& progress) {
+  // A scan rather than std::regex, whose GCC 12 headers warn under the sanitizer build.
   std::set<std::string> ids;
-  static const std::regex line("\\] run ([0-9a-f]{16}) (ok|failed|numerical_trouble):");
-  for (auto it = std::sregex_iterator(progress.begin(), progress.end(), line);
-       it != std::sregex_iterator(); ++it)
-    ids.insert((*it)[1]);
+  const std::string marker = "] run ";
+  for (auto at = progress.find(marker); at != std::string::npos;
+       at = progress.find(marker, at + 1)) {
+    const std::string id = progress.substr(at + marker.size(), 16);
+    const bool hex =
+        id.size() == 16 && id.find_first_not_of("0123456789abcdef") == std::string::npos;
+    const std::size_t after = at + marker.size() + 16;
+    if (!hex || after >= progress.size() || progress[after] != ' ') continue;
+    for (const char* status : {"ok:", "failed:", "numerical_trouble:"})
+      if (progress.compare(after + 1, std::strlen(status), status) == 0) ids.insert(id);
+  }
   return ids;
 }
 

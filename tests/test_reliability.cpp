@@ -9,12 +9,12 @@
 #include <unistd.h>
 #include <zlib.h>
 
+#include <cctype>
 #include <chrono>
 #include <cstdlib>
 #include <filesystem>
 #include <fstream>
 #include <optional>
-#include <regex>
 #include <sstream>
 #include <string>
 #include <utility>
@@ -28,6 +28,23 @@ namespace fs = std::filesystem;
 using namespace wuxing;
 
 namespace {
+
+// Whether `text` holds "<file>:<line>:<column>: ", the location every spec error starts with.
+bool has_location(const std::string& text, const std::string& file) {
+  for (auto at = text.find(file + ":"); at != std::string::npos;
+       at = text.find(file + ":", at + 1)) {
+    std::size_t q = at + file.size() + 1;
+    auto digits = [&] {
+      const std::size_t start = q;
+      while (q < text.size() && std::isdigit(static_cast<unsigned char>(text[q]))) ++q;
+      return q > start;
+    };
+    if (digits() && q < text.size() && text[q++] == ':' && digits() &&
+        text.compare(q, 2, ": ") == 0)
+      return true;
+  }
+  return false;
+}
 
 struct TempDir {
   fs::path path;
@@ -246,7 +263,7 @@ TEST_CASE("bad specs: one clear message at file:line:column, no output, results 
   Workspace ws;
   SUBCASE("malformed YAML") {
     auto r = ws.bad_spec("name: x\nmodel:\n  K3: [0.5, 0.6\n  K1: 2\n", {"YAML syntax error"});
-    CHECK(std::regex_search(r.err, std::regex("bad\\.yaml:[0-9]+:[0-9]+: ")));
+    CHECK(has_location(r.err, "bad.yaml"));
   }
   SUBCASE("a wrong type") {
     ws.bad_spec("name: x\ntraining:\n  epochs: many\n",
@@ -295,7 +312,7 @@ TEST_CASE("bad specs: one clear message at file:line:column, no output, results 
     auto r = ws.bad_spec("name: x\nbase: b1.yaml\n", {"base: base cycle: "});
     CHECK(r.err.find("bad.yaml -> ") != std::string::npos);
     CHECK(r.err.find("b1.yaml -> ") != std::string::npos);
-    CHECK(std::regex_search(r.err, std::regex("b2\\.yaml:1:7: base: ")));
+    CHECK(r.err.find("b2.yaml:1:7: base: ") != std::string::npos);
     ws.bad_spec("name: x\nbase: [missing.yaml]\n",
                 {"bad.yaml:2:8: base: cannot read base file", "missing.yaml"});
   }
