@@ -90,13 +90,19 @@ void Progress::epoch_done(const std::string& id, const EpochMetrics& m) {
     it->second.fraction = std::min(1.0, static_cast<double>(m.epoch) / it->second.epochs);
     it->second.test_accuracy = m.test_accuracy;
   }
+  const int epochs = it != active_.end() ? it->second.epochs : m.epoch;
   if (per_epoch_lines_) {
-    const int epochs = it != active_.end() ? it->second.epochs : m.epoch;
     line_locked(fmt::format(
         "epoch {}/{}: train acc {:.4f}, test acc {:.4f}, train loss {:.4f}, test loss {:.4f}, "
         "unsettled {:.2f}%, clamped {:.2f}%, {:.1f} s",
         m.epoch, epochs, m.train_accuracy, m.test_accuracy, m.train_loss, m.test_loss,
         100.0 * m.unsettled_fraction, 100.0 * m.clamp_fraction, m.wall_seconds));
+  } else if (!tty_) {
+    // A sweep logged to a file (a batch job) has no status line: one line per epoch, so
+    // that long runs still show where they are.
+    line_locked(fmt::format("[{}/{} runs done] {} epoch {}/{}: test acc {:.4f}, {:.1f} s, ETA {}",
+                            already_done_ + finished_, total_, id.substr(0, 8), m.epoch, epochs,
+                            m.test_accuracy, m.wall_seconds, duration(eta_seconds_locked())));
   }
   redraw_locked(true);
 }
