@@ -1,6 +1,7 @@
-// GCC 12 reports a false -Wmaybe-uninitialized inside Eigen's AVX-512 kernels (the
+// GCC 12 reports a false -W(maybe-)uninitialized inside Eigen's AVX-512 kernels (the
 // intrinsics' self-initialised __Y), instantiated here by EigenSolver; not in our code.
 #pragma GCC diagnostic ignored "-Wmaybe-uninitialized"
+#pragma GCC diagnostic ignored "-Wuninitialized"
 // Network structure, connectivity, the forward phase and its bookkeeping (MODEL.md 2-4).
 #include <doctest/doctest.h>
 
