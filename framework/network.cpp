@@ -359,34 +359,40 @@ namespace {
 // and its derivative depends only on the state the field is evaluated at. So a stepper can
 // finish each block (stage arithmetic, rates, update) while it is still in L1, and the
 // blocks can be taken in any order.
+// Keeps lanes `keep` (increasing) of every row of a [row][lane] array with `lanes` lanes, in
+// place: each value moves to a lower or the same index, in increasing order.
+void keep_lanes_of(std::vector<double>& a, std::size_t lanes,
+                   const std::vector<std::size_t>& keep) {
+  const std::size_t rows = a.size() / lanes;
+  for (std::size_t r = 0; r < rows; ++r)
+    for (std::size_t j = 0; j < keep.size(); ++j) a[r * keep.size() + j] = a[r * lanes + keep[j]];
+  a.resize(rows * keep.size());
+}
+
+// The same for an array the caller owns (`size` values at `data`): the kept lanes go into
+// `own`, a copy made on the first call, and `data` is pointed at it.
+void keep_lanes_of(const double*& data, std::vector<double>& own, std::size_t size,
+                   std::size_t lanes, const std::vector<std::size_t>& keep) {
+  if (!data) return;
+  if (own.empty()) own.assign(data, data + size);
+  keep_lanes_of(own, lanes, keep);
+  data = own.data();
+}
+
 class NeuronBlocks {
  public:
   explicit NeuronBlocks(const Network& net) : net_(net) {
-    for (int l = 1; l < net.layer_count(); ++l) {
-      fixed_.emplace_back();
+    for (int l = 1; l < net.layer_count(); ++l)
       for (int i = 0; i < net.layer_size(l); ++i) {
         layer_.push_back(l);
         index_.push_back(i);
-        fixed_.back().push_back(net.fixed_point(l, i));
       }
-    }
   }
   std::size_t blocks() const { return layer_.size(); }
 
  protected:
-  // Keeps lanes `keep` (increasing) of every row of a [row][lane] array with `lanes` lanes.
-  static void keep_lanes_of(std::vector<double>& a, std::size_t lanes,
-                            const std::vector<std::size_t>& keep) {
-    const std::size_t rows = a.size() / lanes;
-    // In place: each value moves to a lower or the same index, in increasing order.
-    for (std::size_t r = 0; r < rows; ++r)
-      for (std::size_t j = 0; j < keep.size(); ++j) a[r * keep.size() + j] = a[r * lanes + keep[j]];
-    a.resize(rows * keep.size());
-  }
-
   const Network& net_;
-  std::vector<int> layer_, index_;          // block -> (layer, neuron)
-  std::vector<std::vector<double>> fixed_;  // x* per neuron of layers 1..L
+  std::vector<int> layer_, index_;  // block -> (layer, neuron)
 };
 
 // f(x): neuron i of layer l sees the drive of the inputs (l = 1, constant) or the signals
@@ -394,13 +400,16 @@ class NeuronBlocks {
 class ForwardField : public NeuronBlocks {
  public:
   ForwardField(const Network& net, const Batch& batch)
-      : NeuronBlocks(net), B_(batch.B), u_in_(batch.u_in.data()) {}
+      : NeuronBlocks(net), B_(batch.B), u_in_(batch.u_in.data()) {
+    for (int l = 1; l + 1 < net.layer_count(); ++l) {
+      fixed_.emplace_back();
+      for (int i = 0; i < net.layer_size(l); ++i) fixed_.back().push_back(net.fixed_point(l, i));
+    }
+  }
   // The stepper dropped every lane (sample) but `keep`: the constant drive follows.
   void keep_lanes(const std::vector<std::size_t>& keep) {
-    if (own_u_in_.empty())
-      own_u_in_.assign(u_in_, u_in_ + static_cast<std::size_t>(net_.layer_size(1)) * net_.n() * B_);
-    keep_lanes_of(own_u_in_, B_, keep);
-    u_in_ = own_u_in_.data();
+    keep_lanes_of(u_in_, own_u_in_, static_cast<std::size_t>(net_.layer_size(1)) * net_.n() * B_,
+                  B_, keep);
     B_ = keep.size();
   }
   void eval(std::size_t k, const double* x, double* f) const {
@@ -419,8 +428,9 @@ class ForwardField : public NeuronBlocks {
 
  private:
   std::size_t B_;
-  const double* u_in_;            // [neuron of layer 1][element][lane]
-  std::vector<double> own_u_in_;  // its compacted copy, once lanes were dropped
+  const double* u_in_;                      // [neuron of layer 1][element][lane]
+  std::vector<double> own_u_in_;            // its compacted copy, once lanes were dropped
+  std::vector<std::vector<double>> fixed_;  // x* per neuron of layers 1..L-1 (the senders)
 };
 
 // out = J_net(x)^T v (the neuron's own block plus what its outgoing connections carry back
@@ -434,15 +444,9 @@ class AdjointField : public NeuronBlocks {
   // follow (compacted copies).
   void keep_lanes(const std::vector<std::size_t>& keep) {
     const std::size_t size = blocks() * net_.n() * B_;
-    auto compact = [&](const double*& p, std::vector<double>& own) {
-      if (!p) return;
-      if (own.empty()) own.assign(p, p + size);
-      keep_lanes_of(own, B_, keep);
-      p = own.data();
-    };
-    compact(x_, own_x_);
-    compact(D_, own_D_);
-    compact(e_, own_e_);
+    keep_lanes_of(x_, own_x_, size, B_, keep);
+    keep_lanes_of(D_, own_D_, size, B_, keep);
+    keep_lanes_of(e_, own_e_, size, B_, keep);
     B_ = keep.size();
   }
   void eval(std::size_t k, const double* v, double* out) const {
@@ -716,8 +720,7 @@ void fused_heun(Field& field, std::size_t B, double* y, double h, double t_max, 
         else
           keep.push_back(b);
       }
-      for (std::size_t q = 0; q < rows; ++q)
-        for (std::size_t j = 0; j < live; ++j) w[q * live + j] = w[q * Bc + keep[j]];
+      keep_lanes_of(w, Bc, keep);
       for (std::size_t j = 0; j < live; ++j) lane[j] = lane[keep[j]];
       field.keep_lanes(keep);
       Bc = live;
@@ -946,13 +949,14 @@ void solve_adjoint(const Network& net, const Batch& batch, const double* D, cons
       }
     }
   }
+  std::vector<double> rate;
+  std::vector<char> bad;
+  sample_rates(lambda.size(), B, lambda.data(), nullptr, 0.0, 0.0, rate, bad);
   r.sample_steps.assign(B, 0);
   r.sample_settled.assign(B, 0);
   for (std::size_t b = 0; b < B; ++b) {
-    bool finite = true;
-    for (std::size_t q = b; q < lambda.size(); q += B) finite = finite && std::isfinite(lambda[q]);
-    if (!finite) ++r.non_finite;
-    r.sample_settled[b] = finite && stable[b];
+    r.non_finite += bad[b];
+    r.sample_settled[b] = !bad[b] && stable[b];
   }
 }
 
