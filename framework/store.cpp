@@ -27,17 +27,7 @@ struct SilenceHdf5 {
 };
 // Per thread: in a thread-safe HDF5 build each thread has its own error stack (the
 // runner writes from its own writer thread).
-void silence() {
-  thread_local SilenceHdf5 once;
-  // HDF5 keeps freed internal blocks in free lists for reuse; a re-assembly copies every
-  // stored run, so without limits those lists grow with the length of a sweep.
-  static const bool limited = [] {
-    const int mib = 1 << 20;
-    H5set_free_list_limits(4 * mib, mib / 4, 4 * mib, mib / 4, 4 * mib, mib / 4);
-    return true;
-  }();
-  (void)limited;
-}
+void silence() { thread_local SilenceHdf5 once; }
 
 class Handle {
  public:
@@ -756,18 +746,10 @@ void merge_results(const std::filesystem::path& out, const StoreHeader& header,
         const std::string path = "runs/" + name;
         check_status(H5Ocopy(src, path.c_str(), runs, name.c_str(), H5P_DEFAULT, H5P_DEFAULT),
                      fmt::format("copy run {} from {}", name, sources[i].string()));
-        // HDF5 holds on to what it copied until the file is closed (about 40 KB per run):
-        // close and reopen now and then, so that memory does not grow with the sweep.
-        if (++copied % 64 == 0) {
-          src = Handle();
-          runs.reset();
-          close_file(dst, "close " + tmp.string());
-          dst =
-              Handle(check(H5Fopen(tmp.c_str(), H5F_ACC_RDWR, H5P_DEFAULT), "open " + tmp.string()),
-                     H5Fclose);
-          limit_metadata_cache(dst);
-          runs = open_group(dst, "runs");
-        }
+        // HDF5 holds on to what it read from a source until that file is closed (about 40 KB
+        // per copied run, heaptrack): reopen it now and then, so that memory does not grow
+        // with the sweep.
+        if (++copied % 64 == 0) src = Handle();
       }
     }
     runs.reset();
@@ -905,9 +887,6 @@ void ResultsStore::assemble() {
     return;
   }
   merge_results(out_, header_, sources);
-  // Copying every stored run fills HDF5's internal free lists, which it keeps for reuse
-  // (about 90 KB per run): without this the process would grow with the sweep's length.
-  H5garbage_collect();
   // Only now that the main file holds them may the parts go.
   std::error_code ec;
   for (const auto& p : part_files) std::filesystem::remove(p, ec);
