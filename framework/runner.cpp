@@ -183,13 +183,7 @@ SweepSummary SweepRunner::run() {
     }
     observer.stop = &trainer_stop;
     if (show) progress.run_started(planned.id, planned.config.training.epochs);
-    RunRecord rec;
-    rec.id = planned.id;
-    rec.plan_index = planned.index;
-    rec.config_yaml = planned.yaml;
-    rec.seed = planned.config.seed;
-    rec.ablation = planned.ablation;
-    rec.swept = planned.swept;
+    RunRecord rec = make_run_record(planned);
     rec.start_time = utc_now_iso();
     const auto t0 = std::chrono::steady_clock::now();
     try {

@@ -632,6 +632,17 @@ void write_index(hid_t file, const StoreHeader& header) {
 
 }  // namespace
 
+RunRecord make_run_record(const PlannedRun& run) {
+  RunRecord rec;
+  rec.id = run.id;
+  rec.plan_index = run.index;
+  rec.config_yaml = run.yaml;
+  rec.seed = run.config.seed;
+  rec.ablation = run.ablation;
+  rec.swept = run.swept;
+  return rec;
+}
+
 StoreHeader make_store_header(const SweepPlan& plan) {
   return StoreHeader{plan.spec_name, plan.fingerprint, plan.description, plan.base_yaml,
                      plan.columns};

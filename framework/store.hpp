@@ -52,6 +52,9 @@ struct RunRecord {
   std::string end_time;
 };
 
+// The record of a planned run, before its result and times are filled in.
+RunRecord make_run_record(const PlannedRun& run);
+
 // A stored run's summary (from its /runs/<id> attributes).
 struct StoredRun {
   std::string id;
