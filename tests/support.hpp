@@ -49,16 +49,19 @@ struct TempDir {
 // The record the runner would store for `run`, with fixed start and end times and the
 // result left for the caller to fill in.
 inline RunRecord record_skeleton(const PlannedRun& run) {
-  RunRecord rec;
-  rec.id = run.id;
-  rec.plan_index = run.index;
-  rec.config_yaml = run.yaml;
-  rec.seed = run.config.seed;
-  rec.ablation = run.ablation;
-  rec.swept = run.swept;
+  RunRecord rec = make_run_record(run);
   rec.start_time = "2026-01-01T00:00:00.000Z";
   rec.end_time = "2026-01-01T00:00:01.000Z";
   return rec;
+}
+
+// A small sweep with real training on synthetic data (4 runs of a few seconds), for the
+// tests that compare ways of distributing a sweep with one process.
+inline std::string real_training_spec(std::string_view name) {
+  return "name: " + std::string(name) +
+         "\ndata: {dataset: synthetic, train_size: 60, test_size: 20}\n"
+         "training: {epochs: 2}\nrecord: {probe_samples: [0], probe_layers: [0]}\n"
+         "sweep: {grid: {model.K3: [0.3, 0.6]}, seeds: {repeat: 2}}\n";
 }
 
 // A child process's exit status and everything it wrote (stdout and stderr together).

@@ -316,10 +316,7 @@ TEST_CASE("a shard SIGKILLed mid-way and re-run completes without redoing finish
 TEST_CASE("real training (synthetic data): merged shards equal the single-process metrics") {
   TempDir dir("shard");
   const auto spec = dir.path / "s.yaml";
-  std::ofstream(spec) << "name: shard-real\ndata: {dataset: synthetic, train_size: 60, "
-                         "test_size: 20}\ntraining: {epochs: 2}\nrecord: {probe_samples: [0], "
-                         "probe_layers: [0]}\nsweep: {grid: {model.K3: [0.3, 0.6]}, seeds: "
-                         "{repeat: 2}}\n";
+  std::ofstream(spec) << test_support::real_training_spec("shard-real");
   const auto single = dir.path / "single.h5";
   const auto out = dir.path / "out.h5";
   REQUIRE(
