@@ -19,7 +19,14 @@
 
 #include "framework/config.hpp"
 #include "framework/data.hpp"
-#include "framework/network.hpp"
+#include "framework/learning/adjoint.hpp"
+#include "framework/learning/bptt.hpp"
+#include "framework/learning/gradients.hpp"
+#include "framework/learning/loss.hpp"
+#include "framework/model/fields.hpp"
+#include "framework/model/forward_phase.hpp"
+#include "framework/model/network.hpp"
+#include "framework/model/operating_point.hpp"
 #include "framework/spec.hpp"
 #include "framework/training.hpp"
 

@@ -1,0 +1,121 @@
+// GCC 12 reports a false -W(maybe-)uninitialized inside Eigen's AVX-512 kernels (the
+// intrinsics' self-initialised __Y; -Wuninitialized at -O2, as in the sanitizer build); it is
+// not in our code.
+#pragma GCC diagnostic ignored "-Wmaybe-uninitialized"
+#pragma GCC diagnostic ignored "-Wuninitialized"
+#include "framework/learning/adjoint.hpp"
+
+#include <Eigen/Dense>
+#include <algorithm>
+
+#include "framework/model/fields.hpp"
+#include "framework/model/fused_heun.hpp"
+#include "framework/model/generic_integration.hpp"
+#include "framework/model/operating_point.hpp"
+
+namespace wuxing {
+namespace {
+
+// The backward phase's fixed point directly: 0 = D (J^T lambda + e) with lambda = 0 on the
+// clamped elements. J_net is block lower triangular (a feedforward cascade of neurons), so
+// layer by layer from the output: lambda_j = -(J_jj^T)_FF^-1 (e_j + the connections' terms
+// from layer l + 1)_F over the neuron's free elements F, sample by sample. The ODE settles
+// there exactly when every (J_jj)_FF is Hurwitz-stable, which is what `settled` reports.
+void solve_adjoint(const Network& net, const Batch& batch, const double* D, const double* e,
+                   std::vector<double>& lambda, PhaseReport& r) {
+  using Small = Eigen::Matrix<double, Eigen::Dynamic, Eigen::Dynamic, 0, 16, 16>;
+  using SmallVec = Eigen::Matrix<double, Eigen::Dynamic, 1, 0, 16, 1>;
+  const std::size_t B = batch.B;
+  const int n = net.n();
+  const int L = net.layer_count() - 1;
+  const std::size_t nB = static_cast<std::size_t>(n) * B;
+  std::vector<double> back(nB);
+  std::vector<char> stable(B, 1);
+  Eigen::VectorXd xj(n);
+  std::vector<int> free;
+  for (int l = L; l >= 1; --l) {
+    for (int j = 0; j < net.layer_size(l); ++j) {
+      const std::size_t o = net.layer_offset(l, B) + static_cast<std::size_t>(j) * nB;
+      std::fill(back.begin(), back.end(), 0.0);
+      if (l < L)
+        scatter_pre(net.connections(l + 1), n, B, lambda.data() + net.layer_offset(l + 1, B), j,
+                    back.data());
+      for (std::size_t b = 0; b < B; ++b) {
+        free.clear();
+        for (int a = 0; a < n; ++a) {
+          xj(a) = batch.x[o + a * B + b];
+          if (D[o + a * B + b] != 0.0) free.push_back(a);
+        }
+        if (free.empty()) continue;
+        const Eigen::MatrixXd J = net.equation().jacobian(net.topology(), net.K(l, j), xj);
+        const Eigen::Index m = static_cast<Eigen::Index>(free.size());
+        Small JF(m, m);
+        SmallVec rhs(m);
+        for (Eigen::Index p = 0; p < m; ++p) {
+          for (Eigen::Index q = 0; q < m; ++q) JF(p, q) = J(free[p], free[q]);
+          const std::size_t at = o + free[p] * B + b;
+          rhs(p) = -(back[free[p] * B + b] + e[at]);
+        }
+        if (!wuxing::detail::hurwitz_stable(JF)) stable[b] = 0;
+        const SmallVec y = JF.transpose().partialPivLu().solve(rhs);
+        for (Eigen::Index p = 0; p < m; ++p) lambda[o + free[p] * B + b] = y(p);
+      }
+    }
+  }
+  std::vector<double> rate;
+  std::vector<char> bad;
+  detail::sample_rates(lambda.size(), B, lambda.data(), nullptr, 0.0, 0.0, rate, bad);
+  r.sample_steps.assign(B, 0);
+  r.sample_settled.assign(B, 0);
+  for (std::size_t b = 0; b < B; ++b) {
+    r.non_finite += bad[b];
+    r.sample_settled[b] = !bad[b] && stable[b];
+  }
+}
+
+}  // namespace
+
+PhaseReport backward_phase(const Network& net, const Batch& batch, const std::vector<double>& dlds,
+                           const IntegratorConfig& integ, std::vector<double>& lambda) {
+  PhaseReport r;
+  const std::size_t B = batch.B;
+  const int n = net.n();
+  const int L = net.layer_count() - 1;
+  const std::size_t size = net.state_size(B);
+  const double lo = net.config().x_min, hi = net.config().x_max;
+  // D: 1 for free elements, 0 for those clamped at the end of the forward phase. A clamped
+  // element is a constant of the clamped system, so its adjoint stays 0 and passes nothing on.
+  std::vector<double> D(size);
+  for (std::size_t q = 0; q < size; ++q) D[q] = (batch.x[q] <= lo || batch.x[q] >= hi) ? 0.0 : 1.0;
+  std::vector<double> e(size, 0.0);
+  const std::size_t off = net.layer_offset(L, B);
+  for (int k = 0; k < net.layer_size(L); ++k)
+    for (std::size_t b = 0; b < B; ++b) {
+      const std::size_t q = off + (static_cast<std::size_t>(k) * n + net.output_element()) * B + b;
+      e[q] = D[q] * dlds[static_cast<std::size_t>(k) * B + b];
+    }
+  detail::AdjointField field(net, B, batch.x.data(), D.data(), e.data());
+  auto rhs = [&](const double* v, double* out) {
+    detail::eval_all(field, static_cast<std::size_t>(n) * B, v, out);
+  };
+  lambda.assign(size, 0.0);
+  const double t_max = integ.backward_t_max;
+  if (integ.backward_method == "solve") {
+    solve_adjoint(net, batch, D.data(), e.data(), lambda, r);
+  } else if (integ.method == "heun") {
+    detail::fused_heun<false>(field, B, lambda.data(), integ.h, t_max, integ.backward_tol,
+                              integ.max_steps, lo, hi, r, net, nullptr);
+  } else {
+    detail::generic_integration(integ.method, size, B, lambda.data(), rhs, integ, t_max,
+                                integ.backward_tol, false, lo, hi, r);
+  }
+  r.unsettled = 0;
+  for (std::size_t b = 0; b < B; ++b) {
+    if (!r.sample_settled[b]) ++r.unsettled;
+    r.steps_total += r.sample_steps[b];
+    r.max_steps = std::max(r.max_steps, r.sample_steps[b]);
+  }
+  return r;
+}
+
+}  // namespace wuxing

@@ -1,0 +1,20 @@
+// The backward (adjoint) phase (MODEL.md section 5): lambda settles to dL/du, the gradient
+// of the loss with respect to every element's drive, either by integrating the reverse
+// system or by solving for its fixed point.
+#pragma once
+
+#include <vector>
+
+#include "framework/config.hpp"
+#include "framework/model/network.hpp"
+#include "framework/model/phase.hpp"
+
+namespace wuxing {
+
+// Backward phase: d(lambda)/dt = D (J_net(x^f)^T (D lambda) + e), e = dlds at the output
+// read element, D zeroes elements clamped at the end of the forward phase. Settles to
+// lambda = dL/du. `lambda` has the state's layout.
+PhaseReport backward_phase(const Network& net, const Batch& batch, const std::vector<double>& dlds,
+                           const IntegratorConfig& integ, std::vector<double>& lambda);
+
+}  // namespace wuxing

@@ -1,0 +1,128 @@
+#include "framework/learning/gradients.hpp"
+
+#include <algorithm>
+#include <cmath>
+
+#include "framework/model/connection_kernels.hpp"
+
+namespace wuxing {
+
+void Gradients::reset(const Network& net) {
+  const int L = net.layer_count() - 1;
+  coef.resize(L);
+  for (int l = 1; l <= L; ++l) coef[l - 1].assign(net.connections(l).size(), 0.0);
+  K.assign(net.k_table().size(), {0.0, 0.0, 0.0});
+}
+
+// ---------------------------------------------------------------------------------------
+// Local gradients
+//
+// Settled state: F(x, theta) = 0, F = f(x, u(x, theta), theta). The loss L(x, theta)
+// depends on theta explicitly through the output signals s = x_out - x*(K). By the
+// implicit function theorem, dL/dtheta = dL/dtheta|explicit + lambda^T dF/dtheta with
+// lambda = -J^-T dL/dx, the backward phase's fixed point (= dL/du since dF/du = I).
+//  - connection c (j -> i, a -> b): dF_{i,b}/dc = s_{j,a}, so dL/dc = lambda_{i,b} s_{j,a}.
+//  - K_m of neuron j: its own equations give sum_e lambda_{j,e} df_e/dK_m; its signal
+//    s_{j,a} = x_{j,a} - x*_j(K) enters the drive of every downstream (i, b) with
+//    dF_{i,b}/dK_m = -c dx*/dK_m; an output neuron's loss gets dL/ds * (-dx*/dK_m). So
+//      dL/dK_m = sum_e lambda_{j,e} df_e/dK_m
+//                - dx*/dK_m (sum_{c: j->(i,b)} c lambda_{i,b} + [j output] dL/ds_j).
+// Both are averaged over the minibatch.
+
+namespace detail {
+
+// d x* / d K_m. jiang-r1 has the closed form x* = (K1 - K3) / K2; other variants use a
+// central difference of their fixed_point().
+std::array<double, 3> fixed_point_derivative(const Equation& eq, const KParams& K) {
+  if (eq.name() == "jiang-r1") return {1.0 / K.K2, -(K.K1 - K.K3) / (K.K2 * K.K2), -1.0 / K.K2};
+  std::array<double, 3> d{};
+  for (int m = 0; m < 3; ++m) {
+    KParams hi = K, lo = K;
+    double* ph = m == 0 ? &hi.K1 : m == 1 ? &hi.K2 : &hi.K3;
+    double* pl = m == 0 ? &lo.K1 : m == 1 ? &lo.K2 : &lo.K3;
+    const double step = 1e-6 * std::max(1.0, std::abs(*ph));
+    *ph += step;
+    *pl -= step;
+    d[m] = (eq.fixed_point(hi) - eq.fixed_point(lo)) / (2.0 * step);
+  }
+  return d;
+}
+
+// Per-neuron K gradient from stage adjoints `v` at state `x` (+ the x* terms from bt and
+// the explicit output term), added into per-neuron buffers kg[(offset + i) * 3 + m].
+void k_gradient_terms(const Network& net, std::size_t B, const double* x, const double* v,
+                      const double* explicit_out, double scale, std::vector<double>& kg) {
+  const int n = net.n();
+  const int L = net.layer_count() - 1;
+  std::vector<double> back;
+  for (int l = 1; l <= L; ++l) {
+    const int N = net.layer_size(l);
+    const std::size_t off = net.layer_offset(l, B);
+    back.assign(static_cast<std::size_t>(N) * n * B, 0.0);
+    if (l < L)
+      scatter_back(net.connections(l + 1), n, B, v + net.layer_offset(l + 1, B), back.data());
+    std::size_t neuron0 = 0;
+    for (int q = 1; q < l; ++q) neuron0 += net.layer_size(q);
+    const bool parallel = static_cast<std::size_t>(N) * n * B > kParallelWork;
+#pragma omp parallel for schedule(static) if (parallel)
+    for (int i = 0; i < N; ++i) {
+      std::vector<double> d(static_cast<std::size_t>(n) * B);
+      const KParams& K = net.K(l, i);
+      const auto dxs = fixed_point_derivative(net.equation(), K);
+      const std::size_t o = off + static_cast<std::size_t>(i) * n * B;
+      // Sum over the neuron's outgoing transfers (all elements a) and the explicit term.
+      double xstar_weight = 0.0;
+      for (std::size_t q = 0; q < static_cast<std::size_t>(n) * B; ++q)
+        xstar_weight += back[static_cast<std::size_t>(i) * n * B + q];
+      if (l == L && explicit_out)
+        for (std::size_t b = 0; b < B; ++b)
+          xstar_weight += explicit_out[static_cast<std::size_t>(i) * B + b];
+      for (int m = 0; m < 3; ++m) {
+        net.equation().parameter_derivative(net.topology(), K, static_cast<KIndex>(m), x + o,
+                                            d.data(), B);
+        double acc = 0.0;
+        for (std::size_t q = 0; q < static_cast<std::size_t>(n) * B; ++q) acc += v[o + q] * d[q];
+        kg[(neuron0 + i) * 3 + m] += scale * (acc - dxs[m] * xstar_weight);
+      }
+    }
+  }
+}
+
+void reduce_k(const Network& net, const std::vector<double>& kg, Gradients& grads) {
+  std::size_t neuron = 0;
+  for (int l = 1; l < net.layer_count(); ++l)
+    for (int i = 0; i < net.layer_size(l); ++i, ++neuron)
+      for (int m = 0; m < 3; ++m) grads.K[net.k_entry(l, i)][m] += kg[neuron * 3 + m];
+}
+
+}  // namespace detail
+
+void local_gradients(const Network& net, const Batch& batch, const std::vector<double>& lambda,
+                     const std::vector<double>& dlds, bool want_coef, bool want_K,
+                     Gradients& grads) {
+  const std::size_t B = batch.B;
+  const int n = net.n();
+  const int L = net.layer_count() - 1;
+  const double scale = 1.0 / static_cast<double>(B);
+  if (grads.coef.size() != static_cast<std::size_t>(L)) grads.reset(net);
+  if (want_coef) {
+    std::vector<double> s;
+    for (int l = 1; l <= L; ++l) {
+      const double* pre = batch.s_in.data();
+      if (l > 1) {
+        s.resize(static_cast<std::size_t>(net.layer_size(l - 1)) * n * B);
+        layer_signals(net, l - 1, B, batch.x.data(), s.data());
+        pre = s.data();
+      }
+      connection_products(net.connections(l), n, B, lambda.data() + net.layer_offset(l, B), pre,
+                          scale, grads.coef[l - 1].data());
+    }
+  }
+  if (want_K) {
+    std::vector<double> kg(integrated_neurons(net) * 3, 0.0);
+    detail::k_gradient_terms(net, B, batch.x.data(), lambda.data(), dlds.data(), scale, kg);
+    detail::reduce_k(net, kg, grads);
+  }
+}
+
+}  // namespace wuxing
