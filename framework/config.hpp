@@ -69,6 +69,17 @@ struct IntegratorConfig {
   // small LU solve), exact up to rounding; a sample counts as unsettled when a neuron's
   // free Jacobian block is not Hurwitz-stable (the ODE would not settle there either).
   std::string backward_method = "integrate";
+  // integrate: the forward phase by `method` until max |dx/dt| < tol (the papers' way).
+  // solve: its steady state directly, layer by layer, one projected Newton solve per neuron
+  // and sample (framework/model/steady_state.hpp); a sample whose solve does not converge or
+  // ends unstable is integrated instead, and counted.
+  // table: like solve, but a neuron driven on one element only reads its state from a
+  // tabulated response (framework/model/response_table.hpp), solving only where the table
+  // cannot answer.
+  std::string forward_method = "integrate";
+  double solve_tol = 1e-12;       // Newton: max |f| over the free elements
+  int solve_max_iterations = 50;  // Newton iterations per neuron before the fallback
+  double table_step = 1e-3;       // table: spacing of the tabulated drive values
   std::int64_t max_steps = 100000;
   double rtol = 1e-8;
   double atol = 1e-10;

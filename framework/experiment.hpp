@@ -24,6 +24,9 @@ struct TroubleCounts {
   std::int64_t k_clamp_events = 0;    // trained K's pushed back into their ranges (or K1 > K3)
   std::int64_t input_clamps = 0;      // settled input-neuron elements outside [x_min, x_max]
   std::int64_t excluded_samples = 0;  // left out of a local-rule gradient: a phase did not settle
+  // forward_method solve/table: forward phases integrated because the solve did not converge
+  // or reached an unstable state
+  std::int64_t solve_fallbacks = 0;
 };
 
 struct EpochMetrics {

@@ -585,6 +585,10 @@ const std::vector<Field>& fields() {
       WUXING_FIELD(integrator, backward_t_max),
       WUXING_FIELD(integrator, backward_tol),
       added_later(WUXING_FIELD(integrator, backward_method)),
+      added_later(WUXING_FIELD(integrator, forward_method)),
+      added_later(WUXING_FIELD(integrator, solve_tol)),
+      added_later(WUXING_FIELD(integrator, solve_max_iterations)),
+      added_later(WUXING_FIELD(integrator, table_step)),
       WUXING_FIELD(integrator, max_steps),
       WUXING_FIELD(integrator, rtol),
       WUXING_FIELD(integrator, atol),
@@ -956,6 +960,10 @@ std::vector<SpecError> validate_config(const ExperimentConfig& c,
   positive("integrator.backward_t_max", i.backward_t_max);
   positive("integrator.backward_tol", i.backward_tol);
   one_of("integrator.backward_method", i.backward_method, {"integrate", "solve"});
+  one_of("integrator.forward_method", i.forward_method, {"integrate", "solve", "table"});
+  positive("integrator.solve_tol", i.solve_tol);
+  if (i.solve_max_iterations < 1) fail("integrator.solve_max_iterations", "must be >= 1");
+  positive("integrator.table_step", i.table_step);
   if (i.max_steps < 1) fail("integrator.max_steps", "must be >= 1");
   positive("integrator.rtol", i.rtol);
   positive("integrator.atol", i.atol);

@@ -441,6 +441,7 @@ void write_metrics(hid_t run, const std::vector<EpochMetrics>& epochs) {
   icol("k_clamp_events", [](const EpochMetrics& e) { return e.trouble.k_clamp_events; });
   icol("input_clamps", [](const EpochMetrics& e) { return e.trouble.input_clamps; });
   icol("excluded_samples", [](const EpochMetrics& e) { return e.trouble.excluded_samples; });
+  icol("solve_fallbacks", [](const EpochMetrics& e) { return e.trouble.solve_fallbacks; });
 }
 
 void write_parameters(hid_t run, const std::vector<LayerParameters>& layers) {

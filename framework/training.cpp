@@ -21,6 +21,8 @@ void add_report(PhaseReport& into, const PhaseReport& r) {
   into.clamp_events += r.clamp_events;
   into.clamped_elements += r.clamped_elements;
   into.non_finite += r.non_finite;
+  into.solve_fallbacks += r.solve_fallbacks;
+  into.solve_unstable += r.solve_unstable;
 }
 
 void add_stats(BatchStats& into, const BatchStats& s) {
@@ -385,6 +387,7 @@ RunResult run_training(const ExperimentConfig& config, const DatasetSplit& data,
     m.trouble.non_finite = tr.forward.non_finite + te.forward.non_finite + tr.backward.non_finite;
     m.trouble.input_clamps = tr.input_clamps + te.input_clamps;
     m.trouble.excluded_samples = tr.excluded;
+    m.trouble.solve_fallbacks = tr.forward.solve_fallbacks + te.forward.solve_fallbacks;
     m.max_re_lambda = nan;
     if (config.record.stability && test.size() > 0) {
       std::vector<std::size_t> idx;

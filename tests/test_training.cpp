@@ -155,6 +155,28 @@ TEST_CASE("every rule learns the blobs, with results bit-identical for 1 and 2 t
   }
 }
 
+TEST_CASE("forward_method solve and table: learn, bit-identical for 1 and 2 threads") {
+  const DatasetSplit data = blob_data(12, 3, 240, 100, 9);
+  for (const std::string method : {"solve", "table"}) {
+    ExperimentConfig c = small_config("connection");
+    c.training.epochs = 3;
+    c.training.optimizer = "adam";
+    c.training.learning_rate = 0.02;
+    c.network.x_min = 0.5;
+    c.network.x_max = 1.5;
+    c.integrator.forward_method = method;
+    c.integrator.backward_method = "solve";
+    const RunResult one = run_training(c, data, {}, 1);
+    const RunResult two = run_training(c, data, {}, 2);
+    INFO("forward_method ", method);
+    CHECK(one.status == "ok");
+    check_identical(one, two);
+    CHECK(one.epochs.back().test_accuracy > 0.6);
+    CHECK(one.epochs.back().unsettled_fraction == 0.0);
+    CHECK(one.epochs.back().trouble.solve_fallbacks == 0);
+  }
+}
+
 TEST_CASE("parallel loops inside one chunk keep results bit-identical") {
   // One chunk per minibatch, and layers large enough for the per-neuron and
   // per-connection loops to run in parallel.

@@ -75,6 +75,43 @@ void solve_adjoint(const Network& net, const Batch& batch, const double* D, cons
 
 }  // namespace
 
+// The same fixed point from the sensitivities a solved forward phase left (batch.sensitivity:
+// G = -(J_FF)^-1 per neuron and sample, zero on the clamped elements), so that
+// lambda_j = G_j^T (e_j + the connections' terms from layer l + 1): a small matrix-vector
+// product per neuron instead of a factorisation. Samples without a sensitivity (the solve
+// fell back to integration) are left to solve_adjoint.
+void adjoint_from_sensitivity(const Network& net, const Batch& batch, const double* e,
+                              std::vector<double>& lambda) {
+  const std::size_t B = batch.B;
+  const int n = net.n();
+  const int L = net.layer_count() - 1;
+  const std::size_t nB = static_cast<std::size_t>(n) * B;
+  std::vector<double> r(nB);
+  std::size_t first_block = integrated_neurons(net);
+  for (int l = L; l >= 1; --l) {
+    first_block -= net.layer_size(l);
+    for (int j = 0; j < net.layer_size(l); ++j) {
+      const std::size_t k = first_block + j;
+      const std::size_t o = k * nB;
+      std::copy(e + o, e + o + nB, r.begin());
+      if (l < L)
+        scatter_pre(net.connections(l + 1), n, B, lambda.data() + net.layer_offset(l + 1, B), j,
+                    r.data());
+      const double* G = batch.sensitivity.data() + k * n * nB;
+      double* lj = lambda.data() + o;
+      for (int c = 0; c < n; ++c) {
+        double* out = lj + static_cast<std::size_t>(c) * B;
+        std::fill(out, out + B, 0.0);
+        for (int p = 0; p < n; ++p) {
+          const double* g = G + (static_cast<std::size_t>(p) * n + c) * B;
+          const double* rp = r.data() + static_cast<std::size_t>(p) * B;
+          for (std::size_t b = 0; b < B; ++b) out[b] += g[b] * rp[b];
+        }
+      }
+    }
+  }
+}
+
 PhaseReport backward_phase(const Network& net, const Batch& batch, const std::vector<double>& dlds,
                            const IntegratorConfig& integ, std::vector<double>& lambda) {
   PhaseReport r;
@@ -101,7 +138,30 @@ PhaseReport backward_phase(const Network& net, const Batch& batch, const std::ve
   lambda.assign(size, 0.0);
   const double t_max = integ.backward_t_max;
   if (integ.backward_method == "solve") {
-    solve_adjoint(net, batch, D.data(), e.data(), lambda, r);
+    if (batch.sensitivity.empty()) {
+      solve_adjoint(net, batch, D.data(), e.data(), lambda, r);
+    } else {
+      adjoint_from_sensitivity(net, batch, e.data(), lambda);
+      // Samples the forward solve integrated instead: their adjoint by factorisation, which
+      // also judges whether their operating point is stable.
+      PhaseReport factorised;
+      if (std::find(batch.solved.begin(), batch.solved.end(), 0) != batch.solved.end()) {
+        std::vector<double> other(size, 0.0);
+        solve_adjoint(net, batch, D.data(), e.data(), other, factorised);
+        for (std::size_t b = 0; b < B; ++b)
+          if (!batch.solved[b])
+            for (std::size_t q = b; q < size; q += B) lambda[q] = other[q];
+      }
+      std::vector<double> rate;
+      std::vector<char> bad;
+      detail::sample_rates(lambda.size(), B, lambda.data(), nullptr, 0.0, 0.0, rate, bad);
+      r.sample_steps.assign(B, 0);
+      r.sample_settled.assign(B, 0);
+      for (std::size_t b = 0; b < B; ++b) {
+        r.non_finite += bad[b];
+        r.sample_settled[b] = !bad[b] && (batch.solved[b] || factorised.sample_settled[b]);
+      }
+    }
   } else if (integ.method == "heun") {
     detail::fused_heun<false>(field, B, lambda.data(), integ.h, t_max, integ.backward_tol,
                               integ.max_steps, lo, hi, r, net, nullptr);

@@ -3,11 +3,17 @@
 #include "framework/model/fields.hpp"
 #include "framework/model/fused_heun.hpp"
 #include "framework/model/generic_integration.hpp"
+#include "framework/model/steady_state.hpp"
 
 namespace wuxing {
 
 PhaseReport forward_phase(const Network& net, Batch& batch, const IntegratorConfig& integ,
                           std::vector<TrajectoryProbe>* probes) {
+  // Trajectories need the dynamics: a probed phase is always integrated.
+  const bool probed = probes && !probes->empty();
+  if (integ.forward_method != "integrate" && !probed) return solve_forward(net, batch, integ);
+  batch.sensitivity.clear();
+  batch.solved.clear();
   PhaseReport r;
   const std::size_t B = batch.B;
   const std::size_t size = net.state_size(B);

@@ -84,6 +84,13 @@ struct Batch {
   std::vector<double> x;     // flat state of layers 1..L
   std::vector<int> labels;
   std::int64_t input_clamps = 0;  // clamped input-neuron elements (settled values)
+  // Left by a solved forward phase (forward_method solve or table) for the adjoint solve:
+  // per neuron block k and sample b, G = -(J_FF)^-1 at the settled state, the state's
+  // sensitivity to the drive ([k][row][column][b], n x n per block; zero on held elements),
+  // and whether sample b has it (0 where the solve fell back to integration). Empty after
+  // an integrated forward phase.
+  std::vector<double> sensitivity;
+  std::vector<char> solved;
 };
 
 // Fills s_in and u_in for samples `indices` of pixels (sample-major bytes).

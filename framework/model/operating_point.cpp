@@ -13,20 +13,21 @@ namespace wuxing {
 
 namespace detail {
 
-bool hurwitz_stable(const Eigen::Ref<const Eigen::MatrixXd>& A) {
-  const Eigen::Index m = A.rows();
+bool hurwitz_stable(const double* A, int m) {
   if (m == 0) return true;
   // Characteristic polynomial det(sI - A) = sum_k c[k] s^k by Faddeev-LeVerrier: M_1 = I,
-  // c[m-k] = -tr(A M_k) / k, M_(k+1) = A M_k + c[m-k] I. Plain loops: m is small.
-  const int mm = static_cast<int>(m);
-  std::array<double, 256> a{}, M{}, AM{};
+  // c[m-k] = -tr(A M_k) / k, M_(k+1) = A M_k + c[m-k] I. Plain loops: m is small, and only
+  // the m x m corners of the work arrays are touched (this runs per neuron and sample).
+  const int mm = m;
+  double a[256], M[256], AM[256];
   for (int q = 0; q < mm; ++q)
-    for (int p = 0; p < mm; ++p) a[q * mm + p] = A(p, q);
+    for (int p = 0; p < mm; ++p) a[q * mm + p] = A[p * mm + q];
+  std::fill(M, M + mm * mm, 0.0);
   for (int p = 0; p < mm; ++p) M[p * mm + p] = 1.0;
   std::array<double, 17> c{};
   c[mm] = 1.0;
   for (int k = 1; k <= mm; ++k) {
-    std::fill(AM.begin(), AM.begin() + mm * mm, 0.0);
+    std::fill(AM, AM + mm * mm, 0.0);
     for (int q = 0; q < mm; ++q)
       for (int t = 0; t < mm; ++t) {
         const double mtq = M[q * mm + t];
@@ -35,7 +36,7 @@ bool hurwitz_stable(const Eigen::Ref<const Eigen::MatrixXd>& A) {
     double trace = 0.0;
     for (int p = 0; p < mm; ++p) trace += AM[p * mm + p];
     c[mm - k] = -trace / k;
-    std::copy(AM.begin(), AM.begin() + mm * mm, M.begin());
+    std::copy(AM, AM + mm * mm, M);
     for (int p = 0; p < mm; ++p) M[p * mm + p] += c[mm - k];
   }
   // Routh-Hurwitz: every root has Re < 0 iff the first column of the Routh array is positive
@@ -52,6 +53,14 @@ bool hurwitz_stable(const Eigen::Ref<const Eigen::MatrixXd>& A) {
     row = next;
   }
   return true;
+}
+
+bool hurwitz_stable(const Eigen::Ref<const Eigen::MatrixXd>& A) {
+  const int m = static_cast<int>(A.rows());
+  double a[256];
+  for (int p = 0; p < m; ++p)
+    for (int q = 0; q < m; ++q) a[p * m + q] = A(p, q);
+  return hurwitz_stable(a, m);
 }
 
 }  // namespace detail

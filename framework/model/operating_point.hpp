@@ -16,6 +16,8 @@ namespace detail {
 // True when every eigenvalue of A has a negative real part (Faddeev-LeVerrier characteristic
 // polynomial and the Routh-Hurwitz test; rows <= 16). Used by the steady-state solvers.
 bool hurwitz_stable(const Eigen::Ref<const Eigen::MatrixXd>& A);
+// The same for a row-major m x m array (no copies; the solvers call it per sample).
+bool hurwitz_stable(const double* A, int m);
 }  // namespace detail
 
 // Per-neuron Jacobian eigenvalues of sample b at the state x. Elements held at a range bound

@@ -17,6 +17,10 @@ struct PhaseReport {
   std::int64_t clamp_events = 0;
   std::int64_t clamped_elements = 0;  // at the end (forward)
   std::int64_t non_finite = 0;        // samples with a NaN/Inf
+  // Solved forward phase: samples integrated because Newton did not converge
+  // (solve_fallbacks) or converged to an unstable state (solve_unstable, counted in both).
+  std::int64_t solve_fallbacks = 0;
+  std::int64_t solve_unstable = 0;
   std::vector<std::int64_t> sample_steps;
   std::vector<char> sample_settled;
 };
