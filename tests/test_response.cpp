@@ -220,6 +220,32 @@ TEST_CASE("below the Hopf boundary the crossing at x* is labelled complex (Hopf)
     CHECK(std::abs(f.leading_at_start.imag()) == doctest::Approx(std::abs(closed.imag())));
     CHECK(std::abs(f.leading_at_start.imag()) > 0.1);
   }
+  // Just above the boundary x* is stable, but a small negative drive destabilises it: the
+  // stable branch ends at a Hopf point (Re lambda = 0, Im lambda != 0, the state a steady
+  // state), the same one the pseudo-arclength continuation locates by bisection.
+  {
+    const KParams K = jiang().with_fixed_point(KParams{1.0, 0.5, 0.15}, 1.0);
+    const DrivenNeuron p{&jiang(), Topology{5, 1, 2}, K, 1, 2, 0.0, 4.0};
+    ResponseOptions o;
+    o.u_min = -0.3;
+    o.u_max = 0.1;
+    o.du = 0.05;
+    const ResponseAnalysis a = analyse_response(p, o);
+    REQUIRE(a.folds.stable_at_start);
+    const BranchEnd& end = a.folds.left;
+    REQUIRE(end.crossing == Crossing::hopf);
+    CHECK(end.u < 0.0);
+    CHECK(std::abs(end.eigenvalue.real()) < 1e-6);
+    CHECK(std::abs(end.eigenvalue.imag()) > 0.1);
+    CHECK(residual(p, end.u, end.x) < 1e-10);
+    int hopfs = 0;
+    for (const auto& sp : a.special)
+      if (sp.branch == 1 && sp.crossing == Crossing::hopf && std::abs(sp.u - end.u) < 1e-6) {
+        ++hopfs;
+        CHECK(std::abs(sp.eigenvalue.real()) < 1e-6);
+      }
+    CHECK(hopfs == 1);
+  }
   // Above the boundary x* is stable; the defaults' crossings are real (fold), not Hopf.
   const ResponseFolds d = find_folds(defaults());
   CHECK(d.left.crossing == Crossing::fold);
