@@ -33,6 +33,8 @@ System neuron_system(const Equation& eq, const Topology& topo, const KParams& K,
 // K's at a given K3/K1 ratio, with K2 set by the fixed-point target x*_t (MODEL.md 1).
 KParams params_at_ratio(const Equation& eq, double K1, double ratio, double fixed_point_target);
 
+// Eigenvalues of a square matrix (Eigen's real Schur solver; empty for an empty matrix).
+std::vector<std::complex<double>> matrix_eigenvalues(const Eigen::MatrixXd& M);
 // Eigenvalues of the dense (Eigen) Jacobian at any state x.
 std::vector<std::complex<double>> jacobian_eigenvalues(const Equation& eq, const Topology& topo,
                                                        const KParams& K, const Eigen::VectorXd& x);

@@ -13,14 +13,18 @@
 
 namespace wuxing {
 
-std::vector<std::complex<double>> jacobian_eigenvalues(const Equation& eq, const Topology& topo,
-                                                       const KParams& K, const Eigen::VectorXd& x) {
-  const Eigen::MatrixXd J = eq.jacobian(topo, K, x);
-  Eigen::EigenSolver<Eigen::MatrixXd> solver(J, /*computeEigenvectors=*/false);
+std::vector<std::complex<double>> matrix_eigenvalues(const Eigen::MatrixXd& M) {
+  if (M.size() == 0) return {};
+  Eigen::EigenSolver<Eigen::MatrixXd> solver(M, /*computeEigenvectors=*/false);
   if (solver.info() != Eigen::Success)
-    throw std::runtime_error("jacobian_eigenvalues: Eigen's eigensolver did not converge");
+    throw std::runtime_error("matrix_eigenvalues: Eigen's eigensolver did not converge");
   const auto& ev = solver.eigenvalues();
   return {ev.data(), ev.data() + ev.size()};
+}
+
+std::vector<std::complex<double>> jacobian_eigenvalues(const Equation& eq, const Topology& topo,
+                                                       const KParams& K, const Eigen::VectorXd& x) {
+  return matrix_eigenvalues(eq.jacobian(topo, K, x));
 }
 
 }  // namespace wuxing

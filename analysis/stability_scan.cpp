@@ -1,7 +1,6 @@
 #include "analysis/stability_scan.hpp"
 
 #include <fmt/format.h>
-#include <hdf5.h>
 #include <unistd.h>
 #include <yaml-cpp/yaml.h>
 
@@ -13,7 +12,8 @@
 #include <numbers>
 #include <sstream>
 #include <stdexcept>
-#include <type_traits>
+
+#include "analysis/h5_write.hpp"
 
 namespace wuxing {
 namespace {
@@ -66,79 +66,6 @@ void for_each_key(const std::string& source, const YAML::Node& map, const std::s
           fmt::format("unknown key '{}' in '{}' (known: {})", key, path, fmt::join(known, ", ")));
     handle(key, kv.second);
   }
-}
-
-// ---- HDF5 ---------------------------------------------------------------------------
-
-// Closes an HDF5 handle on scope exit.
-struct H5Handle {
-  hid_t id;
-  herr_t (*close)(hid_t);
-  H5Handle(hid_t i, herr_t (*c)(hid_t), const std::string& what) : id(i), close(c) {
-    if (id < 0) throw std::runtime_error("HDF5: could not " + what);
-  }
-  ~H5Handle() { close(id); }
-  H5Handle(const H5Handle&) = delete;
-  H5Handle& operator=(const H5Handle&) = delete;
-};
-
-void check(herr_t status, const std::string& what) {
-  if (status < 0) throw std::runtime_error("HDF5: could not " + what);
-}
-
-void attr_string(hid_t obj, const std::string& name, const std::string& value) {
-  H5Handle type(H5Tcopy(H5T_C_S1), H5Tclose, "copy string type");
-  check(H5Tset_size(type.id, H5T_VARIABLE), "set string size");
-  check(H5Tset_cset(type.id, H5T_CSET_UTF8), "set string charset");
-  H5Handle space(H5Screate(H5S_SCALAR), H5Sclose, "create scalar space");
-  H5Handle attr(H5Acreate2(obj, name.c_str(), type.id, space.id, H5P_DEFAULT, H5P_DEFAULT),
-                H5Aclose, "create attribute " + name);
-  const char* ptr = value.c_str();
-  check(H5Awrite(attr.id, type.id, &ptr), "write attribute " + name);
-}
-
-template <class T>
-hid_t native_type() {
-  if constexpr (std::is_same_v<T, double>) return H5T_NATIVE_DOUBLE;
-  if constexpr (std::is_same_v<T, int>) return H5T_NATIVE_INT;
-  if constexpr (std::is_same_v<T, unsigned long long>) return H5T_NATIVE_ULLONG;
-}
-
-template <class T>
-void attr_values(hid_t obj, const std::string& name, const std::vector<T>& values) {
-  const hsize_t dim = values.size();
-  H5Handle space(H5Screate_simple(1, &dim, nullptr), H5Sclose, "create attribute space");
-  H5Handle attr(H5Acreate2(obj, name.c_str(), native_type<T>(), space.id, H5P_DEFAULT, H5P_DEFAULT),
-                H5Aclose, "create attribute " + name);
-  check(H5Awrite(attr.id, native_type<T>(), values.data()), "write attribute " + name);
-}
-
-template <class T>
-void attr_scalar(hid_t obj, const std::string& name, T value) {
-  H5Handle space(H5Screate(H5S_SCALAR), H5Sclose, "create scalar space");
-  H5Handle attr(H5Acreate2(obj, name.c_str(), native_type<T>(), space.id, H5P_DEFAULT, H5P_DEFAULT),
-                H5Aclose, "create attribute " + name);
-  check(H5Awrite(attr.id, native_type<T>(), &value), "write attribute " + name);
-}
-
-// A row-major dataset of the given shape, with a description attribute.
-template <class T>
-void dataset(hid_t group, const std::string& name, const std::vector<hsize_t>& dims, const T* data,
-             const std::string& description) {
-  H5Handle space(H5Screate_simple(static_cast<int>(dims.size()), dims.data(), nullptr), H5Sclose,
-                 "create dataspace for " + name);
-  H5Handle set(H5Dcreate2(group, name.c_str(), native_type<T>(), space.id, H5P_DEFAULT, H5P_DEFAULT,
-                          H5P_DEFAULT),
-               H5Dclose, "create dataset " + name);
-  check(H5Dwrite(set.id, native_type<T>(), H5S_ALL, H5S_ALL, H5P_DEFAULT, data),
-        "write dataset " + name);
-  attr_string(set.id, "description", description);
-}
-
-template <class T>
-void column(hid_t group, const std::string& name, const std::vector<T>& values,
-            const std::string& description) {
-  dataset(group, name, {values.size()}, values.data(), description);
 }
 
 constexpr const char* kRegimeCodes =
@@ -445,138 +372,126 @@ StabilityMap compute_map(const StabilitySpec& spec) {
 
 void write_stability_h5(const std::string& path, const StabilitySpec& spec,
                         const std::vector<ScanRow>& rows, const StabilityMap& map) {
-  namespace fs = std::filesystem;
-  const fs::path target(path);
-  if (target.has_parent_path()) fs::create_directories(target.parent_path());
-  const fs::path tmp = target.string() + fmt::format(".tmp.{}", ::getpid());
-  try {
-    {
-      H5Handle file(H5Fcreate(tmp.c_str(), H5F_ACC_TRUNC, H5P_DEFAULT, H5P_DEFAULT), H5Fclose,
-                    "create " + tmp.string());
-      H5Handle root(H5Gcreate2(file.id, "stability", H5P_DEFAULT, H5P_DEFAULT, H5P_DEFAULT),
-                    H5Gclose, "create group /stability");
-      const auto& sim = spec.simulation;
-      attr_string(root.id, "equation", spec.equation);
-      attr_string(root.id, "spec_file", spec.source);
-      attr_string(root.id, "spec", spec.text);
-      attr_string(root.id, "stepper", sim.stepper);
-      attr_string(root.id, "classify_stepper", sim.classify_stepper);
-      attr_string(root.id, "regime_codes", kRegimeCodes);
-      attr_scalar<int>(root.id, "g", spec.g);
-      attr_scalar<int>(root.id, "k", spec.k);
-      attr_scalar<double>(root.id, "K1", spec.K1);
-      attr_scalar<double>(root.id, "fixed_point", spec.fixed_point);
-      attr_values<double>(root.id, "ratio_range", {spec.ratio_lo, spec.ratio_hi});
-      attr_scalar<double>(root.id, "bisection_tol", spec.bisection_tol);
-      attr_scalar<double>(root.id, "h", sim.integration.h);
-      attr_values<double>(root.id, "rtol_atol", {sim.integration.rtol, sim.integration.atol});
-      attr_scalar<double>(root.id, "perturbation", sim.perturbation);
-      attr_scalar<double>(root.id, "classify_perturbation", sim.classify_perturbation);
-      attr_values<double>(root.id, "rate_fit_window", {sim.rate_t_skip, sim.rate_t_end});
-      attr_scalar<unsigned long long>(root.id, "seed", sim.seed);
-      attr_scalar<double>(root.id, "below_factor", spec.below_factor);
-      attr_scalar<double>(root.id, "above_factor", spec.above_factor);
-      attr_scalar<double>(root.id, "classify_t_max", sim.classify_t_max);
-      attr_scalar<double>(root.id, "divergence_factor", sim.divergence_factor);
-      attr_string(root.id, "wuxing_version", WUXING_VERSION);
+  using namespace h5;
+  write_atomically(path, ::getpid(), [&](hid_t file) {
+    Handle root(H5Gcreate2(file, "stability", H5P_DEFAULT, H5P_DEFAULT, H5P_DEFAULT), H5Gclose,
+                "create group /stability");
+    const auto& sim = spec.simulation;
+    attr_string(root.id, "equation", spec.equation);
+    attr_string(root.id, "spec_file", spec.source);
+    attr_string(root.id, "spec", spec.text);
+    attr_string(root.id, "stepper", sim.stepper);
+    attr_string(root.id, "classify_stepper", sim.classify_stepper);
+    attr_string(root.id, "regime_codes", kRegimeCodes);
+    attr_scalar<int>(root.id, "g", spec.g);
+    attr_scalar<int>(root.id, "k", spec.k);
+    attr_scalar<double>(root.id, "K1", spec.K1);
+    attr_scalar<double>(root.id, "fixed_point", spec.fixed_point);
+    attr_values<double>(root.id, "ratio_range", {spec.ratio_lo, spec.ratio_hi});
+    attr_scalar<double>(root.id, "bisection_tol", spec.bisection_tol);
+    attr_scalar<double>(root.id, "h", sim.integration.h);
+    attr_values<double>(root.id, "rtol_atol", {sim.integration.rtol, sim.integration.atol});
+    attr_scalar<double>(root.id, "perturbation", sim.perturbation);
+    attr_scalar<double>(root.id, "classify_perturbation", sim.classify_perturbation);
+    attr_values<double>(root.id, "rate_fit_window", {sim.rate_t_skip, sim.rate_t_end});
+    attr_scalar<unsigned long long>(root.id, "seed", sim.seed);
+    attr_scalar<double>(root.id, "below_factor", spec.below_factor);
+    attr_scalar<double>(root.id, "above_factor", spec.above_factor);
+    attr_scalar<double>(root.id, "classify_t_max", sim.classify_t_max);
+    attr_scalar<double>(root.id, "divergence_factor", sim.divergence_factor);
+    attr_string(root.id, "wuxing_version", WUXING_VERSION);
 
-      H5Handle scan(H5Gcreate2(root.id, "scan", H5P_DEFAULT, H5P_DEFAULT, H5P_DEFAULT), H5Gclose,
-                    "create group /stability/scan");
-      attr_string(scan.id, "description",
-                  "one row per element count n; NaN where there is no boundary in ratio_range");
-      auto col_d = [&](const std::string& name, auto get, const std::string& desc) {
-        std::vector<double> v;
-        for (const auto& r : rows) v.push_back(get(r));
-        column(scan.id, name, v, desc);
-      };
-      auto col_i = [&](const std::string& name, auto get, const std::string& desc) {
-        std::vector<int> v;
-        for (const auto& r : rows) v.push_back(get(r));
-        column(scan.id, name, v, desc);
-      };
-      const double nan = std::numeric_limits<double>::quiet_NaN();
-      col_i(
-          "n", [](const ScanRow& r) { return r.n; }, "element count");
-      col_d(
-          "analytic_boundary", [](const ScanRow& r) { return r.analytic.ratio; },
-          "K3/K1 where closed-form max Re lambda = 0 (NaN: none in range)");
-      col_d(
-          "simulated_boundary", [](const ScanRow& r) { return r.simulated.ratio; },
-          "K3/K1 where the simulated perturbation growth rate changes sign (NaN: none)");
-      col_d(
-          "difference",
-          [](const ScanRow& r) { return std::abs(r.analytic.ratio - r.simulated.ratio); },
-          "|analytic - simulated| boundary");
-      col_d(
-          "hopf_omega", [](const ScanRow& r) { return r.analytic.omega; },
-          "Im lambda of the crossing eigenvalue at the analytic boundary");
-      col_d(
-          "predicted_period",
-          [&](const ScanRow& r) {
-            return r.analytic.omega > 0 ? 2 * std::numbers::pi / r.analytic.omega : nan;
-          },
-          "2 pi / hopf_omega");
-      col_d(
-          "ratio_below", [](const ScanRow& r) { return r.ratio_below; },
-          "K3/K1 where regime_below was simulated (below_factor x boundary, or ratio_range[0])");
-      col_d(
-          "ratio_above", [](const ScanRow& r) { return r.ratio_above; },
-          "K3/K1 where regime_above was simulated (above_factor x boundary, or ratio_range[1])");
-      col_i(
-          "regime_below", [](const ScanRow& r) { return static_cast<int>(r.below.regime); },
-          kRegimeCodes);
-      col_i(
-          "regime_above", [](const ScanRow& r) { return static_cast<int>(r.above.regime); },
-          kRegimeCodes);
-      col_d(
-          "max_re_below", [](const ScanRow& r) { return r.max_re_below; },
-          "closed-form max Re lambda at ratio_below");
-      col_d(
-          "max_re_above", [](const ScanRow& r) { return r.max_re_above; },
-          "closed-form max Re lambda at ratio_above");
-      col_d(
-          "growth_rate_below", [](const ScanRow& r) { return r.below.growth_rate; },
-          "simulated growth rate of a small perturbation at ratio_below");
-      col_d(
-          "growth_rate_above", [](const ScanRow& r) { return r.above.growth_rate; },
-          "simulated growth rate of a small perturbation at ratio_above");
-      col_d(
-          "amplitude", [](const ScanRow& r) { return r.below.amplitude; },
-          "limit-cycle amplitude (max - min) / 2 of element 0 at ratio_below (NaN: none)");
-      col_d(
-          "period", [](const ScanRow& r) { return r.below.period; },
-          "limit-cycle period at ratio_below, from upward crossings of x* (NaN: none)");
+    Handle scan(H5Gcreate2(root.id, "scan", H5P_DEFAULT, H5P_DEFAULT, H5P_DEFAULT), H5Gclose,
+                "create group /stability/scan");
+    attr_string(scan.id, "description",
+                "one row per element count n; NaN where there is no boundary in ratio_range");
+    auto col_d = [&](const std::string& name, auto get, const std::string& desc) {
+      std::vector<double> v;
+      for (const auto& r : rows) v.push_back(get(r));
+      column(scan.id, name, v, desc);
+    };
+    auto col_i = [&](const std::string& name, auto get, const std::string& desc) {
+      std::vector<int> v;
+      for (const auto& r : rows) v.push_back(get(r));
+      column(scan.id, name, v, desc);
+    };
+    const double nan = std::numeric_limits<double>::quiet_NaN();
+    col_i(
+        "n", [](const ScanRow& r) { return r.n; }, "element count");
+    col_d(
+        "analytic_boundary", [](const ScanRow& r) { return r.analytic.ratio; },
+        "K3/K1 where closed-form max Re lambda = 0 (NaN: none in range)");
+    col_d(
+        "simulated_boundary", [](const ScanRow& r) { return r.simulated.ratio; },
+        "K3/K1 where the simulated perturbation growth rate changes sign (NaN: none)");
+    col_d(
+        "difference",
+        [](const ScanRow& r) { return std::abs(r.analytic.ratio - r.simulated.ratio); },
+        "|analytic - simulated| boundary");
+    col_d(
+        "hopf_omega", [](const ScanRow& r) { return r.analytic.omega; },
+        "Im lambda of the crossing eigenvalue at the analytic boundary");
+    col_d(
+        "predicted_period",
+        [&](const ScanRow& r) {
+          return r.analytic.omega > 0 ? 2 * std::numbers::pi / r.analytic.omega : nan;
+        },
+        "2 pi / hopf_omega");
+    col_d(
+        "ratio_below", [](const ScanRow& r) { return r.ratio_below; },
+        "K3/K1 where regime_below was simulated (below_factor x boundary, or ratio_range[0])");
+    col_d(
+        "ratio_above", [](const ScanRow& r) { return r.ratio_above; },
+        "K3/K1 where regime_above was simulated (above_factor x boundary, or ratio_range[1])");
+    col_i(
+        "regime_below", [](const ScanRow& r) { return static_cast<int>(r.below.regime); },
+        kRegimeCodes);
+    col_i(
+        "regime_above", [](const ScanRow& r) { return static_cast<int>(r.above.regime); },
+        kRegimeCodes);
+    col_d(
+        "max_re_below", [](const ScanRow& r) { return r.max_re_below; },
+        "closed-form max Re lambda at ratio_below");
+    col_d(
+        "max_re_above", [](const ScanRow& r) { return r.max_re_above; },
+        "closed-form max Re lambda at ratio_above");
+    col_d(
+        "growth_rate_below", [](const ScanRow& r) { return r.below.growth_rate; },
+        "simulated growth rate of a small perturbation at ratio_below");
+    col_d(
+        "growth_rate_above", [](const ScanRow& r) { return r.above.growth_rate; },
+        "simulated growth rate of a small perturbation at ratio_above");
+    col_d(
+        "amplitude", [](const ScanRow& r) { return r.below.amplitude; },
+        "limit-cycle amplitude (max - min) / 2 of element 0 at ratio_below (NaN: none)");
+    col_d(
+        "period", [](const ScanRow& r) { return r.below.period; },
+        "limit-cycle period at ratio_below, from upward crossings of x* (NaN: none)");
 
-      H5Handle mg(H5Gcreate2(root.id, "map", H5P_DEFAULT, H5P_DEFAULT, H5P_DEFAULT), H5Gclose,
-                  "create group /stability/map");
-      attr_string(mg.id, "axes", "rows: n (dataset 'n'), columns: K3/K1 (dataset 'ratio')");
-      column(mg.id, "ratio", map.ratio, "K3/K1, the column axis");
-      column(mg.id, "n", map.n, "element count, the row axis");
-      const std::vector<hsize_t> dims = {map.n.size(), map.ratio.size()};
-      // Eigen is column-major; HDF5 wants row-major.
-      using RowD = Eigen::Matrix<double, Eigen::Dynamic, Eigen::Dynamic, Eigen::RowMajor>;
-      using RowI = Eigen::Matrix<int, Eigen::Dynamic, Eigen::Dynamic, Eigen::RowMajor>;
-      const RowD mre = map.max_real_eigenvalue;
-      const RowI reg = map.regime;
-      dataset(mg.id, "max_real_eigenvalue", dims, mre.data(),
-              "closed-form max Re lambda of the fixed-point Jacobian [n, ratio]");
-      dataset(mg.id, "regime", dims, reg.data(),
-              std::string("regime predicted by the eigenvalues [n, ratio]: ") + kRegimeCodes);
-      const RowD gap = map.spectral_gap;
-      dataset(mg.id, "spectral_gap", dims, gap.data(),
-              "max Re lambda minus the next distinct real part [n, ratio] (inf: one mode only)");
-      if (spec.map_simulate) {
-        const RowD sr = map.simulated_rate;
-        dataset(mg.id, "simulated_rate", dims, sr.data(),
-                "simulated growth rate of a small perturbation [n, ratio]");
-      }
+    Handle mg(H5Gcreate2(root.id, "map", H5P_DEFAULT, H5P_DEFAULT, H5P_DEFAULT), H5Gclose,
+              "create group /stability/map");
+    attr_string(mg.id, "axes", "rows: n (dataset 'n'), columns: K3/K1 (dataset 'ratio')");
+    column(mg.id, "ratio", map.ratio, "K3/K1, the column axis");
+    column(mg.id, "n", map.n, "element count, the row axis");
+    const std::vector<hsize_t> dims = {map.n.size(), map.ratio.size()};
+    // Eigen is column-major; HDF5 wants row-major.
+    using RowD = Eigen::Matrix<double, Eigen::Dynamic, Eigen::Dynamic, Eigen::RowMajor>;
+    using RowI = Eigen::Matrix<int, Eigen::Dynamic, Eigen::Dynamic, Eigen::RowMajor>;
+    const RowD mre = map.max_real_eigenvalue;
+    const RowI reg = map.regime;
+    dataset(mg.id, "max_real_eigenvalue", dims, mre.data(),
+            "closed-form max Re lambda of the fixed-point Jacobian [n, ratio]");
+    dataset(mg.id, "regime", dims, reg.data(),
+            std::string("regime predicted by the eigenvalues [n, ratio]: ") + kRegimeCodes);
+    const RowD gap = map.spectral_gap;
+    dataset(mg.id, "spectral_gap", dims, gap.data(),
+            "max Re lambda minus the next distinct real part [n, ratio] (inf: one mode only)");
+    if (spec.map_simulate) {
+      const RowD sr = map.simulated_rate;
+      dataset(mg.id, "simulated_rate", dims, sr.data(),
+              "simulated growth rate of a small perturbation [n, ratio]");
     }
-    fs::rename(tmp, target);
-  } catch (...) {
-    std::error_code ignored;
-    fs::remove(tmp, ignored);
-    throw;
-  }
+  });
 }
 
 }  // namespace wuxing

@@ -8,6 +8,7 @@ namespace wuxing::cli {
 void add_run_command(CLI::App& app);        // cmd_run.cpp
 void add_validate_command(CLI::App& app);   // cmd_run.cpp
 void add_stability_command(CLI::App& app);  // cmd_stability.cpp
+void add_response_command(CLI::App& app);   // cmd_response.cpp
 void add_report_command(CLI::App& app);     // cmd_report.cpp
 void add_merge_command(CLI::App& app);      // cmd_merge.cpp
 

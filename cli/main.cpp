@@ -10,6 +10,7 @@ int main(int argc, char** argv) {
   wuxing::cli::add_run_command(app);
   wuxing::cli::add_validate_command(app);
   wuxing::cli::add_stability_command(app);
+  wuxing::cli::add_response_command(app);
   wuxing::cli::add_report_command(app);
   wuxing::cli::add_merge_command(app);
   try {

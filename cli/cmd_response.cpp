@@ -1,0 +1,101 @@
+// `wuxing response SPEC [overrides] [--u-min U --u-max U --du D] [-o FILE.h5]`: one neuron's
+// steady-state response to a constant drive, its branches, folds and settling time.
+#include <fmt/format.h>
+
+#include <chrono>
+#include <filesystem>
+#include <string>
+#include <vector>
+
+#include "analysis/response_scan.hpp"
+#include "cli/commands.hpp"
+#include "framework/spec.hpp"
+
+namespace wuxing::cli {
+namespace {
+
+struct ResponseArgs {
+  std::string spec;
+  std::vector<std::string> overrides;
+  std::string output;
+  ResponseOptions options;
+};
+
+void run_response(const ResponseArgs& args) {
+  const auto start = std::chrono::steady_clock::now();
+  Spec spec;
+  try {
+    spec = load_spec(args.spec, args.overrides);
+  } catch (const SpecErrors& e) {
+    for (const auto& err : e.errors()) fmt::print(stderr, "error: {}\n", err.to_string());
+    throw CLI::RuntimeError(2);
+  }
+  if (spec.sweep())
+    throw std::invalid_argument(fmt::format(
+        "{}: `response` analyses one neuron, but the spec has a sweep: choose its values with "
+        "overrides (e.g. model.K3=0.3) in a spec without `sweep:`",
+        args.spec));
+  const ExperimentConfig& c = spec.base;
+  const auto eq = make_equation(c.model.variant);
+  KParams K{c.model.K1, c.model.K2, c.model.K3};
+  if (c.model.fixed_point_target) K = eq->with_fixed_point(K, *c.model.fixed_point_target);
+  const DrivenNeuron neuron{eq.get(),
+                            Topology{c.model.n, c.model.g, c.model.k},
+                            K,
+                            c.network.input_element,
+                            c.network.output_element,
+                            c.network.x_min,
+                            c.network.x_max};
+  ResponseOptions options = args.options;
+  options.method = c.integrator.method;
+  options.h = c.integrator.h;
+  options.t_max = c.integrator.t_max;
+  options.tol = c.integrator.tol;
+  const std::string output =
+      args.output.empty()
+          ? (std::filesystem::path("results") / std::filesystem::path(args.spec).stem()).string() +
+                ".h5"
+          : args.output;
+  const ResponseAnalysis analysis = analyse_response(neuron, options);
+  fmt::print("{}", format_response(analysis));
+  write_response_h5(output, analysis, {args.spec, canonical_yaml(c)});
+  const double seconds =
+      std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+  fmt::print("wrote {} ({:.2f} s)\n", output, seconds);
+}
+
+}  // namespace
+
+void add_response_command(CLI::App& app) {
+  auto args = std::make_shared<ResponseArgs>();
+  auto* cmd = app.add_subcommand(
+      "response",
+      "One neuron's steady-state response s(u) to a constant drive u on its input element, read\n"
+      "at its output element, in the clamped system of the spec's value range: the stable\n"
+      "branch through x* and where it ends (fold: a real eigenvalue crosses 0; Hopf: a complex\n"
+      "pair crosses), the unclamped branch continued through its folds, other clamped branches\n"
+      "(e.g. the collapsed state), gain ds/du, eigenvalues, settling time, and the state reached\n"
+      "by integrating from x* with the spec's integrator. K's, n, g, k, x_min, x_max,\n"
+      "input_element, output_element and integrator.{method, h, t_max, tol} come from the spec.\n"
+      "Writes HDF5 (layout: docs/stability.md); plot with analysis/plot_response.py.\n"
+      "Example: wuxing response experiments/response-default.yaml");
+  cmd->add_option("spec", args->spec, "Experiment spec (YAML, without a sweep)")
+      ->required()
+      ->check(CLI::ExistingFile);
+  cmd->add_option("overrides", args->overrides,
+                  "key.path=value overrides, e.g. network.x_min=0.5 network.x_max=1.5");
+  cmd->add_option("--u-min", args->options.u_min, "lowest drive of the grid (<= 0)")
+      ->capture_default_str();
+  cmd->add_option("--u-max", args->options.u_max, "highest drive of the grid (>= 0)")
+      ->capture_default_str();
+  cmd->add_option("--du", args->options.du, "grid spacing")->capture_default_str();
+  cmd->add_option("--arclength-step", args->options.arclength_step,
+                  "largest step of the unclamped pseudo-arclength continuation")
+      ->capture_default_str();
+  cmd->add_option("-o,--output", args->output,
+                  "HDF5 file to write (default: results/<spec name>.h5); written to a temporary\n"
+                  "file and renamed");
+  cmd->callback([args] { run_response(*args); });
+}
+
+}  // namespace wuxing::cli
