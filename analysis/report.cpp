@@ -7,7 +7,9 @@
 #include <limits>
 #include <map>
 #include <numeric>
+#include <set>
 
+#include "analysis/table.hpp"
 #include "framework/store.hpp"
 
 namespace wuxing {
@@ -29,6 +31,19 @@ double sum_or_nan(const std::vector<double>& v) {
   return v.empty() ? kNaN : std::accumulate(v.begin(), v.end(), 0.0);
 }
 
+// Accuracies and fractions are shown in percent.
+double display_scale(const std::string& metric) {
+  return metric.find("accuracy") != std::string::npos ||
+                 metric.find("fraction") != std::string::npos
+             ? 100.0
+             : 1.0;
+}
+
+std::string metric_label(const std::string& metric) {
+  if (metric == "test_accuracy") return "test acc %";
+  return display_scale(metric) == 100.0 ? metric + " %" : metric;
+}
+
 // ---- cell formatting ----
 
 // "mean ± std" with `digits` decimals after scaling; only the mean for a single run,
@@ -39,83 +54,13 @@ std::string mean_std(const Stat& s, double scale, int digits) {
   return fmt::format("{:.{}f} ± {:.{}f}", s.mean * scale, digits, s.std * scale, digits);
 }
 
-std::string csv_number(double v) {
-  if (std::isnan(v)) return "nan";
-  return fmt::format("{}", v);  // shortest text that reads back to the same double
+std::string interval(double lo, double hi, double scale, int digits) {
+  if (!std::isfinite(lo) || !std::isfinite(hi)) return "-";
+  return fmt::format("[{:.{}f}, {:.{}f}]", lo * scale, digits, hi * scale, digits);
 }
 
-std::string csv_field(const std::string& s) {
-  if (s.find_first_of(",\"\n\r") == std::string::npos) return s;
-  std::string q = "\"";
-  for (char c : s) q += c == '"' ? std::string("\"\"") : std::string(1, c);
-  return q + "\"";
-}
-
-std::string md_cell(const std::string& s) {
-  std::string out;
-  for (char c : s) {
-    if (c == '|')
-      out += "\\|";
-    else if (c == '\n')
-      out += ' ';
-    else
-      out += c;
-  }
-  return out;
-}
-
-// Display width in code points (the cells hold "±", which is two bytes in UTF-8).
-std::size_t width(const std::string& s) {
-  std::size_t w = 0;
-  for (unsigned char c : s) w += (c & 0xC0) != 0x80;
-  return w;
-}
-
-std::string pad(const std::string& s, std::size_t w, bool right) {
-  const std::string fill(w > width(s) ? w - width(s) : 0, ' ');
-  return right ? fill + s : s + fill;
-}
-
-struct TextTable {
-  std::vector<std::string> header;
-  std::vector<bool> right;  // right-aligned (numbers)
-  std::vector<std::vector<std::string>> rows;
-};
-
-std::string render_text(const TextTable& t) {
-  std::vector<std::size_t> w(t.header.size(), 0);
-  for (std::size_t c = 0; c < t.header.size(); ++c) w[c] = width(t.header[c]);
-  for (const auto& r : t.rows)
-    for (std::size_t c = 0; c < r.size(); ++c) w[c] = std::max(w[c], width(r[c]));
-  auto line = [&](const std::vector<std::string>& cells) {
-    std::string s;
-    for (std::size_t c = 0; c < cells.size(); ++c) {
-      s += (c ? "  " : "") + pad(cells[c], w[c], t.right[c]);
-    }
-    while (!s.empty() && s.back() == ' ') s.pop_back();
-    return s + "\n";
-  };
-  std::string out = line(t.header);
-  std::vector<std::string> rule;
-  for (std::size_t c = 0; c < w.size(); ++c) rule.push_back(std::string(w[c], '-'));
-  out += line(rule);
-  for (const auto& r : t.rows) out += line(r);
-  return out;
-}
-
-std::string render_md(const TextTable& t) {
-  std::string out = "|";
-  // Appends piecewise: `" " + std::string` trips GCC 12's false -Wrestrict positive.
-  for (const auto& h : t.header) out.append(" ").append(md_cell(h)).append(" |");
-  out += "\n|";
-  for (std::size_t c = 0; c < t.header.size(); ++c) out += t.right[c] ? "---:|" : "---|";
-  out += "\n";
-  for (const auto& r : t.rows) {
-    out += "|";
-    for (const auto& cell : r) out.append(" ").append(md_cell(cell)).append(" |");
-    out += "\n";
-  }
-  return out;
+std::string ci_cell(const Stat& s, double scale) {
+  return interval(s.mean - s.ci95, s.mean + s.ci95, scale, 2);
 }
 
 std::vector<std::string> key_header(const Report& r) {
@@ -127,21 +72,25 @@ std::vector<std::string> key_cells(const Report& r, const ReportGroup& g) {
 }
 
 TextTable group_table(const Report& r, bool markdown) {
+  const double scale = display_scale(r.metric);
   TextTable t;
   t.header = key_header(r);
   t.right.assign(t.header.size(), false);
-  for (const char* h :
-       {"runs ok", "test acc %", "unsettled %", "clamp events", "clamp %", "wall s", "best"}) {
+  for (const std::string& h :
+       {std::string("runs ok"), metric_label(r.metric), std::string("95% CI"),
+        std::string("unsettled %"), std::string("clamp events"), std::string("clamp %"),
+        std::string("wall s"), std::string("best")}) {
     t.header.push_back(h);
-    t.right.push_back(std::string(h) != "best");
+    t.right.push_back(h != "best");
   }
   for (std::size_t i = 0; i < r.groups.size(); ++i) {
     const auto& g = r.groups[i];
     auto row = key_cells(r, g);
     row.push_back(fmt::format("{}/{}", g.ok, g.runs));
-    std::string acc = mean_std(g.test_accuracy, 100.0, 2);
-    if (markdown && g.best) acc = "**" + acc + "**";
-    row.push_back(acc);
+    std::string value = mean_std(g.metric, scale, scale == 100.0 ? 2 : 4);
+    if (markdown && g.best) value = "**" + value + "**";
+    row.push_back(value);
+    row.push_back(ci_cell(g.metric, scale));
     row.push_back(mean_std(g.unsettled_fraction, 100.0, 3));
     row.push_back(mean_std(g.clamp_events, 1.0, 1));
     row.push_back(mean_std(g.clamp_fraction, 100.0, 3));
@@ -182,19 +131,40 @@ std::string ties_note(const Report& r) {
   return fmt::format(" (first of {} groups with exactly this mean: a tie)", r.best_ties + 1);
 }
 
+// The leader against the runner-up, and whether "best" was marked.
+std::string comparison_text(const Report& r) {
+  if (!r.leader) return "no best group: no group has an ok run\n";
+  const double scale = display_scale(r.metric);
+  const int digits = scale == 100.0 ? 2 : 4;
+  const auto& lead = r.groups[*r.leader];
+  std::string out = fmt::format("leader: {} (mean {} {:.{}f}){}\n", join(key_cells(r, lead), ", "),
+                                r.metric, lead.metric.mean * scale, digits, ties_note(r));
+  if (!r.runner_up) return out + "only one group: nothing to compare, no best mark\n";
+  const auto& second = r.groups[*r.runner_up];
+  out += fmt::format("runner-up: {} (mean {:.{}f})\n", join(key_cells(r, second), ", "),
+                     second.metric.mean * scale, digits);
+  const Difference& d = r.versus_runner_up;
+  if (d.method.empty())
+    return out +
+           "too few ok runs to compare them (each needs 2, or 2 shared seeds): no best mark\n";
+  out += fmt::format("leader - runner-up: {:+.{}f}, 95 % CI {} ({})\n", d.mean * scale, digits,
+                     interval(d.lo, d.hi, scale, digits),
+                     d.method == "paired" ? fmt::format("paired over {} seeds", d.n)
+                                          : std::string("Welch, unpaired"));
+  out += r.best ? "separated: the leader is marked best\n"
+                : "not separated (the interval includes 0): no best mark\n";
+  return out;
+}
+
 std::string format_table(const Report& r) {
   std::string out =
       fmt::format("Report of {} (spec '{}'): {}\n", r.file, r.spec_name, summary_line(r));
-  out +=
-      "Mean ± sample std over the ok runs of each group (final epoch; clamp events summed "
-      "over epochs).\n\n";
+  out += fmt::format(
+      "Mean ± sample std and the 95 % confidence interval of the mean (Student t) of {} over the "
+      "ok runs of each group (final epoch; clamp events summed over epochs).\n\n",
+      r.metric);
   out += render_text(group_table(r, false));
-  if (r.best)
-    out += fmt::format("\n* best: {} (mean test accuracy {:.2f} %){}\n",
-                       join(key_cells(r, r.groups[*r.best]), ", "),
-                       100.0 * r.groups[*r.best].test_accuracy.mean, ties_note(r));
-  else
-    out += "\nno best group: no group has an ok run\n";
+  out.append("\n").append(comparison_text(r));
   if (!r.not_ok.empty()) {
     out += fmt::format("\nRuns not ok ({}):\n", r.not_ok.size());
     out += render_text(not_ok_table(r));
@@ -204,12 +174,26 @@ std::string format_table(const Report& r) {
 
 std::string format_md(const Report& r) {
   std::string out = fmt::format(
-      "## Report: `{}` (spec `{}`)\n\n{}. Mean ± sample std over the "
-      "ok runs of each group (final epoch; clamp events summed over "
+      "## Report: `{}` (spec `{}`)\n\n{}. Mean ± sample std and 95 % confidence interval "
+      "(Student t) of {} over the ok runs of each group (final epoch; clamp events summed over "
       "epochs).\n\n",
-      r.file, r.spec_name, summary_line(r));
+      r.file, r.spec_name, summary_line(r), r.metric);
   out += render_md(group_table(r, true));
-  if (r.best_ties > 0) out += fmt::format("\nThe best mark{}.\n", ties_note(r));
+  out += "\n";
+  for (const auto& line : [&] {
+         std::vector<std::string> lines;
+         std::string text = comparison_text(r), cur;
+         for (char c : text) {
+           if (c == '\n') {
+             lines.push_back(cur);
+             cur.clear();
+           } else {
+             cur += c;
+           }
+         }
+         return lines;
+       }())
+    out += "- " + line + "\n";
   if (!r.not_ok.empty()) {
     out += fmt::format("\n### Runs not ok ({})\n\n", r.not_ok.size());
     out += render_md(not_ok_table(r));
@@ -220,19 +204,24 @@ std::string format_md(const Report& r) {
 std::string format_csv(const Report& r) {
   std::vector<std::string> header = key_header(r);
   for (const char* h : {"runs", "ok", "not_ok"}) header.push_back(h);
-  for (const char* q :
-       {"test_accuracy", "unsettled_fraction", "clamp_events", "clamp_fraction", "wall_seconds"}) {
-    header.push_back(std::string(q) + "_mean");
-    header.push_back(std::string(q) + "_std");
+  const std::vector<std::string> fixed = {"test_accuracy", "unsettled_fraction", "clamp_events",
+                                          "clamp_fraction", "wall_seconds"};
+  for (const auto& q : fixed) {
+    header.push_back(q + "_mean");
+    header.push_back(q + "_std");
   }
+  const bool extra = std::find(fixed.begin(), fixed.end(), r.metric) == fixed.end();
+  if (extra) {
+    header.push_back(r.metric + "_mean");
+    header.push_back(r.metric + "_std");
+  }
+  header.push_back(r.metric + "_ci95_lo");
+  header.push_back(r.metric + "_ci95_hi");
   header.push_back("best");
-  std::string out;
-  for (std::size_t c = 0; c < header.size(); ++c)
-    out.append(c ? "," : "").append(csv_field(header[c]));
-  out += "\n";
+  TextTable t;
+  t.header = header;
   for (const auto& g : r.groups) {
-    std::vector<std::string> row;
-    for (const auto& k : key_cells(r, g)) row.push_back(csv_field(k));
+    std::vector<std::string> row = key_cells(r, g);
     row.push_back(std::to_string(g.runs));
     row.push_back(std::to_string(g.ok));
     row.push_back(std::to_string(g.runs - g.ok));
@@ -241,39 +230,30 @@ std::string format_csv(const Report& r) {
       row.push_back(csv_number(s->n ? s->mean : kNaN));
       row.push_back(csv_number(s->std));
     }
+    if (extra) {
+      row.push_back(csv_number(g.metric.n ? g.metric.mean : kNaN));
+      row.push_back(csv_number(g.metric.std));
+    }
+    row.push_back(csv_number(g.metric.mean - g.metric.ci95));
+    row.push_back(csv_number(g.metric.mean + g.metric.ci95));
     row.push_back(g.best ? "1" : "0");
-    out += join(row, ",") + "\n";
+    t.rows.push_back(std::move(row));
   }
-  return out;
+  return render_csv(t);
 }
 
 }  // namespace
 
-Stat compute_stat(const std::vector<double>& values) {
-  Stat s;
-  s.n = values.size();
-  if (s.n == 0) {
-    s.mean = kNaN;
-    s.std = kNaN;
-    return s;
-  }
-  double sum = 0.0;
-  for (double v : values) sum += v;
-  s.mean = sum / static_cast<double>(s.n);
-  if (s.n < 2) {
-    s.std = kNaN;
-    return s;
-  }
-  // Two-pass: the deviations are summed after the mean is known (no cancellation).
-  double ss = 0.0;
-  for (double v : values) ss += (v - s.mean) * (v - s.mean);
-  s.std = std::sqrt(ss / static_cast<double>(s.n - 1));
-  return s;
+bool higher_is_better(const std::string& metric) {
+  return metric.find("accuracy") != std::string::npos;
 }
 
-Report summarise_runs(const std::vector<ReportRun>& runs, const std::vector<std::string>& by) {
+Report summarise_runs(const std::vector<ReportRun>& runs, const std::vector<std::string>& by,
+                      const std::string& metric) {
   Report r;
   r.by = by;
+  r.metric = metric;
+  r.higher_is_better = higher_is_better(metric);
   r.total_runs = runs.size();
   std::map<std::vector<std::string>, std::size_t> index;
   std::vector<std::vector<const ReportRun*>> members;
@@ -290,108 +270,165 @@ Report summarise_runs(const std::vector<ReportRun>& runs, const std::vector<std:
     members[it->second].push_back(&run);
     if (run.status != "ok") r.not_ok.push_back(run);
   }
+  std::vector<std::vector<std::pair<std::uint64_t, double>>> seeded(r.groups.size());
+  // Better mean; NaN (no epoch finished) is never better.
+  auto better = [&](double a, double b) { return r.higher_is_better ? a > b : a < b; };
   for (std::size_t i = 0; i < r.groups.size(); ++i) {
     auto& g = r.groups[i];
-    std::vector<double> acc, unsettled, clamps, clamp_fraction, wall;
+    std::vector<double> value, acc, unsettled, clamps, clamp_fraction, wall;
     for (const ReportRun* run : members[i]) {
       ++g.runs;
       if (run->status != "ok") continue;
       ++g.ok;
+      value.push_back(run->metric);
+      seeded[i].emplace_back(static_cast<std::uint64_t>(run->seed), run->metric);
       acc.push_back(run->final_test_accuracy);
       unsettled.push_back(run->unsettled_fraction);
       clamps.push_back(run->clamp_events);
       clamp_fraction.push_back(run->clamp_fraction);
       wall.push_back(run->wall_seconds);
     }
+    g.metric = compute_stat(value);
     g.test_accuracy = compute_stat(acc);
     g.unsettled_fraction = compute_stat(unsettled);
     g.clamp_events = compute_stat(clamps);
     g.clamp_fraction = compute_stat(clamp_fraction);
     g.wall_seconds = compute_stat(wall);
-    // NaN accuracy (no epoch finished) never compares greater, so it is never best.
-    if (g.ok > 0 && std::isfinite(g.test_accuracy.mean) &&
-        (!r.best || g.test_accuracy.mean > r.groups[*r.best].test_accuracy.mean))
-      r.best = i;
+    if (g.ok == 0 || !std::isfinite(g.metric.mean)) continue;
+    if (!r.leader || better(g.metric.mean, r.groups[*r.leader].metric.mean)) {
+      r.runner_up = r.leader;
+      r.leader = i;
+    } else if (!r.runner_up || better(g.metric.mean, r.groups[*r.runner_up].metric.mean)) {
+      r.runner_up = i;
+    }
   }
-  if (r.best) {
-    r.groups[*r.best].best = true;
-    for (std::size_t i = 0; i < r.groups.size(); ++i)
-      r.best_ties += i != *r.best && r.groups[i].ok > 0 &&
-                     r.groups[i].test_accuracy.mean == r.groups[*r.best].test_accuracy.mean;
+  if (!r.leader) return r;
+  for (std::size_t i = 0; i < r.groups.size(); ++i)
+    r.best_ties += i != *r.leader && r.groups[i].ok > 0 &&
+                   r.groups[i].metric.mean == r.groups[*r.leader].metric.mean;
+  if (!r.runner_up) return r;
+  r.versus_runner_up = compare_groups(seeded[*r.leader], seeded[*r.runner_up]);
+  const Difference& d = r.versus_runner_up;
+  const bool separated = !d.method.empty() && (r.higher_is_better ? d.lo > 0 : d.hi < 0);
+  if (separated) {
+    r.best = r.leader;
+    r.groups[*r.leader].best = true;
   }
   return r;
 }
 
-Report build_report(const std::filesystem::path& file, const std::vector<std::string>& by_in) {
-  const StoreHeader header = read_header(file);
-  const IndexTable index = read_index(file);
-  std::vector<std::string> swept;
-  for (const auto& c : header.columns) swept.push_back(c.key);
+Report build_report(const std::filesystem::path& file, const std::vector<std::string>& by) {
+  return build_report(std::vector<std::filesystem::path>{file}, by);
+}
 
+Report build_report(const std::vector<std::filesystem::path>& files,
+                    const std::vector<std::string>& by_in, const std::string& metric) {
+  if (files.empty()) throw ReportError("report: no results file given");
+  std::vector<StoreHeader> headers;
+  std::vector<std::string> names;
+  for (const auto& f : files) {
+    headers.push_back(read_header(f));
+    if (std::find(names.begin(), names.end(), headers.back().spec_name) == names.end())
+      names.push_back(headers.back().spec_name);
+  }
+  auto swept_in = [&](std::size_t i) {
+    std::vector<std::string> s;
+    for (const auto& c : headers[i].columns) s.push_back(c.key);
+    return s;
+  };
   std::vector<std::string> by = by_in;
   if (by.empty()) {
-    for (const auto& c : swept)
-      if (c != "seed") by.push_back(c);
+    if (names.size() > 1) by.push_back("file");
+    for (const auto& c : swept_in(0)) {
+      bool everywhere = c != "seed";
+      for (std::size_t i = 1; i < files.size() && everywhere; ++i) {
+        const auto s = swept_in(i);
+        everywhere = std::find(s.begin(), s.end(), c) != s.end();
+      }
+      if (everywhere) by.push_back(c);
+    }
   }
   for (std::size_t i = 0; i < by.size(); ++i) {
-    if (std::find(swept.begin(), swept.end(), by[i]) == swept.end())
-      throw ReportError(fmt::format(
-          "{}: cannot group by '{}': not a swept column of this file "
-          "(swept columns: {})",
-          file.string(), by[i], swept.empty() ? std::string("none") : join(swept, ", ")));
+    for (std::size_t f = 0; f < files.size() && by[i] != "file"; ++f) {
+      const auto swept = swept_in(f);
+      if (std::find(swept.begin(), swept.end(), by[i]) == swept.end())
+        throw ReportError(fmt::format(
+            "{}: cannot group by '{}': not a swept column of this file "
+            "(swept columns: {}; or 'file')",
+            files[f].string(), by[i], swept.empty() ? std::string("none") : join(swept, ", ")));
+    }
     if (std::find(by.begin(), by.begin() + static_cast<std::ptrdiff_t>(i), by[i]) !=
         by.begin() + static_cast<std::ptrdiff_t>(i))
       throw ReportError(fmt::format("--by names '{}' twice", by[i]));
   }
 
-  auto text_col = [&](const std::string& c) -> const std::vector<std::string>& {
-    auto it = index.text.find(c);
-    if (it == index.text.end())
-      throw ReportError(fmt::format("{}: /index has no text column '{}'", file.string(), c));
-    return it->second;
-  };
-  auto num_col = [&](const std::string& c) -> const std::vector<double>& {
-    auto it = index.numeric.find(c);
-    if (it == index.numeric.end())
-      throw ReportError(fmt::format("{}: /index has no numeric column '{}'", file.string(), c));
-    return it->second;
-  };
-  auto cell = [&](const std::string& c, std::size_t row) {
-    if (auto it = index.numeric.find(c); it != index.numeric.end())
-      return fmt::format("{}", it->second[row]);
-    return text_col(c)[row];
-  };
-
-  const auto& ids = text_col("run_id");
-  const auto& status = text_col("status");
-  const auto& reason = text_col("reason");
-  const auto& acc = num_col("final_test_accuracy");
-  const auto& wall = num_col("wall_seconds");
-  const std::vector<double>* seeds =
-      index.numeric.count("seed") ? &index.numeric.at("seed") : nullptr;
-
   std::vector<ReportRun> runs;
-  for (std::size_t i = 0; i < index.rows; ++i) {
-    ReportRun run;
-    run.id = ids[i];
-    run.status = status[i];
-    run.reason = reason[i];
-    for (const auto& c : by) run.key.push_back(cell(c, i));
-    run.seed = seeds ? (*seeds)[i] : kNaN;
-    run.final_test_accuracy = acc[i];
-    run.wall_seconds = wall[i];
-    if (run.status == "ok") {
-      run.unsettled_fraction = last_or_nan(read_metric(file, run.id, "unsettled_fraction"));
-      run.clamp_events = sum_or_nan(read_metric(file, run.id, "clamp_events"));
-      run.clamp_fraction = last_or_nan(read_metric(file, run.id, "clamp_fraction"));
-    } else {
+  std::map<std::string, std::size_t> seen;  // run ID -> position in runs
+  for (const auto& file : files) {
+    const IndexTable index = read_index(file);
+    auto text_col = [&](const std::string& c) -> const std::vector<std::string>& {
+      auto it = index.text.find(c);
+      if (it == index.text.end())
+        throw ReportError(fmt::format("{}: /index has no text column '{}'", file.string(), c));
+      return it->second;
+    };
+    auto num_col = [&](const std::string& c) -> const std::vector<double>& {
+      auto it = index.numeric.find(c);
+      if (it == index.numeric.end())
+        throw ReportError(fmt::format("{}: /index has no numeric column '{}'", file.string(), c));
+      return it->second;
+    };
+    auto cell = [&](const std::string& c, std::size_t row) {
+      if (c == "file") return file.string();
+      if (auto it = index.numeric.find(c); it != index.numeric.end())
+        return fmt::format("{}", it->second[row]);
+      return text_col(c)[row];
+    };
+    const auto& ids = text_col("run_id");
+    const auto& status = text_col("status");
+    const auto& reason = text_col("reason");
+    const auto& acc = num_col("final_test_accuracy");
+    const auto& wall = num_col("wall_seconds");
+    const std::vector<double>* seeds =
+        index.numeric.count("seed") ? &index.numeric.at("seed") : nullptr;
+    for (std::size_t i = 0; i < index.rows; ++i) {
+      ReportRun run;
+      run.id = ids[i];
+      run.status = status[i];
+      run.reason = reason[i];
+      for (const auto& c : by) run.key.push_back(cell(c, i));
+      run.seed = seeds ? (*seeds)[i] : kNaN;
+      run.final_test_accuracy = acc[i];
+      run.metric = acc[i];
+      run.wall_seconds = wall[i];
       run.unsettled_fraction = run.clamp_events = run.clamp_fraction = kNaN;
+      if (run.status == "ok") {
+        run.unsettled_fraction = last_or_nan(read_metric(file, run.id, "unsettled_fraction"));
+        run.clamp_events = sum_or_nan(read_metric(file, run.id, "clamp_events"));
+        run.clamp_fraction = last_or_nan(read_metric(file, run.id, "clamp_fraction"));
+        if (metric != "test_accuracy") {
+          try {
+            run.metric = last_or_nan(read_metric(file, run.id, metric));
+          } catch (const StoreError&) {
+            throw ReportError(fmt::format(
+                "{}: run {} has no per-epoch metric '{}' (see docs/results-format.md, metrics/)",
+                file.string(), run.id, metric));
+          }
+        }
+      }
+      // A run in several files (a shard and its merged file) counts once, ok if ok anywhere.
+      auto [it, fresh] = seen.emplace(run.id, runs.size());
+      if (fresh)
+        runs.push_back(std::move(run));
+      else if (runs[it->second].status != "ok" && run.status == "ok")
+        runs[it->second] = std::move(run);
     }
-    runs.push_back(std::move(run));
   }
-  Report r = summarise_runs(runs, by);
-  r.file = file.string();
-  r.spec_name = header.spec_name;
+  Report r = summarise_runs(runs, by, metric);
+  std::vector<std::string> file_names;
+  for (const auto& f : files) file_names.push_back(f.string());
+  r.file = join(file_names, ", ");
+  r.spec_name = join(names, "', '");
   return r;
 }
 

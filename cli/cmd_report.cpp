@@ -1,6 +1,7 @@
 // `wuxing report`: summary tables of a results file (analysis/report.hpp).
 #include <fmt/format.h>
 
+#include <filesystem>
 #include <fstream>
 #include <memory>
 #include <string>
@@ -15,7 +16,8 @@ namespace wuxing::cli {
 namespace {
 
 struct ReportArgs {
-  std::string file;
+  std::vector<std::string> files;
+  std::string metric = "test_accuracy";
   std::vector<std::string> by;
   std::string format = "table";
   std::string output;
@@ -23,7 +25,8 @@ struct ReportArgs {
 
 int do_report(const ReportArgs& a) {
   const ReportFormat format = parse_report_format(a.format);
-  const Report report = build_report(a.file, a.by);
+  const Report report = build_report(
+      std::vector<std::filesystem::path>(a.files.begin(), a.files.end()), a.by, a.metric);
   const std::string text = format_report(report, format);
   if (a.output.empty()) {
     fmt::print("{}", text);
@@ -50,16 +53,24 @@ void add_report_command(CLI::App& app) {
   auto args = std::make_shared<ReportArgs>();
   auto* cmd = app.add_subcommand(
       "report",
-      "Summarise a results file: runs grouped by their swept parameters (default: every swept "
-      "column except the seed), with count, mean and sample std over the ok runs of each group "
-      "of the final test accuracy, unsettled fraction, clamp events/fraction and wall time; the "
-      "best group (highest mean test accuracy) is marked and runs that are not ok are listed "
-      "with their reasons.");
-  cmd->add_option("file", args->file, "Results file (HDF5, written by `wuxing run`)")
+      "Summarise results files: runs grouped by their swept parameters (default: every swept "
+      "column except the seed), with count, mean, sample std and 95 % confidence interval "
+      "(Student t) over the ok runs of each group of the final test accuracy (or --metric), "
+      "and mean ± std of the unsettled fraction, clamp events/fraction and wall time. The "
+      "leading group is compared with the runner-up (paired per seed when they share seeds, "
+      "else Welch) and marked best only when the 95 % interval of the difference excludes 0. "
+      "Runs that are not ok are listed with their reasons. Several files (e.g. a sweep and the "
+      "runs it grew by) are reported together; a run in several files counts once.");
+  cmd->add_option("files", args->files, "Results files (HDF5, written by `wuxing run`)")
       ->required()
       ->check(CLI::ExistingFile);
-  cmd->add_option("--by", args->by, "Group by these swept columns (comma separated)")
+  cmd->add_option("--by", args->by,
+                  "Group by these swept columns (comma separated; 'file' groups by file)")
       ->delimiter(',');
+  cmd->add_option("--metric", args->metric,
+                  "Per-epoch metric to compare, final epoch (test_accuracy, train_accuracy, "
+                  "test_loss, ...; higher is better for accuracies, lower for the rest)")
+      ->capture_default_str();
   cmd->add_option("--format", args->format, "table (default), md or csv")
       ->check(CLI::IsMember({"table", "md", "csv"}));
   cmd->add_option("-o,--output", args->output, "Write the report to this file instead of stdout");

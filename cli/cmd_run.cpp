@@ -21,6 +21,7 @@
 #include "framework/spec.hpp"
 #include "framework/store.hpp"
 #include "framework/sweep.hpp"
+#include "framework/trainers.hpp"
 
 namespace wuxing::cli {
 
@@ -67,41 +68,6 @@ std::string value_column(const PlannedRun& run) {
   std::string s;
   for (const auto& v : run.swept) s += fmt::format("{}{}={}", s.empty() ? "" : "  ", v.key, v.text);
   return s;
-}
-
-Trainer production_trainer() {
-  if (const char* fake = std::getenv("WUXING_FAKE_TRAINER")) {
-    // Test-only (see framework/runner.hpp): no numerics, deterministic metrics.
-    const int sleep_ms = std::atoi(fake);
-    fmt::print(stderr,
-               "wuxing: WUXING_FAKE_TRAINER is set: using the test-only fake trainer ({} ms "
-               "per epoch)\n",
-               sleep_ms);
-    return [sleep_ms](const ExperimentConfig& c, const RunObserver& o, int threads) {
-      return testing::fake_train_experiment(c, o, threads, sleep_ms);
-    };
-  }
-  return [](const ExperimentConfig& c, const RunObserver& o, int threads) {
-    return train_experiment(c, o, threads);
-  };
-}
-
-// A missing or corrupt data file would fail every run in the same way, after the
-// results file was created: load each distinct data set once, before anything is
-// written, with the largest sizes any run asks for (so those are checked too).
-void check_data(const SweepPlan& plan) {
-  std::map<std::pair<std::string, std::string>, DataConfig> needed;
-  for (const auto& r : plan.runs) {
-    const DataConfig& d = r.config.data;
-    if (d.dataset == "synthetic") continue;
-    auto [it, fresh] = needed.try_emplace({d.dataset, d.dir}, d);
-    it->second.train_size = std::max(it->second.train_size, d.train_size);
-    it->second.test_size = std::max(it->second.test_size, d.test_size);
-  }
-  for (auto& [key, d] : needed) {
-    d.shuffle = false;  // the subset does not matter here, only that it exists
-    (void)load_dataset(d, 0);
-  }
 }
 
 struct RunArgs {
@@ -155,7 +121,7 @@ int do_run(const RunArgs& a) {
     std::map<std::string, StoredRun> stored;
     if (std::filesystem::exists(out)) {
       try {
-        if (read_header(out).fingerprint == plan.fingerprint) stored = read_runs(out);
+        if (compatible_headers(read_header(out), make_store_header(plan))) stored = read_runs(out);
       } catch (const StoreError&) {
       }
     }
@@ -187,7 +153,7 @@ int do_run(const RunArgs& a) {
     options.shards = shard->count;
     if (std::filesystem::exists(out)) {
       const auto header = read_header(out);
-      if (header.fingerprint != plan.fingerprint)
+      if (!compatible_headers(header, make_store_header(plan)))
         throw StoreError(fmt::format(
             "{} was written by spec '{}' (fingerprint {}), not by this spec '{}' (fingerprint "
             "{}); the shard would not be mergeable into it: choose another output with -o",

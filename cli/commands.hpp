@@ -11,5 +11,9 @@ void add_stability_command(CLI::App& app);  // cmd_stability.cpp
 void add_response_command(CLI::App& app);   // cmd_response.cpp
 void add_report_command(CLI::App& app);     // cmd_report.cpp
 void add_merge_command(CLI::App& app);      // cmd_merge.cpp
+void add_ls_command(CLI::App& app);         // cmd_ls.cpp
+void add_show_command(CLI::App& app);       // cmd_show.cpp
+void add_config_command(CLI::App& app);     // cmd_config.cpp
+void add_export_command(CLI::App& app);     // cmd_export.cpp
 
 }  // namespace wuxing::cli

@@ -13,6 +13,10 @@ int main(int argc, char** argv) {
   wuxing::cli::add_response_command(app);
   wuxing::cli::add_report_command(app);
   wuxing::cli::add_merge_command(app);
+  wuxing::cli::add_ls_command(app);
+  wuxing::cli::add_show_command(app);
+  wuxing::cli::add_config_command(app);
+  wuxing::cli::add_export_command(app);
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {

@@ -11,6 +11,8 @@
 #include <optional>
 #include <system_error>
 
+#include "framework/spec.hpp"
+
 namespace wuxing {
 
 std::vector<std::filesystem::path> results_and_parts(const std::filesystem::path& file) {
@@ -44,6 +46,36 @@ std::map<std::string, std::size_t> choose_sources(
     }
   }
   return chosen;
+}
+
+void number_merged_runs(StoreHeader& header, const std::vector<std::string>& fingerprints,
+                        const std::vector<std::map<std::string, StoredRun>>& runs_per_source) {
+  // Sources of one sweep keep their order; the sweeps follow one another in the order first
+  // seen, each after the last index of the ones before.
+  std::vector<std::string> sweeps;
+  std::map<std::string, std::size_t> end_of;  // sweep fingerprint -> 1 + its largest index
+  for (std::size_t i = 0; i < fingerprints.size(); ++i) {
+    if (std::find(sweeps.begin(), sweeps.end(), fingerprints[i]) == sweeps.end())
+      sweeps.push_back(fingerprints[i]);
+    for (const auto& [id, run] : runs_per_source[i])
+      end_of[fingerprints[i]] = std::max(end_of[fingerprints[i]], run.plan_index + 1);
+  }
+  std::map<std::string, std::size_t> offset;
+  std::size_t next = 0;
+  for (const auto& f : sweeps) {
+    offset[f] = next;
+    next += end_of[f];
+  }
+  header.plan_indices.clear();
+  for (std::size_t i = 0; i < fingerprints.size(); ++i)
+    for (const auto& [id, run] : runs_per_source[i])
+      header.plan_indices.emplace(id, offset[fingerprints[i]] + run.plan_index);
+  std::vector<std::pair<std::size_t, std::string>> order;
+  for (const auto& [id, index] : header.plan_indices) order.emplace_back(index, id);
+  std::sort(order.begin(), order.end());
+  std::string text = header.base_yaml + "--- merged runs\n";
+  for (const auto& [index, id] : order) text += id + "\n";
+  header.fingerprint = hex16(fnv1a64(text));
 }
 
 OutputLock::OutputLock(const std::filesystem::path& out) {
@@ -84,24 +116,31 @@ MergeSummary merge_shard_files(const std::filesystem::path& out,
   }
   if (sources.empty()) throw StoreError("merge: no input results files given");
 
-  // Every file must be of one spec; name the first file of each spec seen in the error.
+  // Every file must be of one spec, or of compatible specs (store.hpp: compatible_headers);
+  // name the first file of each spec seen in the error.
   std::optional<StoreHeader> header;
   std::filesystem::path header_file;
   std::vector<std::map<std::string, StoredRun>> runs;
+  std::vector<std::string> fingerprints;
   for (const auto& source : sources) {
     StoreHeader h = read_header(source);
     if (!header) {
       header = h;
       header_file = source;
-    } else if (h.fingerprint != header->fingerprint) {
+    } else if (!compatible_headers(h, *header)) {
       throw StoreError(fmt::format(
           "cannot merge {} (spec '{}', fingerprint {}) with {} (spec '{}', fingerprint {}): "
-          "they are results of different specs; {} was left unchanged",
+          "they are results of different specs (their base configs or swept columns differ); "
+          "{} was left unchanged",
           source.string(), h.spec_name, h.fingerprint, header_file.string(), header->spec_name,
           header->fingerprint, out.string()));
     }
+    fingerprints.push_back(h.fingerprint);
     runs.push_back(read_runs(source));
   }
+  if (std::any_of(fingerprints.begin(), fingerprints.end(),
+                  [&](const std::string& f) { return f != header->fingerprint; }))
+    number_merged_runs(*header, fingerprints, runs);
   const auto chosen = choose_sources(runs);
   merge_results(out, *header, sources, chosen);
 

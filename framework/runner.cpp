@@ -109,9 +109,9 @@ SweepSummary SweepRunner::run() {
   const auto todo = runs_to_do(plan_, owned, stored, options_.rerun_failed);
   summary.planned = owned.size();
   summary.skipped = owned.size() - todo.size();
-  std::size_t already_ok = 0;
-  for (const auto& [id, r] : stored)
-    if (r.status == "ok") ++already_ok;
+  std::size_t already_ok = 0;  // of this plan's runs (a grown sweep's file holds others too)
+  for (const auto& r : plan_.runs)
+    if (auto it = stored.find(r.id); it != stored.end() && it->second.status == "ok") ++already_ok;
   (void)provenance();  // compute once, before the threads start
 
   const int threads = options_.threads > 0 ? options_.threads : omp_get_max_threads();

@@ -362,11 +362,11 @@ StoreHeader header_of(hid_t file) {
 
 void require_same_spec(const std::filesystem::path& p, const StoreHeader& found,
                        const StoreHeader& expected) {
-  if (found.fingerprint != expected.fingerprint)
+  if (!compatible_headers(found, expected))
     throw StoreError(fmt::format(
-        "{} was written by spec '{}' (fingerprint {}), not by this spec '{}' (fingerprint {}); "
-        "results of different specs are not mixed: choose another output file with -o, or move "
-        "the old one away",
+        "{} was written by spec '{}' (fingerprint {}), not by this spec '{}' (fingerprint {}), "
+        "and their base configs or swept columns differ; results of different specs are not "
+        "mixed: choose another output file with -o, or move the old one away",
         p.string(), found.spec_name, found.fingerprint, expected.spec_name, expected.fingerprint));
 }
 
@@ -631,7 +631,58 @@ void write_index(hid_t file, const StoreHeader& header) {
   attr_strings(g, "columns", columns);
 }
 
+// The plan indices that change when runs are copied under `header` (see
+// StoreHeader::plan_indices): runs of the plan take theirs; the others keep their order after
+// the plan's runs.
+std::map<std::string, std::int64_t> new_plan_indices(
+    const StoreHeader& header, const std::vector<std::filesystem::path>& sources,
+    const std::map<std::string, std::size_t>& from) {
+  std::map<std::string, std::int64_t> out;
+  if (header.plan_indices.empty()) return out;
+  // Files written under this very header are numbered already (the usual re-assembly).
+  bool all_current = true;
+  for (const auto& source : sources) {
+    Handle f = open_results(source);
+    all_current = all_current && header_of(f).fingerprint == header.fingerprint;
+  }
+  if (all_current) return out;
+  std::vector<std::pair<std::int64_t, std::string>> others;
+  std::map<std::string, std::int64_t> stored;
+  for (std::size_t i = 0; i < sources.size(); ++i) {
+    Handle f;
+    for (const auto& [name, source] : from) {
+      if (source != i) continue;
+      if (f.get() < 0) f = open_results(sources[i]);
+      Handle g = open_group(f, "runs/" + name);
+      stored[name] = read_attr_number<std::int64_t>(g, "plan_index");
+    }
+  }
+  for (const auto& [name, index] : stored) {
+    auto it = header.plan_indices.find(name);
+    if (it == header.plan_indices.end())
+      others.emplace_back(index, name);
+    else if (static_cast<std::int64_t>(it->second) != index)
+      out[name] = static_cast<std::int64_t>(it->second);
+  }
+  std::sort(others.begin(), others.end());
+  auto next = static_cast<std::int64_t>(header.plan_indices.size());
+  for (const auto& [index, name] : others) {
+    if (index != next) out[name] = next;
+    ++next;
+  }
+  return out;
+}
+
 }  // namespace
+
+bool compatible_headers(const StoreHeader& a, const StoreHeader& b) {
+  if (a.fingerprint == b.fingerprint) return true;
+  if (a.base_yaml != b.base_yaml || a.columns.size() != b.columns.size()) return false;
+  for (std::size_t i = 0; i < a.columns.size(); ++i)
+    if (a.columns[i].key != b.columns[i].key || a.columns[i].numeric != b.columns[i].numeric)
+      return false;
+  return true;
+}
 
 RunRecord make_run_record(const PlannedRun& run) {
   RunRecord rec;
@@ -645,8 +696,10 @@ RunRecord make_run_record(const PlannedRun& run) {
 }
 
 StoreHeader make_store_header(const SweepPlan& plan) {
-  return StoreHeader{plan.spec_name, plan.fingerprint, plan.description, plan.base_yaml,
-                     plan.columns};
+  StoreHeader h{plan.spec_name, plan.fingerprint, plan.description,
+                plan.base_yaml, plan.columns,     {}};
+  for (const auto& r : plan.runs) h.plan_indices.emplace(r.id, r.index);
+  return h;
 }
 
 void write_run_file(const std::filesystem::path& file, const StoreHeader& header,
@@ -740,6 +793,7 @@ void merge_results(const std::filesystem::path& out, const StoreHeader& header,
             out.string(), need / 1024, avail / 1024));
     }
   }
+  const auto renumbered = new_plan_indices(header, sources, from);
   const auto tmp = std::filesystem::path(out.string() + ".tmp");
   try {
     Handle dst = create_file(tmp);
@@ -758,6 +812,11 @@ void merge_results(const std::filesystem::path& out, const StoreHeader& header,
         const std::string path = "runs/" + name;
         check_status(H5Ocopy(src, path.c_str(), runs, name.c_str(), H5P_DEFAULT, H5P_DEFAULT),
                      fmt::format("copy run {} from {}", name, sources[i].string()));
+        if (auto it = renumbered.find(name); it != renumbered.end()) {
+          Handle g = open_group(runs, name);
+          Handle a(check(H5Aopen(g, "plan_index", H5P_DEFAULT), "open plan_index"), H5Aclose);
+          check_status(H5Awrite(a, H5T_NATIVE_INT64, &it->second), "renumber run " + name);
+        }
         // HDF5 holds on to what it read from a source until that file is closed (about 40 KB
         // per copied run, heaptrack): reopen it now and then, so that memory does not grow
         // with the sweep.

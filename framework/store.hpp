@@ -36,8 +36,18 @@ struct StoreHeader {
   std::string description;
   std::string base_yaml;
   std::vector<SweepColumn> columns;  // swept columns of /index
+  // Not stored: the plan's index of each run ID. When set, runs copied into a results file
+  // take these plan indices (a grown sweep renumbers its stored runs), and stored runs that
+  // the plan no longer has go after them, in their old order.
+  std::map<std::string, std::size_t> plan_indices;
 };
 StoreHeader make_store_header(const SweepPlan& plan);
+
+// Whether the runs of two sweeps may share one results file: the same base config (spec name
+// included) and the same swept columns. The sweeps may differ in the values they sweep (more
+// seeds, more grid values): runs are identified by their IDs, so a grown sweep keeps the runs
+// it already has. The file takes the header of the sweep that writes it last.
+bool compatible_headers(const StoreHeader& a, const StoreHeader& b);
 
 // One finished (or failed) run as it is stored.
 struct RunRecord {

@@ -171,6 +171,9 @@ void check_stat(const Stat& s, const std::vector<double>& values) {
   CHECK(s.mean == doctest::Approx(mean).epsilon(1e-12));
   CHECK(s.std == doctest::Approx(sd).epsilon(1e-9));
   CHECK(s.std > 0.0);
+  CHECK(s.ci95 == doctest::Approx(t_quantile_975(static_cast<double>(values.size()) - 1) * sd /
+                                  std::sqrt(static_cast<double>(values.size())))
+                      .epsilon(1e-9));
 }
 
 }  // namespace
@@ -212,12 +215,28 @@ TEST_CASE("report: grouping by every swept column but the seed, statistics, best
   CHECK(r.groups[2].ok == 3);
   CHECK(r.groups[3].ok == 2);
 
-  REQUIRE(r.best.has_value());
-  CHECK(r.groups[*r.best].key == best_key);
+  REQUIRE(r.leader.has_value());
+  CHECK(r.groups[*r.leader].key == best_key);
   CHECK(best_key == std::vector<std::string>{"0.4", "bptt"});
+  REQUIRE(r.runner_up.has_value());
+  CHECK(r.groups[*r.runner_up].key == std::vector<std::string>{"0.2", "bptt"});
+  // The two share only seed 2 (seed 0 of the leader and seed 1 of the runner-up are not ok):
+  // Welch's unpaired interval, computed here from the values.
+  const auto& la = fx.expected.at({0.4, "bptt"}).acc;
+  const auto& ra = fx.expected.at({0.2, "bptt"}).acc;
+  const auto [lm, ls] = mean_std(la);
+  const auto [rm, rs] = mean_std(ra);
+  const double vl = ls * ls / 2, vr = rs * rs / 2;
+  const double df = (vl + vr) * (vl + vr) / (vl * vl + vr * vr);
+  const double half = t_quantile_975(df) * std::sqrt(vl + vr);
+  CHECK(r.versus_runner_up.method == "welch");
+  CHECK(r.versus_runner_up.mean == doctest::Approx(lm - rm).epsilon(1e-12));
+  CHECK(r.versus_runner_up.lo == doctest::Approx(lm - rm - half).epsilon(1e-9));
+  const bool separated = lm - rm - half > 0;
   int marked = 0;
   for (const auto& g : r.groups) marked += g.best;
-  CHECK(marked == 1);
+  CHECK(marked == (separated ? 1 : 0));
+  CHECK(r.best.has_value() == separated);
 
   REQUIRE(r.not_ok.size() == 2);
   CHECK(r.not_ok[0].id == fx.plan.runs[4].id);
@@ -280,6 +299,8 @@ TEST_CASE("report: csv parses, one row per group, values round-trip") {
                                       "clamp_fraction_std",
                                       "wall_seconds_mean",
                                       "wall_seconds_std",
+                                      "test_accuracy_ci95_lo",
+                                      "test_accuracy_ci95_hi",
                                       "best"};
   REQUIRE(header == want);
   int best_rows = 0;
@@ -296,10 +317,13 @@ TEST_CASE("report: csv parses, one row per group, values round-trip") {
     // Exactly the report's doubles (shortest round-trip text).
     CHECK(std::stod(cells[5]) == r.groups[i - 1].test_accuracy.mean);
     CHECK(std::stod(cells[14]) == r.groups[i - 1].wall_seconds.std);
-    best_rows += cells[15] == "1";
-    CHECK((cells[15] == "1") == r.groups[i - 1].best);
+    const Stat& acc = r.groups[i - 1].test_accuracy;
+    CHECK(std::stod(cells[15]) == acc.mean - acc.ci95);
+    CHECK(std::stod(cells[16]) == acc.mean + acc.ci95);
+    best_rows += cells[17] == "1";
+    CHECK((cells[17] == "1") == r.groups[i - 1].best);
   }
-  CHECK(best_rows == 1);
+  CHECK(best_rows == (r.best ? 1 : 0));
 }
 
 TEST_CASE("report: markdown and text tables are well formed and name the failed runs") {
@@ -336,7 +360,7 @@ TEST_CASE("report: markdown and text tables are well formed and name the failed 
     best_rows += best;
     CHECK(best == r.groups[i - 2].best);
   }
-  CHECK(best_rows == 1);
+  CHECK(best_rows == (r.best ? 1 : 0));
   CHECK(tables[1][2].find("something broke") != std::string::npos);
   CHECK(tables[1][3].find("numerical_trouble") != std::string::npos);
 
@@ -344,19 +368,23 @@ TEST_CASE("report: markdown and text tables are well formed and name the failed 
   CHECK(text.find("Runs not ok (2)") != std::string::npos);
   CHECK(text.find(fx.plan.runs[4].id) != std::string::npos);
   CHECK(text.find("trainer threw: something broke") != std::string::npos);
-  // The best group's row ends in the mark; mean accuracy shown in percent.
-  const auto& b = r.groups[*r.best];
+  // The leader's row shows its mean in percent, and ends in the mark only when separated.
+  const auto& b = r.groups[*r.leader];
   bool found = false;
   for (const auto& l : lines_of(text)) {
     if (l.rfind("0.4 ", 0) == 0 && l.find("bptt") != std::string::npos) {
       found = true;
-      CHECK(l.back() == '*');
+      CHECK((l.back() == '*') == r.best.has_value());
       CHECK(l.find(fmt::format("{:.2f} ± ", 100 * b.test_accuracy.mean)) != std::string::npos);
     } else if (l.find("connection") != std::string::npos && l.rfind("0.", 0) == 0) {
       CHECK(l.back() != '*');
     }
   }
   CHECK(found);
+  CHECK(text.find("leader: 0.4, bptt") != std::string::npos);
+  CHECK(text.find("runner-up: 0.2, bptt") != std::string::npos);
+  CHECK(text.find(r.best ? "separated: the leader is marked best" : "not separated") !=
+        std::string::npos);
 }
 
 TEST_CASE("report: a tie for the best mean marks the first group and says so") {
@@ -367,20 +395,125 @@ TEST_CASE("report: a tie for the best mean marks the first group and says so") {
     run.status = "ok";
     run.key = {i < 2 ? "a" : i < 4 ? "b" : "c"};
     run.final_test_accuracy = i < 2 ? 0.5 : 0.75 + (i % 2 ? 0.125 : -0.125);  // b, c: mean 0.75
+    run.metric = run.final_test_accuracy;
     runs.push_back(run);
   }
   const Report r = summarise_runs(runs, {"variant"});
-  REQUIRE(r.best.has_value());
-  CHECK(r.groups[*r.best].key[0] == "b");
+  REQUIRE(r.leader.has_value());
+  CHECK(r.groups[*r.leader].key[0] == "b");
+  CHECK(r.groups[*r.runner_up].key[0] == "c");
   CHECK(r.best_ties == 1);
-  CHECK(!r.groups[2].best);
+  CHECK(!r.best.has_value());  // a tie is never separated
+  for (const auto& g : r.groups) CHECK(!g.best);
   CHECK(format_report(r, ReportFormat::table).find("a tie") != std::string::npos);
   CHECK(format_report(r, ReportFormat::md).find("a tie") != std::string::npos);
   // Without a tie there is no such note.
-  runs[5].final_test_accuracy = 0.5;
+  runs[5].final_test_accuracy = runs[5].metric = 0.5;
   const Report s = summarise_runs(runs, {"variant"});
   CHECK(s.best_ties == 0);
   CHECK(format_report(s, ReportFormat::table).find("a tie") == std::string::npos);
+}
+
+TEST_CASE("report: t quantiles and 95 % intervals match the tables") {
+  // Student t, 0.975 quantile (any statistics table).
+  CHECK(t_quantile_975(1) == doctest::Approx(12.706205).epsilon(1e-6));
+  CHECK(t_quantile_975(2) == doctest::Approx(4.302653).epsilon(1e-6));
+  CHECK(t_quantile_975(4) == doctest::Approx(2.776445).epsilon(1e-6));
+  CHECK(t_quantile_975(10) == doctest::Approx(2.228139).epsilon(1e-6));
+  CHECK(t_quantile_975(30) == doctest::Approx(2.042272).epsilon(1e-6));
+  CHECK(t_quantile_975(1e6) == doctest::Approx(1.95996).epsilon(1e-5));
+  const Stat s = compute_stat({1.0, 2.0, 3.0});  // std 1
+  CHECK(s.ci95 == doctest::Approx(4.302653 / std::sqrt(3.0)).epsilon(1e-6));
+  CHECK(std::isnan(compute_stat({1.0}).ci95));
+}
+
+namespace {
+
+// Runs of groups "x" and "y" with the given values per seed 0, 1, 2, ...
+std::vector<ReportRun> two_groups(const std::vector<double>& x, const std::vector<double>& y) {
+  std::vector<ReportRun> runs;
+  for (const auto& [name, values] : {std::pair{"x", x}, std::pair{"y", y}})
+    for (std::size_t i = 0; i < values.size(); ++i) {
+      ReportRun run;
+      run.id = fmt::format("{}{}", name, i);
+      run.status = "ok";
+      run.key = {name};
+      run.seed = static_cast<double>(i);
+      run.final_test_accuracy = run.metric = values[i];
+      runs.push_back(run);
+    }
+  return runs;
+}
+
+}  // namespace
+
+TEST_CASE("report: best is marked only when separated from the runner-up, paired per seed") {
+  // Seeds move both groups together: unpaired the intervals overlap, paired per seed y is
+  // ahead by 0.01 +- 0.001 on every seed.
+  const auto runs = two_groups({0.50, 0.70, 0.90}, {0.511, 0.709, 0.910});
+  const Report r = summarise_runs(runs, {"g"});
+  REQUIRE(r.leader.has_value());
+  CHECK(r.groups[*r.leader].key[0] == "y");
+  CHECK(r.versus_runner_up.method == "paired");
+  CHECK(r.versus_runner_up.n == 3);
+  const Stat d = compute_stat({0.011, 0.009, 0.010});
+  CHECK(r.versus_runner_up.mean == doctest::Approx(d.mean).epsilon(1e-9));
+  CHECK(r.versus_runner_up.lo == doctest::Approx(d.mean - d.ci95).epsilon(1e-9));
+  CHECK(r.versus_runner_up.lo > 0);
+  CHECK(r.best == r.leader);
+  CHECK(r.groups[*r.leader].best);
+  CHECK(format_report(r, ReportFormat::table).find("paired over 3 seeds") != std::string::npos);
+
+  // The same means with the seeds' effects shuffled: not separated, nothing marked.
+  const Report u = summarise_runs(two_groups({0.50, 0.70, 0.90}, {0.910, 0.511, 0.709}), {"g"});
+  CHECK(u.versus_runner_up.method == "paired");
+  CHECK(u.versus_runner_up.lo < 0);
+  CHECK(!u.best.has_value());
+  for (const auto& g : u.groups) CHECK(!g.best);
+  CHECK(format_report(u, ReportFormat::table).find("no best mark") != std::string::npos);
+
+  // Different seeds: Welch. Far apart: separated.
+  auto welch = two_groups({0.50, 0.51, 0.52}, {0.80, 0.81, 0.79});
+  for (auto& run : welch)
+    if (run.key[0] == "y") run.seed += 10;
+  const Report w = summarise_runs(welch, {"g"});
+  CHECK(w.versus_runner_up.method == "welch");
+  CHECK(w.best == w.leader);
+
+  // One run each: nothing to compare with, no mark.
+  const Report one = summarise_runs(two_groups({0.5}, {0.6}), {"g"});
+  CHECK(one.versus_runner_up.method.empty());
+  CHECK(!one.best.has_value());
+}
+
+TEST_CASE("report: --metric picks the metric; lower is better for losses") {
+  auto runs = two_groups({0.30, 0.31, 0.29}, {0.60, 0.62, 0.61});
+  const Report r = summarise_runs(runs, {"g"}, "test_loss");
+  CHECK(!r.higher_is_better);
+  REQUIRE(r.best.has_value());
+  CHECK(r.groups[*r.best].key[0] == "x");  // the lower loss
+  CHECK(format_report(r, ReportFormat::table).find("test_loss") != std::string::npos);
+  const std::string csv = format_report(r, ReportFormat::csv);
+  CHECK(csv.find("test_loss_mean,test_loss_std,test_loss_ci95_lo,test_loss_ci95_hi,best") !=
+        std::string::npos);
+}
+
+TEST_CASE("report: several files, a metric from the per-epoch table, and errors") {
+  Fixture fx;
+  // The same file twice: every run counts once.
+  const Report twice = build_report({fx.file, fx.file}, {}, "test_accuracy");
+  const Report once = build_report(fx.file);
+  CHECK(twice.total_runs == once.total_runs);
+  CHECK(twice.groups.size() == once.groups.size());
+  CHECK(twice.groups[0].test_accuracy.mean == once.groups[0].test_accuracy.mean);
+  // Grouped by file.
+  const Report by_file = build_report({fx.file}, {"file"}, "train_accuracy");
+  REQUIRE(by_file.groups.size() == 1);
+  CHECK(by_file.groups[0].key[0] == fx.file.string());
+  CHECK(by_file.metric == "train_accuracy");
+  CHECK(by_file.groups[0].metric.n == 10);
+  CHECK_THROWS_WITH_AS(build_report({fx.file}, {}, "no_such_metric"),
+                       doctest::Contains("no per-epoch metric 'no_such_metric'"), ReportError);
 }
 
 TEST_CASE("report: the command line writes the same report") {

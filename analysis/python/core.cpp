@@ -1,0 +1,245 @@
+// wuxing._core: the C++ framework seen from Python (docs/python.md). The pure-Python package
+// analysis/python/wuxing wraps it; results files are read there with h5py.
+//
+// run() releases the GIL while the sweep runs and takes it back only to call the per-epoch
+// callback, from whichever worker thread finished the epoch (one at a time). Ctrl-C in Python
+// (or an exception in the callback) stops the sweep as Ctrl-C stops `wuxing run`: finished
+// runs are stored, unfinished ones are not, and the exception is raised once the runner is done.
+#include <fmt/format.h>
+#include <pybind11/functional.h>
+#include <pybind11/pybind11.h>
+#include <pybind11/stl.h>
+
+#include <atomic>
+#include <chrono>
+#include <condition_variable>
+#include <exception>
+#include <mutex>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "analysis/inspect.hpp"
+#include "framework/data.hpp"
+#include "framework/runner.hpp"
+#include "framework/spec.hpp"
+#include "framework/store.hpp"
+#include "framework/sweep.hpp"
+#include "framework/trainers.hpp"
+
+namespace py = pybind11;
+
+namespace wuxing::python {
+
+namespace {
+
+py::dict epoch_dict(const std::string& run_id, const EpochMetrics& m) {
+  py::dict d;
+  d["run_id"] = run_id;
+  d["epoch"] = m.epoch;
+  d["train_accuracy"] = m.train_accuracy;
+  d["test_accuracy"] = m.test_accuracy;
+  d["train_loss"] = m.train_loss;
+  d["test_loss"] = m.test_loss;
+  d["unsettled_fraction"] = m.unsettled_fraction;
+  d["clamp_fraction"] = m.clamp_fraction;
+  d["max_re_lambda"] = m.max_re_lambda;
+  d["mean_steps"] = m.mean_steps;
+  d["wall_seconds"] = m.wall_seconds;
+  return d;
+}
+
+py::dict run_dict(const PlannedRun& r) {
+  py::dict d;
+  d["index"] = r.index;
+  d["run_id"] = r.id;
+  py::dict swept;
+  for (const auto& v : r.swept) swept[py::str(v.key)] = v.text;
+  d["swept"] = swept;
+  d["config_yaml"] = r.yaml;
+  return d;
+}
+
+SweepPlan plan_of(const std::string& spec, const std::vector<std::string>& overrides) {
+  return expand_sweep(load_spec(spec, overrides));
+}
+
+// The sweep's state shared by the worker threads and the Python callback.
+struct CallbackState {
+  py::object on_epoch;
+  std::atomic<bool> stop{false};
+  std::mutex mutex;
+  std::exception_ptr error;  // first exception raised by the callback (or KeyboardInterrupt)
+  void fail(std::exception_ptr e) {
+    std::lock_guard lock(mutex);
+    if (!error) error = e;
+    stop = true;
+  }
+};
+
+// Wraps the production trainer: reports each epoch to Python; a callback that returns False
+// prunes that run (it stops after this epoch and is stored with status `pruned`).
+Trainer observed_trainer(Trainer inner, CallbackState& state) {
+  return [inner = std::move(inner), &state](const ExperimentConfig& config,
+                                            const RunObserver& observer, int threads) {
+    const std::string id = run_id(config);
+    std::atomic<bool> run_stop{false};
+    int pruned_after = 0;
+    RunObserver mine = observer;
+    mine.stop = &run_stop;
+    mine.on_progress = [&](int epoch, std::int64_t done, std::int64_t total, double acc) {
+      if (observer.on_progress) observer.on_progress(epoch, done, total, acc);
+      if ((observer.stop && observer.stop->load()) || state.stop.load()) run_stop = true;
+    };
+    mine.on_epoch = [&](const EpochMetrics& m) {
+      // After a prune the trainer may still close the epoch it was stopped in: not reported.
+      if (pruned_after > 0) return;
+      if (observer.on_epoch) observer.on_epoch(m);
+      if (state.on_epoch.is_none() || state.stop.load()) return;
+      py::gil_scoped_acquire gil;
+      try {
+        py::object keep = state.on_epoch(epoch_dict(id, m));
+        if (!keep.is_none() && !keep.cast<bool>()) {
+          pruned_after = m.epoch;
+          run_stop = true;
+        }
+      } catch (...) {
+        state.fail(std::current_exception());
+        run_stop = true;
+      }
+    };
+    RunResult r = inner(config, mine, threads);
+    if (pruned_after > 0 && !state.stop.load()) {
+      // The trainer noticed the stop at the start of the next epoch: drop that stub.
+      if (static_cast<int>(r.epochs.size()) > pruned_after) r.epochs.resize(pruned_after);
+      r.status = "pruned";
+      r.reason = fmt::format("pruned by the on_epoch callback after epoch {}", pruned_after);
+    }
+    return r;
+  };
+}
+
+py::dict run(const std::string& spec_file, const std::vector<std::string>& overrides,
+             const std::string& output, const py::object& on_epoch, int threads, bool rerun_failed,
+             bool progress) {
+  const Spec spec = load_spec(spec_file, overrides);
+  const SweepPlan plan = expand_sweep(spec);
+  const std::filesystem::path out =
+      output.empty() ? std::filesystem::path("results") / (plan.spec_name + ".h5")
+                     : std::filesystem::path(output);
+  CallbackState state;
+  state.on_epoch = on_epoch;
+  RunnerOptions options;
+  options.output = out;
+  options.threads = threads > 0 ? threads : spec.base.threads;
+  options.rerun_failed = rerun_failed;
+  options.trainer = observed_trainer(production_trainer(), state);
+  options.stop = &state.stop;
+  options.show_progress = progress;
+  // The sweep runs in its own thread while this one, holding the GIL between waits, looks for
+  // Ctrl-C (Python handles signals in the main thread only) and turns it into a clean stop.
+  SweepSummary s;
+  std::exception_ptr run_error;
+  std::mutex mutex;
+  std::condition_variable cv;
+  bool done = false;
+  std::thread worker([&] {
+    try {
+      check_data(plan);
+      s = SweepRunner(plan, options).run();
+    } catch (...) {
+      run_error = std::current_exception();
+    }
+    std::lock_guard lock(mutex);
+    done = true;
+    cv.notify_all();
+  });
+  for (;;) {
+    {
+      py::gil_scoped_release release;
+      std::unique_lock lock(mutex);
+      if (cv.wait_for(lock, std::chrono::milliseconds(100), [&] { return done; })) break;
+    }
+    if (PyErr_CheckSignals() != 0) {
+      try {
+        throw py::error_already_set();
+      } catch (...) {
+        state.fail(std::current_exception());
+      }
+    }
+  }
+  worker.join();
+  if (run_error) std::rethrow_exception(run_error);
+  state.on_epoch = py::none();
+  if (state.error) std::rethrow_exception(state.error);
+  py::dict d;
+  d["output"] = out.string();
+  d["planned"] = s.planned;
+  d["skipped"] = s.skipped;
+  d["ran"] = s.ran;
+  d["ok"] = s.ok;
+  d["failed"] = s.failed;
+  d["interrupted"] = s.interrupted;
+  d["stopped"] = s.stopped;
+  py::list failures;
+  for (const auto& [id, why] : s.failures) failures.append(py::make_tuple(id, why));
+  d["failures"] = failures;
+  return d;
+}
+
+}  // namespace
+
+}  // namespace wuxing::python
+
+PYBIND11_MODULE(_core, m) {
+  using namespace wuxing;
+  m.doc() = "wuxing C++ core (specs, sweeps, the runner); use the `wuxing` package";
+  static py::exception<SpecErrors> spec_error(m, "SpecError", PyExc_ValueError);
+  static py::exception<StoreError> store_error(m, "StoreError", PyExc_OSError);
+  static py::exception<DataError> data_error(m, "DataError", PyExc_OSError);
+  py::register_exception_translator([](std::exception_ptr p) {
+    try {
+      if (p) std::rethrow_exception(p);
+    } catch (const SpecErrors& e) {
+      spec_error(e.what());
+    } catch (const StoreError& e) {
+      store_error(e.what());
+    } catch (const DataError& e) {
+      data_error(e.what());
+    }
+  });
+  m.def(
+      "validate",
+      [](const std::string& spec, const std::vector<std::string>& overrides) {
+        const Spec s = load_spec(spec, overrides);
+        py::dict d;
+        d["name"] = s.base.name;
+        d["description"] = s.description;
+        const std::uint64_t n = count_runs(s);
+        d["runs"] = n;
+        if (n <= kLargeSweepRuns) d["fingerprint"] = expand_sweep(s).fingerprint;
+        return d;
+      },
+      py::arg("spec"), py::arg("overrides") = std::vector<std::string>{});
+  m.def(
+      "config",
+      [](const std::string& spec, const std::vector<std::string>& overrides) {
+        return resolved_spec_yaml(load_spec(spec, overrides));
+      },
+      py::arg("spec"), py::arg("overrides") = std::vector<std::string>{});
+  m.def(
+      "plan",
+      [](const std::string& spec, const std::vector<std::string>& overrides) {
+        py::list runs;
+        for (const auto& r : python::plan_of(spec, overrides).runs)
+          runs.append(python::run_dict(r));
+        return runs;
+      },
+      py::arg("spec"), py::arg("overrides") = std::vector<std::string>{});
+  m.def("run", &python::run, py::arg("spec"), py::arg("overrides") = std::vector<std::string>{},
+        py::arg("output") = "", py::arg("on_epoch") = py::none(), py::arg("threads") = 0,
+        py::arg("rerun_failed") = false, py::arg("progress") = false);
+  m.def(
+      "run_id", [](const std::string& yaml) { return run_id(config_from_yaml(yaml)); },
+      py::arg("config_yaml"));
+}

@@ -1,0 +1,38 @@
+// `wuxing config SPEC [overrides]`: the spec resolved (composition, overrides, defaults) as YAML.
+#include <fmt/format.h>
+
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "analysis/inspect.hpp"
+#include "cli/commands.hpp"
+
+namespace wuxing::cli {
+
+void add_config_command(CLI::App& app) {
+  struct Args {
+    std::string spec;
+    std::vector<std::string> overrides;
+  };
+  auto args = std::make_shared<Args>();
+  auto* cmd = app.add_subcommand(
+      "config",
+      "Print the spec resolved: `base:` files merged, overrides applied and every key with its "
+      "value (defaults included), then its sweep. The output is a spec that `wuxing run` accepts "
+      "and that plans the same runs.");
+  cmd->add_option("spec", args->spec, "Experiment spec (YAML)")
+      ->required()
+      ->check(CLI::ExistingFile);
+  cmd->add_option("overrides", args->overrides, "key.path=value overrides");
+  cmd->callback([args] {
+    try {
+      fmt::print("{}", resolved_spec_yaml(load_spec(args->spec, args->overrides)));
+    } catch (const SpecErrors& e) {
+      for (const auto& err : e.errors()) fmt::print(stderr, "error: {}\n", err.to_string());
+      throw CLI::RuntimeError(2);
+    }
+  });
+}
+
+}  // namespace wuxing::cli

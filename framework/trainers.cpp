@@ -1,0 +1,46 @@
+#include "framework/trainers.hpp"
+
+#include <fmt/format.h>
+
+#include <algorithm>
+#include <cstdlib>
+#include <map>
+#include <string>
+#include <utility>
+
+#include "framework/data.hpp"
+
+namespace wuxing {
+
+Trainer production_trainer() {
+  if (const char* fake = std::getenv("WUXING_FAKE_TRAINER")) {
+    const int sleep_ms = std::atoi(fake);
+    fmt::print(stderr,
+               "wuxing: WUXING_FAKE_TRAINER is set: using the test-only fake trainer ({} ms "
+               "per epoch)\n",
+               sleep_ms);
+    return [sleep_ms](const ExperimentConfig& c, const RunObserver& o, int threads) {
+      return testing::fake_train_experiment(c, o, threads, sleep_ms);
+    };
+  }
+  return [](const ExperimentConfig& c, const RunObserver& o, int threads) {
+    return train_experiment(c, o, threads);
+  };
+}
+
+void check_data(const SweepPlan& plan) {
+  std::map<std::pair<std::string, std::string>, DataConfig> needed;
+  for (const auto& r : plan.runs) {
+    const DataConfig& d = r.config.data;
+    if (d.dataset == "synthetic") continue;
+    auto [it, fresh] = needed.try_emplace({d.dataset, d.dir}, d);
+    it->second.train_size = std::max(it->second.train_size, d.train_size);
+    it->second.test_size = std::max(it->second.test_size, d.test_size);
+  }
+  for (auto& [key, d] : needed) {
+    d.shuffle = false;  // the subset does not matter here, only that it exists
+    (void)load_dataset(d, 0);
+  }
+}
+
+}  // namespace wuxing
