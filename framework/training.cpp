@@ -8,6 +8,7 @@
 #include <cmath>
 #include <stdexcept>
 
+#include "framework/checkpoint.hpp"
 #include "framework/mlp.hpp"
 
 namespace wuxing {
@@ -259,6 +260,34 @@ BatchStats Trainer::evaluate(const Dataset& data, const std::vector<std::size_t>
   return stats;
 }
 
+// Checkpoints: everything that changes from one epoch to the next.
+void Trainer::save_state(TrainingState& s) const {
+  for (int l = 1; l < net_.layer_count(); ++l) {
+    s.put(fmt::format("coef/{}", l), net_.connections(l).coef);
+    s.put(fmt::format("opt/coef/{}", l), coef_opt_[l - 1].state());
+    if (pid_) s.put(fmt::format("pid/coef/{}", l), coef_pid_[l - 1].state());
+  }
+  std::vector<double> K;
+  for (const auto& k : net_.k_table()) K.insert(K.end(), {k.K1, k.K2, k.K3});
+  s.put("K", std::move(K));
+  s.put("opt/K", k_opt_->state());
+  if (pid_) s.put("pid/K", k_pid_->state());
+}
+
+void Trainer::load_state(const TrainingState& s) {
+  for (int l = 1; l < net_.layer_count(); ++l) {
+    auto& coef = net_.connections(l).coef;
+    coef = s.get(fmt::format("coef/{}", l), coef.size());
+    coef_opt_[l - 1].set_state(s.get(fmt::format("opt/coef/{}", l)));
+    if (pid_) coef_pid_[l - 1].set_state(s.get(fmt::format("pid/coef/{}", l)));
+  }
+  auto& table = net_.k_table();
+  const auto& K = s.get("K", 3 * table.size());
+  for (std::size_t e = 0; e < table.size(); ++e) table[e] = {K[3 * e], K[3 * e + 1], K[3 * e + 2]};
+  k_opt_->set_state(s.get("opt/K"));
+  if (pid_) k_pid_->set_state(s.get("pid/K"));
+}
+
 namespace {
 
 LayerParameters layer_parameters(const Network& net, int l) {
@@ -316,6 +345,9 @@ RunResult run_training(const ExperimentConfig& config, const DatasetSplit& data,
         fmt::format("training.batch_size = {} must be > 0", config.training.batch_size));
   Trainer trainer(config, train.features, train.classes);
   Network& net = trainer.network();
+  if (observer.resume) trainer.load_state(*observer.resume);
+  const int first_epoch = resume_into(result, observer);
+  const auto save_state = [&](TrainingState& s) { trainer.save_state(s); };
   std::vector<std::size_t> test_idx(test.size());
   for (std::size_t i = 0; i < test.size(); ++i) test_idx[i] = i;
   const std::size_t neurons_elems = [&] {
@@ -324,7 +356,7 @@ RunResult run_training(const ExperimentConfig& config, const DatasetSplit& data,
     return t * net.n();
   }();
   const std::size_t B = config.training.batch_size;
-  for (int epoch = 0; epoch < config.training.epochs; ++epoch) {
+  for (int epoch = first_epoch; epoch < config.training.epochs; ++epoch) {
     const auto t0 = std::chrono::steady_clock::now();
     const double lr = scheduled_lr(config.training, epoch);
     const auto order = epoch_order(train.size(), config.seed, epoch, config.data.shuffle);
@@ -406,7 +438,7 @@ RunResult run_training(const ExperimentConfig& config, const DatasetSplit& data,
       result.stability.push_back(std::move(rec));
     }
     m.wall_seconds = seconds_since(t0);
-    if (!close_epoch(result, std::move(m), observer, stopped)) break;
+    if (!close_epoch(result, std::move(m), observer, stopped, save_state)) break;
   }
   // Probe trajectories on the test set after the last epoch.
   if (!config.record.probe_samples.empty() && test.size() > 0) {

@@ -44,6 +44,10 @@ class Trainer {
   BatchStats evaluate(const Dataset& data, const std::vector<std::size_t>& indices,
                       std::size_t chunk = 100);
 
+  // Checkpoints (framework/checkpoint.hpp): parameters, optimizer and PID states.
+  void save_state(TrainingState& state) const;
+  void load_state(const TrainingState& state);  // throws on a state of another shape
+
   bool trains_connections() const { return want_coef_; }
   bool trains_K() const { return want_K_; }
 
