@@ -345,6 +345,8 @@ MpiSweepResult run_sweep_mpi(MpiSession& session, const SweepPlan& plan, RunnerO
   check_mpi(MPI_Reduce(counts, totals, 6, MPI_UNSIGNED_LONG, MPI_SUM, 0, MPI_COMM_WORLD),
             "MPI_Reduce");
   if (rank == 0) {
+    std::error_code ec;  // every rank is past its runs: remove the checkpoints' dir if empty
+    std::filesystem::remove(options.checkpoint_dir, ec);
     result.summary.planned = plan.runs.size();
     result.summary.skipped = result.already_done;
     result.summary.ran = totals[1];
