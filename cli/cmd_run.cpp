@@ -1,8 +1,10 @@
 // `wuxing run` and `wuxing validate`: experiment specs and sweeps from the command line.
 #include <fmt/format.h>
 #include <omp.h>
+#include <unistd.h>
 
 #include <algorithm>
+#include <array>
 #include <atomic>
 #include <csignal>
 #include <cstdlib>
@@ -16,6 +18,7 @@
 #include "framework/data.hpp"
 #include "framework/experiment.hpp"
 #include "framework/mpi.hpp"
+#include "framework/provenance.hpp"
 #include "framework/runner.hpp"
 #include "framework/shard.hpp"
 #include "framework/spec.hpp"
@@ -28,16 +31,48 @@ namespace wuxing::cli {
 namespace {
 
 std::atomic<bool> g_stop{false};
+std::atomic<int> g_stop_signal{0};
 
-extern "C" void on_sigint(int) {
+// SIGINT (Ctrl-C), SIGTERM (a batch system's time limit) and SIGUSR1 (Slurm's
+// `--signal=USR1@...` warning) all ask for the same clean stop: finished runs are stored,
+// the runs in progress keep their last epoch checkpoint, and the exit code is 128 + the
+// signal (130, 143, 138). The same signal again stops at once.
+extern "C" void on_stop_signal(int sig) {
   if (g_stop.load()) {
-    // A second Ctrl-C: stop now. Finished runs are already safe in their part files.
-    std::signal(SIGINT, SIG_DFL);
-    std::raise(SIGINT);
+    std::signal(sig, SIG_DFL);
+    std::raise(sig);
     return;
   }
+  g_stop_signal.store(sig);
   g_stop.store(true);
+  // write(2) is async-signal-safe; fmt and stdio are not.
+  static const char kMessage[] =
+      "\nwuxing: stopping: storing finished runs and checkpoints (Ctrl-C again to stop at "
+      "once)\n";
+  [[maybe_unused]] const auto n = ::write(2, kMessage, sizeof kMessage - 1);
 }
+
+// Installs the stop handler for the stop signals and restores the old ones when it goes.
+class StopSignals {
+ public:
+  StopSignals() {
+    g_stop = false;
+    g_stop_signal = 0;
+    struct sigaction sa {};
+    sa.sa_handler = on_stop_signal;
+    sigemptyset(&sa.sa_mask);
+    for (std::size_t i = 0; i < kSignals.size(); ++i) sigaction(kSignals[i], &sa, &old_[i]);
+  }
+  ~StopSignals() {
+    for (std::size_t i = 0; i < kSignals.size(); ++i) sigaction(kSignals[i], &old_[i], nullptr);
+  }
+  StopSignals(const StopSignals&) = delete;
+  StopSignals& operator=(const StopSignals&) = delete;
+
+ private:
+  static constexpr std::array<int, 3> kSignals{SIGINT, SIGTERM, SIGUSR1};
+  std::array<struct sigaction, 3> old_{};
+};
 
 const char* kSpecHelp = R"(
 Spec syntax (YAML; keys as in framework/config.hpp):
@@ -64,10 +99,35 @@ void print_errors(const SpecErrors& e) {
   for (const auto& err : e.errors()) fmt::print(stderr, "error: {}\n", err.to_string());
 }
 
-std::string value_column(const PlannedRun& run) {
-  std::string s;
-  for (const auto& v : run.swept) s += fmt::format("{}{}={}", s.empty() ? "" : "  ", v.key, v.text);
-  return s;
+// What `run --dry-run` shows: the runs this process would own (with --shard, only the
+// shard's), their IDs, stored status and swept values, and the file it would write.
+int print_dry_run(const SweepPlan& plan, const std::filesystem::path& out,
+                  const std::optional<ShardId>& shard) {
+  const std::filesystem::path file = shard ? shard_path(out, *shard) : out;
+  std::map<std::string, StoredRun> stored;
+  for (const auto& f : {out, file}) {
+    if (!std::filesystem::exists(f)) continue;
+    try {
+      if (compatible_headers(read_header(f), make_store_header(plan)))
+        stored = union_of_runs(std::move(stored), read_runs(f));
+    } catch (const StoreError&) {
+    }
+  }
+  const auto owned = owned_runs(plan, shard ? shard->index : 0, shard ? shard->count : 1);
+  if (shard)
+    fmt::print("{} of {} runs of spec '{}' (fingerprint {}) in shard {}/{}, output {}\n",
+               owned.size(), plan.runs.size(), plan.spec_name, plan.fingerprint, shard->index,
+               shard->count, file.string());
+  else
+    fmt::print("{} runs of spec '{}' (fingerprint {}), output {}\n", plan.runs.size(),
+               plan.spec_name, plan.fingerprint, file.string());
+  for (std::size_t i : owned) {
+    const auto& r = plan.runs[i];
+    auto it = stored.find(r.id);
+    const std::string state = it == stored.end() ? "todo" : it->second.status;
+    fmt::print("{:>5}  {}  {:<17}  {}\n", r.index, r.id, state, swept_values(r));
+  }
+  return 0;
 }
 
 struct RunArgs {
@@ -117,23 +177,9 @@ int do_run(const RunArgs& a) {
   const std::filesystem::path out =
       a.output.empty() ? std::filesystem::path("results") / (plan.spec_name + ".h5")
                        : std::filesystem::path(a.output);
-  if (a.dry_run) {
-    std::map<std::string, StoredRun> stored;
-    if (std::filesystem::exists(out)) {
-      try {
-        if (compatible_headers(read_header(out), make_store_header(plan))) stored = read_runs(out);
-      } catch (const StoreError&) {
-      }
-    }
-    fmt::print("{} runs of spec '{}' (fingerprint {}), output {}\n", plan.runs.size(),
-               plan.spec_name, plan.fingerprint, out.string());
-    for (const auto& r : plan.runs) {
-      auto it = stored.find(r.id);
-      const std::string state = it == stored.end() ? "todo" : it->second.status;
-      fmt::print("{:>5}  {}  {:<17}  {}\n", r.index, r.id, state, value_column(r));
-    }
-    return 0;
-  }
+  if (a.dry_run) return print_dry_run(plan, out, shard);
+  if (const auto warning = source_tree_warning(); !warning.empty())
+    fmt::print(stderr, "wuxing: warning: {}\n", warning);
   try {
     check_data(plan);
   } catch (const DataError& e) {
@@ -178,27 +224,17 @@ int do_run(const RunArgs& a) {
   // Test/tuning knob: seconds between re-assemblies of the main file (default 2).
   if (const char* interval = std::getenv("WUXING_ASSEMBLE_INTERVAL"))
     options.assemble_interval_seconds = std::atof(interval);
-  g_stop = false;
-  struct sigaction sa {
-  }, old{};
-  sa.sa_handler = on_sigint;
-  sigemptyset(&sa.sa_mask);
-  sigaction(SIGINT, &sa, &old);
   SweepSummary s;
-  try {
+  {
+    const StopSignals signals;
     if (session) {
       const auto r = run_sweep_mpi(*session, plan, options, schedule);
-      sigaction(SIGINT, &old, nullptr);
       if (!r.root) return 0;  // rank 0 reports for all
       s = r.summary;
     } else {
       s = SweepRunner(plan, options).run();
     }
-  } catch (...) {
-    sigaction(SIGINT, &old, nullptr);
-    throw;
   }
-  sigaction(SIGINT, &old, nullptr);
 
   fmt::print(stderr,
              "{}: {} runs planned, {} already done, {} ran ({} ok, {} failed){}; results in {}\n",
@@ -219,10 +255,12 @@ int do_run(const RunArgs& a) {
                  it->second.final_test_accuracy, it->first, it->second.status);
   }
   if (s.stopped) {
+    const int sig = g_stop_signal.load();
     fmt::print(stderr,
-               "interrupted: finished runs are stored; run the same command again to "
-               "continue\n");
-    return 130;
+               "interrupted{}: finished runs are stored; run the same command again to "
+               "continue\n",
+               sig == SIGTERM ? " (SIGTERM)" : (sig == SIGUSR1 ? " (SIGUSR1)" : ""));
+    return 128 + (sig > 0 ? sig : SIGINT);
   }
   if (s.failed > 0) {
     fmt::print(stderr, "{} run(s) failed; rerun with --rerun-failed to retry only those\n",
@@ -285,11 +323,14 @@ void add_validate_command(CLI::App& app) {
       ->check(CLI::ExistingFile);
   cmd->add_option("overrides", *overrides, "key.path=value overrides");
   cmd->callback([spec_file, overrides] {
+    // Every check `run` makes before it starts: the spec, every planned run's config, and
+    // the data sets (the same check_data).
     try {
       Spec spec = load_spec(*spec_file, *overrides);
       const std::uint64_t n = count_runs(spec);
       if (n <= kLargeSweepRuns) {
         SweepPlan plan = expand_sweep(spec);
+        check_data(plan);
         fmt::print("{}: ok: spec '{}', {} run(s), fingerprint {}\n", *spec_file, plan.spec_name,
                    plan.runs.size(), plan.fingerprint);
       } else {
@@ -298,6 +339,9 @@ void add_validate_command(CLI::App& app) {
       }
     } catch (const SpecErrors& e) {
       print_errors(e);
+      throw CLI::RuntimeError(2);
+    } catch (const DataError& e) {
+      fmt::print(stderr, "error: {}\n", e.what());
       throw CLI::RuntimeError(2);
     }
   });

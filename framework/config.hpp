@@ -119,6 +119,17 @@ struct RecordConfig {
   int stability_samples = 1;       // test samples used for them
 };
 
+// When a run that trained to the end is still stored as numerical_trouble, with its reason
+// (framework/runner.cpp, judge_status). Keys under `status:`.
+struct StatusConfig {
+  // Mean over the epochs of the fraction of forward phases that did not settle; above it the
+  // run is numerical_trouble. 1 turns the check off.
+  double max_unsettled_fraction = 0.5;
+  // The final test accuracy must exceed chance (1 / classes) by more than this, else the run
+  // is numerical_trouble ("at chance level"). -1 turns the check off.
+  double min_above_chance = 0.0;
+};
+
 struct ExperimentConfig {
   std::string name = "experiment";
   std::uint64_t seed = 0;
@@ -129,6 +140,7 @@ struct ExperimentConfig {
   IntegratorConfig integrator;
   TrainingConfig training;
   RecordConfig record;
+  StatusConfig status;
 };
 
 }  // namespace wuxing

@@ -404,8 +404,10 @@ IdxArray read_idx(const fs::path& path) {
                        : (payload > (std::uint64_t{1} << 40) / dim ? (std::uint64_t{1} << 41)
                                                                    : payload * dim);
   }
-  if (payload > (std::uint64_t{1} << 40)) {
-    fail(path, "IDX dims " + dims_text(out.dims) + " give an implausible payload (over 1 TiB)");
+  if (payload > kMaxIdxPayload) {
+    fail(path, "IDX dims " + dims_text(out.dims) + " give a payload over the limit of " +
+                   std::to_string(kMaxIdxPayload >> 20) +
+                   " MiB (a gzip file could otherwise expand without bound)");
   }
 
   // Grow in doubling chunks from 1 MiB so that a corrupt header promising a huge payload

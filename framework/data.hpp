@@ -19,6 +19,11 @@ struct IdxArray {
   std::vector<std::uint8_t> data;
 };
 
+// The largest IDX payload read_idx accepts (MNIST's training images are 47 MB): a header
+// promising more is refused before anything is read, so no file, and no gzip bomb, can make
+// the loader use more memory than this.
+inline constexpr std::uint64_t kMaxIdxPayload = std::uint64_t{1} << 31;  // 2 GiB
+
 // Reads an IDX file of unsigned bytes (type 0x08), plain or gzip-compressed (detected
 // by content: the gzip magic 0x1f 0x8b). Throws DataError naming the file and what was
 // expected on a missing file, wrong magic number, unsupported type, truncation, a gzip

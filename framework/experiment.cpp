@@ -4,6 +4,7 @@
 
 #include <cmath>
 
+#include "framework/checkpoint.hpp"
 #include "framework/data.hpp"
 #include "framework/training.hpp"
 
@@ -15,19 +16,37 @@ RunResult train_experiment(const ExperimentConfig& config, const RunObserver& ob
   return run_training(config, data, observer, threads);
 }
 
-bool close_epoch(RunResult& result, EpochMetrics m, const RunObserver& observer, bool stopped) {
+bool close_epoch(RunResult& result, EpochMetrics m, const RunObserver& observer, bool stopped,
+                 const std::function<void(TrainingState&)>& save_state) {
   const int epoch = m.epoch;
   if (result.status == "ok" && !(std::isfinite(m.test_loss) && std::isfinite(m.train_loss))) {
     result.status = "numerical_trouble";
     result.reason = fmt::format("non-finite loss in epoch {}", epoch);
   }
   result.epochs.push_back(std::move(m));
-  if (observer.on_epoch) observer.on_epoch(result.epochs.back());
+  // Durable before it is reported: an epoch the user saw finish is never lost.
+  if (observer.on_checkpoint && save_state && !stopped && result.status == "ok") {
+    TrainingState state;
+    save_state(state);
+    state.epochs_done = epoch;
+    state.epochs = result.epochs;
+    state.stability = result.stability;
+    observer.on_checkpoint(state);
+  }
+  // An epoch cut short by a stop is not reported as finished (the run is not stored).
+  if (observer.on_epoch && !stopped) observer.on_epoch(result.epochs.back());
   if (stopped) {
     result.status = "failed";
     result.reason = fmt::format("stopped on request during epoch {}", epoch);
   }
   return result.status == "ok";
+}
+
+int resume_into(RunResult& result, const RunObserver& observer) {
+  if (!observer.resume) return 0;
+  result.epochs = observer.resume->epochs;
+  result.stability = observer.resume->stability;
+  return observer.resume->epochs_done;
 }
 
 }  // namespace wuxing

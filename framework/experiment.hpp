@@ -63,6 +63,9 @@ struct LayerParameters {
 struct StabilityRecord {
   int epoch = 0;
   std::vector<std::complex<double>> eigenvalues;  // of the operating point's Jacobian
+  // Named per-epoch diagnostics stored beside the eigenvalues (docs/results-format.md):
+  // the fold positions, the drive histogram and the crossing counts.
+  std::map<std::string, std::vector<double>> diagnostics;
 };
 
 struct RunResult {
@@ -75,6 +78,8 @@ struct RunResult {
   double wall_seconds = 0.0;
 };
 
+struct TrainingState;  // framework/checkpoint.hpp
+
 struct RunObserver {
   // Called at progress points inside an epoch (samples done of total), from the
   // thread that called train_experiment().
@@ -83,6 +88,11 @@ struct RunObserver {
   std::function<void(const EpochMetrics&)> on_epoch;
   // Set by the caller to ask for a clean stop between minibatches.
   const std::atomic<bool>* stop = nullptr;
+  // Checkpoints (framework/checkpoint.hpp). on_checkpoint, when set, gets the state to resume
+  // from after every finished epoch, before on_epoch reports it; resume, when set, is such a
+  // state to go on from instead of starting at epoch 1.
+  std::function<void(const TrainingState&)> on_checkpoint;
+  const TrainingState* resume = nullptr;
 };
 
 // Runs one experiment with `threads` OpenMP threads (the result does not depend on
@@ -94,7 +104,12 @@ RunResult train_experiment(const ExperimentConfig& config, const RunObserver& ob
 // The end of an epoch, shared by the trainers: stores and reports the epoch's metrics, marks
 // the run numerical_trouble when its losses are not finite and failed when it was stopped.
 // Returns whether training goes on.
-bool close_epoch(RunResult& result, EpochMetrics metrics, const RunObserver& observer,
-                 bool stopped);
+// save_state, when given, fills a checkpoint's trainer state (parameters, optimizers).
+bool close_epoch(RunResult& result, EpochMetrics metrics, const RunObserver& observer, bool stopped,
+                 const std::function<void(TrainingState&)>& save_state = {});
+
+// With observer.resume: the metrics and stability records so far into `result`, and the
+// number of epochs done (the 0-based epoch to go on from). Without: 0.
+int resume_into(RunResult& result, const RunObserver& observer);
 
 }  // namespace wuxing

@@ -10,6 +10,7 @@
 #include <cmath>
 #include <stdexcept>
 
+#include "framework/checkpoint.hpp"
 #include "framework/connectivity.hpp"
 #include "framework/optimizer.hpp"
 #include "framework/training.hpp"
@@ -148,7 +149,26 @@ RunResult run_mlp(const ExperimentConfig& config, const DatasetSplit& data,
     for (std::size_t i = 0; i < idx.size(); ++i) y[i] = d.labels[idx[i]];
     return y;
   };
-  for (int epoch = 0; epoch < config.training.epochs; ++epoch) {
+  // Checkpoints (framework/checkpoint.hpp): the weights and the optimizer states.
+  const auto save_state = [&](TrainingState& s) {
+    for (std::size_t l = 0; l < mlp.W.size(); ++l) {
+      s.put(fmt::format("W/{}", l), {mlp.W[l].data(), mlp.W[l].data() + mlp.W[l].size()});
+      s.put(fmt::format("b/{}", l), {mlp.b[l].data(), mlp.b[l].data() + mlp.b[l].size()});
+      s.put(fmt::format("opt/W/{}", l), optW[l].state());
+      s.put(fmt::format("opt/b/{}", l), optb[l].state());
+    }
+  };
+  if (observer.resume) {
+    for (std::size_t l = 0; l < mlp.W.size(); ++l) {
+      const auto& w = observer.resume->get(fmt::format("W/{}", l), mlp.W[l].size());
+      const auto& bias = observer.resume->get(fmt::format("b/{}", l), mlp.b[l].size());
+      std::copy(w.begin(), w.end(), mlp.W[l].data());
+      std::copy(bias.begin(), bias.end(), mlp.b[l].data());
+      optW[l].set_state(observer.resume->get(fmt::format("opt/W/{}", l)));
+      optb[l].set_state(observer.resume->get(fmt::format("opt/b/{}", l)));
+    }
+  }
+  for (int epoch = resume_into(result, observer); epoch < config.training.epochs; ++epoch) {
     const auto t0 = std::chrono::steady_clock::now();
     const double lr = scheduled_lr(config.training, epoch);
     const auto order = epoch_order(train.size(), config.seed, epoch, config.data.shuffle);
@@ -203,7 +223,7 @@ RunResult run_mlp(const ExperimentConfig& config, const DatasetSplit& data,
     m.test_loss = test.size() ? test_loss / test.size() : nan;
     m.max_re_lambda = nan;
     m.wall_seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
-    if (!close_epoch(result, std::move(m), observer, stopped)) break;
+    if (!close_epoch(result, std::move(m), observer, stopped, save_state)) break;
   }
   for (std::size_t l = 0; l < mlp.W.size(); ++l) {
     LayerParameters p;

@@ -15,6 +15,7 @@
 #include <thread>
 #include <vector>
 
+#include "framework/checkpoint.hpp"
 #include "framework/merge.hpp"
 #include "framework/store.hpp"
 
@@ -233,6 +234,9 @@ MpiSweepResult run_sweep_mpi(MpiSession& session, const SweepPlan& plan, RunnerO
   const auto own_file = rank_path(out, rank, ranks);
   remove_results_file(own_file);  // folded by rank 0 above (or never written)
   options.output = own_file;
+  // Checkpoints next to the output, not the rank file, so that a run resumes whatever -np
+  // the next launch has.
+  if (options.checkpoint_dir.empty()) options.checkpoint_dir = checkpoint_dir(out);
   options.known_runs.clear();
   options.show_progress = options.show_progress && rank == 0;
 
@@ -341,6 +345,8 @@ MpiSweepResult run_sweep_mpi(MpiSession& session, const SweepPlan& plan, RunnerO
   check_mpi(MPI_Reduce(counts, totals, 6, MPI_UNSIGNED_LONG, MPI_SUM, 0, MPI_COMM_WORLD),
             "MPI_Reduce");
   if (rank == 0) {
+    std::error_code ec;  // every rank is past its runs: remove the checkpoints' dir if empty
+    std::filesystem::remove(options.checkpoint_dir, ec);
     result.summary.planned = plan.runs.size();
     result.summary.skipped = result.already_done;
     result.summary.ran = totals[1];

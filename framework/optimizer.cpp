@@ -57,6 +57,40 @@ void PidController::transform(double* g) {
   first_ = false;
 }
 
+namespace {
+// A moving state as one flat vector (checkpoints): a scalar, then two buffers.
+std::vector<double> pack(double head, const std::vector<double>& a, const std::vector<double>& b) {
+  std::vector<double> s{head};
+  s.insert(s.end(), a.begin(), a.end());
+  s.insert(s.end(), b.begin(), b.end());
+  return s;
+}
+double unpack(const std::vector<double>& s, std::vector<double>& a, std::vector<double>& b,
+              const char* what) {
+  if (s.size() != 1 + a.size() + b.size())
+    throw std::invalid_argument(
+        fmt::format("{} state of {} values, expected {}", what, s.size(), 1 + a.size() + b.size()));
+  const auto mid = s.begin() + 1 + static_cast<long>(a.size());
+  std::copy(s.begin() + 1, mid, a.begin());
+  std::copy(mid, s.end(), b.begin());
+  return s[0];
+}
+}  // namespace
+
+std::vector<double> Optimizer::state() const { return pack(static_cast<double>(t_), m_, v_); }
+
+void Optimizer::set_state(const std::vector<double>& s) {
+  t_ = static_cast<long>(unpack(s, m_, v_, "optimizer"));
+}
+
+std::vector<double> PidController::state() const {
+  return pack(first_ ? 1.0 : 0.0, integral_, previous_);
+}
+
+void PidController::set_state(const std::vector<double>& s) {
+  first_ = unpack(s, integral_, previous_, "PID") != 0.0;
+}
+
 double scheduled_lr(const TrainingConfig& training, int epoch) {
   if (training.lr_schedule == "constant") return training.learning_rate;
   if (training.lr_schedule == "inverse_epoch") return training.learning_rate / (1.0 + epoch);

@@ -19,6 +19,9 @@ class Optimizer {
   void apply(double* params, const double* grad, double lr);
   std::size_t size() const { return size_; }
   const std::string& kind() const { return kind_; }
+  // The moving state (checkpoints): step count, then the moment buffers.
+  std::vector<double> state() const;
+  void set_state(const std::vector<double>& state);  // throws std::invalid_argument on a bad size
 
  private:
   std::string kind_;
@@ -35,6 +38,9 @@ class PidController {
  public:
   PidController(const PidConfig& config, std::size_t size);
   void transform(double* g);  // g <- v, in place
+  // The moving state (checkpoints): first-step flag, integral, previous gradient.
+  std::vector<double> state() const;
+  void set_state(const std::vector<double>& state);  // throws std::invalid_argument on a bad size
 
  private:
   PidConfig cfg_;

@@ -3,20 +3,23 @@
 #include <fmt/format.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cmath>
 
 namespace wuxing {
 
 Progress::Progress(std::size_t total, std::size_t already_done, std::size_t to_run,
-                   bool per_epoch_lines, std::FILE* out, int interactive)
+                   double work_to_run, int parallel, bool per_epoch_lines, std::FILE* out,
+                   int interactive)
     : out_(out),
       tty_(interactive < 0 ? isatty(fileno(out)) != 0 : interactive != 0),
       per_epoch_lines_(per_epoch_lines),
       total_(total),
       already_done_(already_done),
       to_run_(to_run),
-      start_(std::chrono::steady_clock::now()),
-      last_draw_(start_) {}
+      parallel_(std::max(parallel, 1)),
+      work_left_(work_to_run),
+      last_draw_(std::chrono::steady_clock::now()) {}
 
 std::string Progress::duration(double s) {
   if (!std::isfinite(s) || s < 0) return "?";
@@ -27,12 +30,27 @@ std::string Progress::duration(double s) {
 }
 
 double Progress::eta_seconds_locked() const {
-  double done = static_cast<double>(finished_);
-  for (const auto& [id, a] : active_) done += a.fraction;
-  const double elapsed =
-      std::chrono::duration<double>(std::chrono::steady_clock::now() - start_).count();
-  if (done <= 1e-9) return NAN;
-  return elapsed * (static_cast<double>(to_run_) - done) / done;
+  if (measured_work_ <= 0) return NAN;
+  const double per_work = measured_seconds_ / measured_work_;
+  double work = std::max(0.0, work_left_);
+  for (const auto& [id, a] : active_)
+    work += (a.epochs - a.epochs_done - std::min(a.within, 1.0)) * a.samples;
+  // Runs still to go, started or not: no more than that many go in parallel.
+  const std::size_t runs_left = to_run_ > finished_ ? to_run_ - finished_ : 0;
+  const double lanes = static_cast<double>(
+      std::clamp<std::size_t>(runs_left, 1, static_cast<std::size_t>(parallel_)));
+  return std::max(0.0, work) * per_work / lanes;
+}
+
+double Progress::eta_seconds() {
+  std::lock_guard lock(mutex_);
+  return eta_seconds_locked();
+}
+
+std::string Progress::name_locked(const std::string& id) const {
+  auto it = active_.find(id);
+  if (it == active_.end() || it->second.label.empty()) return id.substr(0, 8);
+  return fmt::format("{} ({})", id.substr(0, 8), it->second.label);
 }
 
 void Progress::line_locked(const std::string& text) {
@@ -53,7 +71,7 @@ void Progress::redraw_locked(bool force) {
   if (!active_.empty()) {
     const auto& [id, a] = *active_.begin();
     current =
-        fmt::format(" | {} epoch {}/{} acc {:.4f}", id.substr(0, 8), a.epoch, a.epochs, a.accuracy);
+        fmt::format(" | {} epoch {}/{} acc {:.4f}", name_locked(id), a.epoch, a.epochs, a.accuracy);
     if (active_.size() > 1) current += fmt::format(" (+{} running)", active_.size() - 1);
   }
   fmt::print(out_, "\r\033[K[{}/{} runs{}]{} | ETA {}", already_done_ + finished_, total_,
@@ -63,9 +81,20 @@ void Progress::redraw_locked(bool force) {
   line_open_ = true;
 }
 
-void Progress::run_started(const std::string& id, int epochs) {
+void Progress::run_started(const std::string& id, int epochs, double samples,
+                           const std::string& label, int epochs_done) {
   std::lock_guard lock(mutex_);
-  active_[id] = Active{std::max(epochs, 1), 1, 0.0, 0.0, -1.0};
+  Active a;
+  a.epochs = std::max(epochs, 1);
+  a.epochs_done = std::clamp(epochs_done, 0, a.epochs);
+  a.epoch = a.epochs_done + 1;
+  a.samples = std::max(samples, 1.0);
+  a.label = label;
+  work_left_ -= a.epochs * a.samples;
+  active_[id] = std::move(a);
+  if (epochs_done > 0)
+    line_locked(fmt::format("run {} resumes from its checkpoint after epoch {}/{}", id, epochs_done,
+                            epochs));
   redraw_locked(true);
 }
 
@@ -77,8 +106,7 @@ void Progress::epoch_progress(const std::string& id, int epoch, std::int64_t don
   auto& a = it->second;
   a.epoch = epoch;
   a.accuracy = running_accuracy;
-  const double within = total > 0 ? static_cast<double>(done) / static_cast<double>(total) : 0.0;
-  a.fraction = std::min(1.0, (epoch - 1 + within) / a.epochs);
+  a.within = total > 0 ? static_cast<double>(done) / static_cast<double>(total) : 0.0;
   redraw_locked(false);
 }
 
@@ -86,22 +114,29 @@ void Progress::epoch_done(const std::string& id, const EpochMetrics& m) {
   std::lock_guard lock(mutex_);
   auto it = active_.find(id);
   if (it != active_.end()) {
-    it->second.epoch = m.epoch;
-    it->second.fraction = std::min(1.0, static_cast<double>(m.epoch) / it->second.epochs);
-    it->second.test_accuracy = m.test_accuracy;
+    auto& a = it->second;
+    a.epoch = m.epoch;
+    a.epochs_done = std::min(m.epoch, a.epochs);
+    a.within = 0.0;
+    a.test_accuracy = m.test_accuracy;
+    if (m.wall_seconds > 0) {
+      measured_seconds_ += m.wall_seconds;
+      measured_work_ += a.samples;
+    }
   }
   const int epochs = it != active_.end() ? it->second.epochs : m.epoch;
   if (per_epoch_lines_) {
     line_locked(fmt::format(
         "epoch {}/{}: train acc {:.4f}, test acc {:.4f}, train loss {:.4f}, test loss {:.4f}, "
-        "unsettled {:.2f}%, clamped {:.2f}%, {:.1f} s",
+        "unsettled {:.2f}%, clamped {:.2f}%, {:.1f} s, ETA {}",
         m.epoch, epochs, m.train_accuracy, m.test_accuracy, m.train_loss, m.test_loss,
-        100.0 * m.unsettled_fraction, 100.0 * m.clamp_fraction, m.wall_seconds));
+        100.0 * m.unsettled_fraction, 100.0 * m.clamp_fraction, m.wall_seconds,
+        duration(eta_seconds_locked())));
   } else if (!tty_) {
     // A sweep logged to a file (a batch job) has no status line: one line per epoch, so
     // that long runs still show where they are.
     line_locked(fmt::format("[{}/{} runs done] {} epoch {}/{}: test acc {:.4f}, {:.1f} s, ETA {}",
-                            already_done_ + finished_, total_, id.substr(0, 8), m.epoch, epochs,
+                            already_done_ + finished_, total_, name_locked(id), m.epoch, epochs,
                             m.test_accuracy, m.wall_seconds, duration(eta_seconds_locked())));
   }
   redraw_locked(true);
@@ -109,7 +144,11 @@ void Progress::epoch_done(const std::string& id, const EpochMetrics& m) {
 
 void Progress::run_finished(const std::string& id, const RunResult& r) {
   std::lock_guard lock(mutex_);
-  active_.erase(id);
+  std::string label;
+  if (auto it = active_.find(id); it != active_.end()) {
+    label = it->second.label;
+    active_.erase(it);
+  }
   ++finished_;
   if (r.status != "ok") ++failed_;
   const double acc = r.epochs.empty() ? NAN : r.epochs.back().test_accuracy;
@@ -117,6 +156,7 @@ void Progress::run_finished(const std::string& id, const RunResult& r) {
     std::string text =
         fmt::format("[{}/{}] run {} {}: test acc {:.4f}, {:.1f} s", already_done_ + finished_,
                     total_, id, r.status, acc, r.wall_seconds);
+    if (!label.empty()) text += fmt::format(", {}", label);
     if (r.status != "ok") text += fmt::format(" ({})", r.reason);
     if (!tty_) text += fmt::format(", ETA {}", duration(eta_seconds_locked()));
     line_locked(text);

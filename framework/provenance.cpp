@@ -14,9 +14,6 @@
 #ifndef WUXING_SOURCE_DIR
 #define WUXING_SOURCE_DIR "."
 #endif
-#ifndef WUXING_GIT_COMMIT
-#define WUXING_GIT_COMMIT ""
-#endif
 #ifndef WUXING_VERSION
 #define WUXING_VERSION "unknown"
 #endif
@@ -25,6 +22,13 @@
 #endif
 
 namespace wuxing {
+
+namespace detail {
+// Written at every build by scripts/build-info.cmake (build/generated/build_info.cpp).
+extern const char* const kBuildCommit;
+extern const bool kBuildDirty;
+extern const char* const kBuildDiffHash;
+}  // namespace detail
 
 namespace {
 
@@ -44,20 +48,10 @@ bool capture(const std::string& command, std::string& out) {
 Provenance compute() {
   Provenance p;
   p.wuxing_version = WUXING_VERSION;
-  const std::string dir = WUXING_SOURCE_DIR;
-  std::string head;
-  if (capture(fmt::format("git -C '{}' rev-parse HEAD 2>/dev/null", dir), head) &&
-      head.size() >= 40) {
-    p.git_commit = head;
-    p.git_commit_source = "runtime";
-    std::string status;
-    if (capture(fmt::format("git -C '{}' status --porcelain --untracked-files=no 2>/dev/null", dir),
-                status))
-      p.git_dirty = !status.empty();
-  } else {
-    p.git_commit = std::string(WUXING_GIT_COMMIT).empty() ? "unknown" : WUXING_GIT_COMMIT;
-    p.git_commit_source = "build";
-  }
+  const std::string built = detail::kBuildCommit;
+  p.git_commit = built.empty() ? "unknown" : built;
+  p.git_dirty = detail::kBuildDirty;
+  p.git_commit_source = "build";
   std::array<char, 256> host{};
   if (gethostname(host.data(), host.size() - 1) == 0) p.host = host.data();
 
@@ -91,6 +85,37 @@ Provenance compute() {
 const Provenance& provenance() {
   static const Provenance p = compute();
   return p;
+}
+
+std::string source_tree_warning() {
+  const Provenance& p = provenance();
+  const std::string dir = WUXING_SOURCE_DIR;
+  std::string head;
+  if (p.git_commit == "unknown" ||
+      !capture(fmt::format("git -C '{}' rev-parse HEAD 2>/dev/null", dir), head) ||
+      head.size() < 40)
+    return {};  // no source tree here (an installed binary): nothing to compare with
+  if (head != p.git_commit)
+    return fmt::format(
+        "this binary was built from commit {}{} but the source tree {} is now at {}: results "
+        "record the built commit; rebuild to run the current code",
+        p.git_commit.substr(0, 12), p.git_dirty ? " (with uncommitted changes)" : "", dir,
+        head.substr(0, 12));
+  std::string status;
+  if (!capture(fmt::format("git -C '{}' status --porcelain --untracked-files=no 2>/dev/null", dir),
+               status))
+    return {};
+  std::string diff_hash;
+  if (!status.empty())
+    capture(
+        fmt::format("git -C '{}' diff HEAD 2>/dev/null | git hash-object --stdin 2>/dev/null", dir),
+        diff_hash);
+  if (status.empty() != !p.git_dirty || diff_hash != detail::kBuildDiffHash)
+    return fmt::format(
+        "the source tree {} has {} uncommitted changes than when this binary was built (commit "
+        "{}): results record the built state; rebuild to run the current code",
+        dir, status.empty() ? "fewer" : "other", p.git_commit.substr(0, 12));
+  return {};
 }
 
 std::string utc_now_iso() {

@@ -9,18 +9,22 @@
 namespace wuxing {
 
 struct Provenance {
-  std::string git_commit;         // full hash, or "unknown"
-  bool git_dirty = false;         // uncommitted changes in the source tree
-  std::string git_commit_source;  // "runtime" (git at run time) or "build" (configure time)
+  std::string git_commit;         // full hash of the built commit, or "unknown"
+  bool git_dirty = false;         // the tree had uncommitted changes when it was built
+  std::string git_commit_source;  // "build": recorded when the binary was built
   std::string wuxing_version;
   std::string host;
   std::vector<std::pair<std::string, std::string>> libraries;  // name -> version, compiler included
 };
 
-// Computed once per process: `git -C WUXING_SOURCE_DIR rev-parse HEAD` and
-// `git status --porcelain` at run time, falling back to the commit seen when the
-// build was configured if git or the source tree is not available.
+// Computed once per process from what scripts/build-info.cmake recorded when the binary
+// was built: the commit of the code that runs, not the source tree's HEAD at run time.
 const Provenance& provenance();
+
+// Empty when the source tree this binary was built from is still at the built commit with
+// the same uncommitted changes (or is not there); otherwise a one-line warning that it has
+// moved on (results keep recording the built commit).
+std::string source_tree_warning();
 
 // Current UTC time as ISO 8601 with milliseconds ("2026-11-26T18:35:10.123Z").
 std::string utc_now_iso();

@@ -11,6 +11,7 @@
 #include <mutex>
 #include <thread>
 
+#include "framework/checkpoint.hpp"
 #include "framework/progress.hpp"
 #include "framework/provenance.hpp"
 
@@ -49,6 +50,49 @@ void check_finite(RunResult& r) {
       r.reason = fmt::format("non-finite loss or accuracy in epoch {}", e.epoch);
       return;
     }
+  }
+}
+
+std::string swept_values(const PlannedRun& run) {
+  std::string s;
+  for (const auto& v : run.swept) s += fmt::format("{}{}={}", s.empty() ? "" : "  ", v.key, v.text);
+  return s;
+}
+
+namespace {
+// A run's work for the ETA: epochs x the samples each epoch goes through.
+double run_work(const ExperimentConfig& c) {
+  return static_cast<double>(std::max(c.training.epochs, 1)) *
+         std::max(1.0, static_cast<double>(c.data.train_size) + c.data.test_size);
+}
+
+int chance_classes(const ExperimentConfig& c) {
+  return c.data.dataset == "synthetic" ? c.data.synthetic_classes : 10;
+}
+}  // namespace
+
+void judge_status(RunResult& r, const ExperimentConfig& c) {
+  check_finite(r);
+  if (r.status != "ok" || r.epochs.empty()) return;
+  double unsettled = 0.0;
+  for (const auto& e : r.epochs) unsettled += e.unsettled_fraction;
+  unsettled /= static_cast<double>(r.epochs.size());
+  if (unsettled > c.status.max_unsettled_fraction) {
+    r.status = "numerical_trouble";
+    r.reason = fmt::format(
+        "forward phases mostly did not settle: {:.1f} % unsettled over {} epoch(s) (more than "
+        "status.max_unsettled_fraction = {})",
+        100.0 * unsettled, r.epochs.size(), c.status.max_unsettled_fraction);
+    return;
+  }
+  const double chance = 1.0 / chance_classes(c);
+  const double accuracy = r.epochs.back().test_accuracy;
+  if (c.status.min_above_chance > -1 && accuracy <= chance + c.status.min_above_chance) {
+    r.status = "numerical_trouble";
+    r.reason = fmt::format(
+        "final test accuracy {:.4f} is at chance level (1/{} = {:.4f}, "
+        "status.min_above_chance = {})",
+        accuracy, chance_classes(c), chance, c.status.min_above_chance);
   }
 }
 
@@ -127,9 +171,26 @@ SweepSummary SweepRunner::run() {
   std::atomic<bool> trainer_stop{false};
 
   const bool single = plan_.runs.size() == 1;
-  Progress progress(plan_.runs.size(), already_ok, work, single, options_.progress_stream,
-                    options_.progress_interactive);
+  double work_units = 0.0;  // epochs x samples of what this process runs (for the ETA)
+  if (pulled) {
+    for (const auto& r : plan_.runs) work_units += run_work(r.config);
+    work_units *= static_cast<double>(work) /
+                  static_cast<double>(std::max<std::size_t>(plan_.runs.size(), 1));
+  } else {
+    for (std::size_t i : todo) work_units += run_work(plan_.runs[i].config);
+  }
+  Progress progress(plan_.runs.size(), already_ok, work, work_units, over_runs ? threads : 1,
+                    single, options_.progress_stream, options_.progress_interactive);
   const bool show = options_.show_progress;
+
+  const std::filesystem::path ckpt_dir =
+      options_.checkpoint_dir.empty() ? checkpoint_dir(options_.output) : options_.checkpoint_dir;
+  std::atomic<bool> ckpt_warned{false};
+  auto warn_checkpoint = [&](const std::string& message) {
+    if (!ckpt_warned.exchange(true))
+      fmt::print(stderr, "wuxing: warning: {} (further checkpoint warnings are not shown)\n",
+                 message);
+  };
 
   RecordQueue queue;
   std::exception_ptr writer_error;
@@ -143,6 +204,11 @@ SweepSummary SweepRunner::run() {
         if (stop->load()) trainer_stop = true;
         for (auto& rec : batch) {
           store.add(rec);
+          // Stored for good: its checkpoint has done its job.
+          std::error_code ec;
+          const auto done = checkpoint_path(ckpt_dir, rec.id);
+          std::filesystem::remove(done, ec);
+          std::filesystem::remove(done.string() + ".tmp", ec);  // left by a kill mid-write
           // Reported only now that it is durable, so that what the user saw finish is
           // what a kill can never lose.
           if (show) progress.run_finished(rec.id, rec.result);
@@ -182,7 +248,28 @@ SweepSummary SweepRunner::run() {
       };
     }
     observer.stop = &trainer_stop;
-    if (show) progress.run_started(planned.id, planned.config.training.epochs);
+    // Resume from the run's last finished epoch, if a killed or stopped start left one.
+    std::optional<TrainingState> resume;
+    const std::filesystem::path ckpt = checkpoint_path(ckpt_dir, planned.id);
+    if (options_.checkpoints) {
+      try {
+        resume = read_checkpoint(ckpt, planned.id);
+      } catch (const CheckpointError& e) {
+        fmt::print(stderr, "wuxing: warning: {}; run {} starts over\n", e.what(), planned.id);
+      }
+      observer.resume = resume ? &*resume : nullptr;
+      observer.on_checkpoint = [&](const TrainingState& state) {
+        try {
+          write_checkpoint(ckpt, planned.id, state);
+        } catch (const CheckpointError& e) {
+          warn_checkpoint(e.what());
+        }
+      };
+    }
+    if (show)
+      progress.run_started(planned.id, planned.config.training.epochs,
+                           run_work(planned.config) / planned.config.training.epochs,
+                           swept_values(planned), resume ? resume->epochs_done : 0);
     RunRecord rec = make_run_record(planned);
     rec.start_time = utc_now_iso();
     const auto t0 = std::chrono::steady_clock::now();
@@ -201,7 +288,7 @@ SweepSummary SweepRunner::run() {
         std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
     if (rec.result.wall_seconds <= 0) rec.result.wall_seconds = wall;
     rec.end_time = utc_now_iso();
-    check_finite(rec.result);
+    judge_status(rec.result, planned.config);
     // A run cut short by a stop is not a result (whatever status the trainer gave it,
     // e.g. "failed: stopped on request"): leave it unstored so that the next start
     // runs it again. (A failed or missing run is re-run anyway.)
@@ -257,6 +344,10 @@ SweepSummary SweepRunner::run() {
   omp_set_max_active_levels(saved_levels);
   queue.close();
   writer.join();
+  if (options_.checkpoint_dir.empty()) {
+    std::error_code ec;
+    std::filesystem::remove(ckpt_dir, ec);  // only if empty: checkpoints of stopped runs stay
+  }
   if (show) progress.finish();
   if (writer_error) std::rethrow_exception(writer_error);
   summary.stopped = stop->load();
@@ -279,7 +370,9 @@ RunResult fake_train_experiment(const ExperimentConfig& config, const RunObserve
   RunResult r;
   const auto t0 = std::chrono::steady_clock::now();
   const std::int64_t samples = config.data.train_size;
-  for (int e = 1; e <= config.training.epochs; ++e) {
+  // The fake's state is its epoch count: checkpoints carry only the metrics so far.
+  const auto save_nothing = [](TrainingState&) {};
+  for (int e = resume_into(r, observer) + 1; e <= config.training.epochs; ++e) {
     if (observer.stop && observer.stop->load()) break;
     // Sleep in slices so that a stop is seen promptly.
     for (int slept = 0; slept < sleep_ms; slept += 10) {
@@ -307,9 +400,7 @@ RunResult fake_train_experiment(const ExperimentConfig& config, const RunObserve
       r.status = "numerical_trouble";
       r.reason = "fake trainer: diverged (learning_rate >= 1)";
     }
-    r.epochs.push_back(m);
-    if (observer.on_epoch) observer.on_epoch(m);
-    if (r.status != "ok") break;
+    if (!close_epoch(r, m, observer, false, save_nothing)) break;
   }
   const int layers = static_cast<int>(config.network.hidden.size()) + 1;
   for (int l = 0; l < layers; ++l) {
@@ -338,7 +429,7 @@ RunResult fake_train_experiment(const ExperimentConfig& config, const RunObserve
   }
   if (config.record.stability)
     for (const auto& e : r.epochs)
-      r.stability.push_back({e.epoch, {{-config.model.K3, 0.5}, {-config.model.K3, -0.5}}});
+      r.stability.push_back({e.epoch, {{-config.model.K3, 0.5}, {-config.model.K3, -0.5}}, {}});
   r.wall_seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
   return r;
 }

@@ -53,6 +53,9 @@ struct RunnerOptions {
   std::optional<std::vector<std::size_t>> assigned_runs;
   std::function<std::optional<std::size_t>()> next_run;
   std::size_t next_run_total = 0;
+  // Epoch checkpoints (framework/checkpoint.hpp): a run resumes from its last finished epoch.
+  bool checkpoints = true;
+  std::filesystem::path checkpoint_dir;  // empty: <output>.checkpoints
 };
 
 struct SweepSummary {
@@ -87,8 +90,16 @@ class SweepRunner {
   RunnerOptions options_;
 };
 
+// A run's swept values as "model.K3=0.4  seed=1" (progress lines, --dry-run).
+std::string swept_values(const PlannedRun& run);
+
 // Marks a run whose metrics went non-finite as numerical_trouble (if the trainer did not).
 void check_finite(RunResult& result);
+
+// The honest status of a finished run: check_finite, then numerical_trouble (with its
+// reason) when its forward phases mostly did not settle or its final test accuracy is at
+// chance level; the thresholds are the spec's `status:` keys (framework/config.hpp).
+void judge_status(RunResult& result, const ExperimentConfig& config);
 
 namespace testing {
 // TEST ONLY. A stand-in for train_experiment with no numerics: it sleeps `sleep_ms`

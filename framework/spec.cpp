@@ -58,10 +58,45 @@ Origin origin_from_mark(const YAML::Mark& mark, const std::string& file) {
   return Origin{file, mark.line + 1, mark.column + 1};
 }
 
+// What one spec load may consume, whatever its YAML structure (docs/specs.md, "Limits"):
+// aliases can make a small file expand exponentially, and a diamond of base: files can be
+// read exponentially often. One budget is shared by the file, its bases and the overrides.
+struct SpecBudget {
+  std::int64_t nodes = kMaxSpecNodes;
+  int files = kMaxSpecFiles;
+};
+thread_local SpecBudget* g_budget = nullptr;
+
+// Installs a fresh budget for one load unless one is already active.
+class BudgetScope {
+ public:
+  BudgetScope() {
+    if (!g_budget) {
+      g_budget = &budget_;
+      owner_ = true;
+    }
+  }
+  ~BudgetScope() {
+    if (owner_) g_budget = nullptr;
+  }
+  BudgetScope(const BudgetScope&) = delete;
+  BudgetScope& operator=(const BudgetScope&) = delete;
+
+ private:
+  SpecBudget budget_;
+  bool owner_ = false;
+};
+
 SpecNode convert_node(const YAML::Node& node, const std::string& file,
                       std::vector<SpecError>& errors) {
   SpecNode out;
   out.origin = origin_from_mark(node.Mark(), file);
+  if (g_budget && --g_budget->nodes < 0)
+    throw SpecErrors({make_spec_error(
+        out.origin, "",
+        fmt::format("the spec expands to more than {} YAML nodes (aliases and base: files "
+                    "included); that is the limit",
+                    kMaxSpecNodes))});
   switch (node.Type()) {
     case YAML::NodeType::Undefined:
     case YAML::NodeType::Null:
@@ -103,6 +138,12 @@ SpecNode convert_node(const YAML::Node& node, const std::string& file,
 }  // namespace
 
 SpecNode parse_yaml(const std::string& text, const std::string& file) {
+  const BudgetScope budget;
+  if (text.size() > kMaxSpecBytes)
+    throw SpecErrors(
+        {make_spec_error(Origin{file, 1, 1}, "",
+                         fmt::format("the spec text is {} bytes, more than the limit of {} bytes",
+                                     text.size(), kMaxSpecBytes))});
   YAML::Node root;
   try {
     root = YAML::Load(text);
@@ -148,12 +189,16 @@ std::string chain_text(const std::vector<std::string>& chain) {
   return out;
 }
 
+// Reads at most kMaxSpecBytes + 1 bytes: enough for parse_yaml to refuse a longer file
+// without reading, say, /dev/zero to its (missing) end.
 std::optional<std::string> read_text(const std::filesystem::path& path) {
   std::ifstream in(path, std::ios::binary);
   if (!in) return std::nullopt;
-  std::ostringstream ss;
-  ss << in.rdbuf();
-  return ss.str();
+  std::string text(kMaxSpecBytes + 1, '\0');
+  in.read(text.data(), static_cast<std::streamsize>(text.size()));
+  if (in.bad()) return std::nullopt;
+  text.resize(static_cast<std::size_t>(in.gcount()));
+  return text;
 }
 
 SpecNode compose(SpecNode node, const std::filesystem::path& file, std::vector<std::string> chain) {
@@ -200,6 +245,11 @@ SpecNode compose(SpecNode node, const std::filesystem::path& file, std::vector<s
       throw SpecErrors(
           {make_spec_error(b->origin, "base", fmt::format("base cycle: {}", chain_text(cycle)))});
     }
+    if (g_budget && --g_budget->files < 0)
+      throw SpecErrors({make_spec_error(
+          b->origin, "base",
+          fmt::format("more than {} base: files read for one spec; that is the limit",
+                      kMaxSpecFiles))});
     auto text = read_text(path);
     if (!text) {
       throw SpecErrors({make_spec_error(b->origin, "base",
@@ -616,6 +666,8 @@ const std::vector<Field>& fields() {
       WUXING_FIELD(record, trajectory_stride),
       WUXING_FIELD(record, stability),
       WUXING_FIELD(record, stability_samples),
+      added_later(WUXING_FIELD(status, max_unsettled_fraction)),
+      added_later(WUXING_FIELD(status, min_above_chance)),
   };
   return table;
 }
@@ -628,8 +680,8 @@ const Field* find_field(std::string_view path) {
   return nullptr;
 }
 
-const std::vector<std::string> kSections = {"model",      "network",  "data",
-                                            "integrator", "training", "record"};
+const std::vector<std::string> kSections = {"model",    "network", "data",  "integrator",
+                                            "training", "record",  "status"};
 // Top-level keys that are not config fields.
 const std::vector<std::string> kSpecKeys = {"description", "base", "sweep"};
 
@@ -806,6 +858,7 @@ Origin Spec::origin_of(const std::string& path) const {
 
 Spec load_spec_text(const std::string& text, const std::filesystem::path& file,
                     const std::vector<std::string>& overrides) {
+  const BudgetScope budget;
   Spec spec;
   spec.file = file;
   spec.tree = compose(parse_yaml(text, file.string()), file, {});
@@ -813,6 +866,13 @@ Spec load_spec_text(const std::string& text, const std::filesystem::path& file,
   for (const auto& o : overrides) {
     ++position;
     auto [parts, value] = parse_override(o, position);
+    // base: is resolved when the file is read, before overrides apply: refuse it rather
+    // than ignore it.
+    if (parts.front() == "base")
+      throw SpecErrors({make_spec_error(
+          value.origin, "base",
+          "cannot be overridden on the command line (base files are composed when the spec "
+          "is read); write a spec with `base: [...]` instead")});
     set_path(spec.tree, parts, value, value.origin);
   }
   std::vector<SpecError> errors;
@@ -887,6 +947,16 @@ std::vector<SpecError> validate_config(const ExperimentConfig& c,
                             double_text(r.max)));
   };
 
+  // An infinite or NaN number passes every comparison below the wrong way (K1 = .inf > K3)
+  // and only fails inside a run: refuse them all here, before anything else.
+  for (const auto& f : fields()) {
+    if (f.kind != FieldKind::number && f.path.find("_range") == std::string::npos) continue;
+    const std::string text = f.text(c);
+    if (text.find(".inf") != std::string::npos || text.find(".nan") != std::string::npos)
+      fail(f.path, fmt::format("expected a finite number, got {}", text));
+  }
+  if (!errors.empty()) return errors;
+
   if (c.threads < 0) fail("threads", "must be >= 0 (0: all cores)");
   // The name makes the default output path results/<name>.h5.
   if (c.name.empty())
@@ -922,6 +992,22 @@ std::vector<SpecError> validate_config(const ExperimentConfig& c,
   const auto& n = c.network;
   for (int h : n.hidden)
     if (h < 1) fail("network.hidden", fmt::format("layer sizes must be >= 1, got {}", h));
+  {
+    // Dense layers between the data's inputs, the hidden layers and the classes: a limit on
+    // the parameters, so that no spec makes a run allocate without bound.
+    const bool synthetic = c.data.dataset == "synthetic";
+    double prev = synthetic ? c.data.synthetic_features : 784.0;
+    double connections = 0;
+    for (int h : n.hidden) {
+      connections += prev * std::max(h, 0);
+      prev = std::max(h, 0);
+    }
+    connections += prev * (synthetic ? c.data.synthetic_classes : 10);
+    if (connections > static_cast<double>(kMaxConnections))
+      fail("network.hidden",
+           fmt::format("the network would have {:.3g} connections, more than the limit of {}",
+                       connections, kMaxConnections));
+  }
   one_of("network.connectivity", n.connectivity, kConnectivity);
   one_of("network.sparse_base", n.sparse_base, kSparseBase);
   if (!(n.sparsity > 0 && n.sparsity <= 1))
@@ -1009,6 +1095,14 @@ std::vector<SpecError> validate_config(const ExperimentConfig& c,
                        layers, l));
   if (r.trajectory_stride < 1) fail("record.trajectory_stride", "must be >= 1");
   if (r.stability_samples < 1) fail("record.stability_samples", "must be >= 1");
+
+  const auto& st = c.status;
+  if (!(st.max_unsettled_fraction >= 0 && st.max_unsettled_fraction <= 1))
+    fail("status.max_unsettled_fraction", fmt::format("must be in [0, 1] (1: no check), got {}",
+                                                      double_text(st.max_unsettled_fraction)));
+  if (!(st.min_above_chance >= -1 && st.min_above_chance < 1))
+    fail("status.min_above_chance", fmt::format("must be in [-1, 1) (-1: no check), got {}",
+                                                double_text(st.min_above_chance)));
   return errors;
 }
 

@@ -72,6 +72,15 @@ struct SpecNode::Entry {
   SpecNode value;
 };
 
+// Limits of one spec load (the file, its base: files and the overrides), so that no spec
+// can make the tool use unbounded memory or time before it answers (docs/specs.md).
+inline constexpr std::size_t kMaxSpecBytes = 4u << 20;    // per file
+inline constexpr std::int64_t kMaxSpecNodes = 1'000'000;  // YAML nodes, aliases expanded
+inline constexpr int kMaxSpecFiles = 256;                 // base: files read
+// Connections of a run's network (dense count), so that no spec makes a run allocate
+// without bound: 2^28, about 2 GiB per copy of the coefficients.
+inline constexpr std::int64_t kMaxConnections = std::int64_t{1} << 28;
+
 // Parses YAML text (file name used for the origins). Throws SpecErrors on a syntax error.
 SpecNode parse_yaml(const std::string& text, const std::string& file);
 

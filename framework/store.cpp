@@ -508,6 +508,7 @@ void write_stability(hid_t run, const std::vector<StabilityRecord>& records) {
     dataset_numbers(eg, "real", re);
     dataset_numbers(eg, "imag", im);
     attr_number<int>(eg, "epoch", r.epoch);
+    for (const auto& [name, values] : r.diagnostics) dataset_numbers(eg, name, values);
   }
 }
 

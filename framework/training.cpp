@@ -8,6 +8,7 @@
 #include <cmath>
 #include <stdexcept>
 
+#include "framework/checkpoint.hpp"
 #include "framework/mlp.hpp"
 
 namespace wuxing {
@@ -232,10 +233,12 @@ std::int64_t Trainer::apply(Gradients& grads, double lr) {
 }
 
 BatchStats Trainer::evaluate(const Dataset& data, const std::vector<std::size_t>& indices,
-                             std::size_t chunk) {
+                             std::size_t chunk, DriveStats* drives,
+                             const std::vector<LayerFolds>* folds) {
   net_.input_signal(0, data.pixel_scale);
   const auto parts = split(indices, chunk);
   std::vector<BatchStats> part_stats(parts.size());
+  std::vector<DriveStats> part_drives(drives ? parts.size() : 0);
 #pragma omp parallel for schedule(dynamic, 1) if (parts.size() > 1)
   for (std::size_t p = 0; p < parts.size(); ++p) {
     Batch batch;
@@ -248,6 +251,7 @@ BatchStats Trainer::evaluate(const Dataset& data, const std::vector<std::size_t>
     fr.sample_steps.clear();
     fr.sample_settled.clear();
     st.forward = fr;
+    if (drives) accumulate_drives(net_, batch, *folds, part_drives[p]);
     std::vector<double> dlds;
     std::vector<int> pred;
     const auto loss = output_loss(net_, batch, config_.training, dlds, &pred);
@@ -258,7 +262,36 @@ BatchStats Trainer::evaluate(const Dataset& data, const std::vector<std::size_t>
   }
   BatchStats stats;
   for (const auto& s : part_stats) add_stats(stats, s);
+  for (const auto& d : part_drives) drives->add(d);
   return stats;
+}
+
+// Checkpoints: everything that changes from one epoch to the next.
+void Trainer::save_state(TrainingState& s) const {
+  for (int l = 1; l < net_.layer_count(); ++l) {
+    s.put(fmt::format("coef/{}", l), net_.connections(l).coef);
+    s.put(fmt::format("opt/coef/{}", l), coef_opt_[l - 1].state());
+    if (pid_) s.put(fmt::format("pid/coef/{}", l), coef_pid_[l - 1].state());
+  }
+  std::vector<double> K;
+  for (const auto& k : net_.k_table()) K.insert(K.end(), {k.K1, k.K2, k.K3});
+  s.put("K", std::move(K));
+  s.put("opt/K", k_opt_->state());
+  if (pid_) s.put("pid/K", k_pid_->state());
+}
+
+void Trainer::load_state(const TrainingState& s) {
+  for (int l = 1; l < net_.layer_count(); ++l) {
+    auto& coef = net_.connections(l).coef;
+    coef = s.get(fmt::format("coef/{}", l), coef.size());
+    coef_opt_[l - 1].set_state(s.get(fmt::format("opt/coef/{}", l)));
+    if (pid_) coef_pid_[l - 1].set_state(s.get(fmt::format("pid/coef/{}", l)));
+  }
+  auto& table = net_.k_table();
+  const auto& K = s.get("K", 3 * table.size());
+  for (std::size_t e = 0; e < table.size(); ++e) table[e] = {K[3 * e], K[3 * e + 1], K[3 * e + 2]};
+  k_opt_->set_state(s.get("opt/K"));
+  if (pid_) k_pid_->set_state(s.get("pid/K"));
 }
 
 namespace {
@@ -318,6 +351,9 @@ RunResult run_training(const ExperimentConfig& config, const DatasetSplit& data,
         fmt::format("training.batch_size = {} must be > 0", config.training.batch_size));
   Trainer trainer(config, train.features, train.classes);
   Network& net = trainer.network();
+  if (observer.resume) trainer.load_state(*observer.resume);
+  const int first_epoch = resume_into(result, observer);
+  const auto save_state = [&](TrainingState& s) { trainer.save_state(s); };
   std::vector<std::size_t> test_idx(test.size());
   for (std::size_t i = 0; i < test.size(); ++i) test_idx[i] = i;
   const std::size_t neurons_elems = [&] {
@@ -326,7 +362,7 @@ RunResult run_training(const ExperimentConfig& config, const DatasetSplit& data,
     return t * net.n();
   }();
   const std::size_t B = config.training.batch_size;
-  for (int epoch = 0; epoch < config.training.epochs; ++epoch) {
+  for (int epoch = first_epoch; epoch < config.training.epochs; ++epoch) {
     const auto t0 = std::chrono::steady_clock::now();
     const double lr = scheduled_lr(config.training, epoch);
     const auto order = epoch_order(train.size(), config.seed, epoch, config.data.shuffle);
@@ -366,7 +402,13 @@ RunResult run_training(const ExperimentConfig& config, const DatasetSplit& data,
                              static_cast<std::int64_t>(order.size()),
                              tr.samples ? static_cast<double>(tr.correct) / tr.samples : 0.0);
     }
-    const BatchStats te = trainer.evaluate(test, test_idx);
+    // With record.stability: the drives relative to each layer's response folds, over the
+    // whole test set.
+    std::vector<LayerFolds> folds;
+    DriveStats drives;
+    if (config.record.stability) folds = layer_folds(net);
+    const BatchStats te =
+        trainer.evaluate(test, test_idx, 100, config.record.stability ? &drives : nullptr, &folds);
     const double nan = std::numeric_limits<double>::quiet_NaN();
     m.train_accuracy = tr.samples ? static_cast<double>(tr.correct) / tr.samples : nan;
     m.train_loss = tr.samples ? tr.loss_sum / tr.samples : nan;
@@ -396,20 +438,41 @@ RunResult run_training(const ExperimentConfig& config, const DatasetSplit& data,
       Batch batch;
       set_inputs(net, test.pixels.data(), test.features, test.pixel_scale, idx, test.labels.data(),
                  batch);
-      forward_phase(net, batch, config.integrator);
+      const PhaseReport fr = forward_phase(net, batch, config.integrator);
       StabilityRecord rec;
       rec.epoch = epoch + 1;
+      // Operating points of settled samples only: an unsettled end state is no fixed point.
       double best = -std::numeric_limits<double>::infinity();
+      double settled = 0;
       for (std::size_t b = 0; b < idx.size(); ++b) {
+        if (!fr.sample_settled[b]) continue;
+        ++settled;
         const auto ev = operating_point_eigenvalues(net, idx.size(), batch.x.data(), b);
         for (const auto& v : ev) best = std::max(best, v.real());
         rec.eigenvalues.insert(rec.eigenvalues.end(), ev.begin(), ev.end());
       }
+      const CrossingCounts crossings = count_crossings(rec.eigenvalues);
+      auto& d = rec.diagnostics;
+      d["settled_samples"] = {settled};
+      d["unsettled_samples_left_out"] = {static_cast<double>(idx.size()) - settled};
+      d["unstable_real_eigenvalues"] = {static_cast<double>(crossings.real)};
+      d["unstable_complex_eigenvalues"] = {static_cast<double>(crossings.complex)};
+      for (std::size_t l = 1; l < folds.size(); ++l) {
+        d["fold_left"].push_back(folds[l].left);
+        d["fold_right"].push_back(folds[l].right);
+        d["fold_left_crossing"].push_back(folds[l].left_crossing);
+        d["fold_right_crossing"].push_back(folds[l].right_crossing);
+      }
+      d["drive_histogram"].assign(drives.histogram.begin(), drives.histogram.end());
+      d["drive_histogram_edges"] = {DriveStats::kFirstEdge, DriveStats::kBinWidth};
+      d["drives"] = {static_cast<double>(drives.drives)};
+      d["drives_beyond_left_fold"] = {static_cast<double>(drives.beyond_left)};
+      d["drives_beyond_right_fold"] = {static_cast<double>(drives.beyond_right)};
       m.max_re_lambda = best;
       result.stability.push_back(std::move(rec));
     }
     m.wall_seconds = seconds_since(t0);
-    if (!close_epoch(result, std::move(m), observer, stopped)) break;
+    if (!close_epoch(result, std::move(m), observer, stopped, save_state)) break;
   }
   // Probe trajectories on the test set after the last epoch.
   if (!config.record.probe_samples.empty() && test.size() > 0) {

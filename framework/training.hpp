@@ -9,6 +9,7 @@
 #include "framework/experiment.hpp"
 #include "framework/learning/adjoint.hpp"
 #include "framework/learning/bptt.hpp"
+#include "framework/learning/fold_diagnostics.hpp"
 #include "framework/learning/gradients.hpp"
 #include "framework/learning/loss.hpp"
 #include "framework/model/fields.hpp"
@@ -48,8 +49,14 @@ class Trainer {
   // Returns the number of K clamps.
   std::int64_t apply(Gradients& grads, double lr);
   // Forward phase and loss only, in parallel over chunks of `chunk` samples.
+  // With `drives`, also the drives of every neuron relative to its layer's folds.
   BatchStats evaluate(const Dataset& data, const std::vector<std::size_t>& indices,
-                      std::size_t chunk = 100);
+                      std::size_t chunk = 100, DriveStats* drives = nullptr,
+                      const std::vector<LayerFolds>* folds = nullptr);
+
+  // Checkpoints (framework/checkpoint.hpp): parameters, optimizer and PID states.
+  void save_state(TrainingState& state) const;
+  void load_state(const TrainingState& state);  // throws on a state of another shape
 
   bool trains_connections() const { return want_coef_; }
   bool trains_K() const { return want_K_; }

@@ -9,6 +9,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <cerrno>
 #include <chrono>
 #include <cmath>
 #include <filesystem>
@@ -61,6 +62,9 @@ inline std::string real_training_spec(std::string_view name) {
   return "name: " + std::string(name) +
          "\ndata: {dataset: synthetic, train_size: 60, test_size: 20}\n"
          "training: {epochs: 2}\nrecord: {probe_samples: [0], probe_layers: [0]}\n"
+         // Runs this small mostly do not settle; these tests compare ways of distributing a
+         // sweep, not statuses, so every run counts as ok.
+         "status: {max_unsettled_fraction: 1, min_above_chance: -1}\n"
          "sweep: {grid: {model.K3: [0.3, 0.6]}, seeds: {repeat: 2}}\n";
 }
 
@@ -71,11 +75,11 @@ struct Child {
   int exit_code() const { return WIFEXITED(status) ? WEXITSTATUS(status) : -1; }
 };
 
-// Runs argv (argv[0] looked up on PATH) with extra environment variables, its output going
-// to `log`; kill_after_ms > 0 SIGKILLs it after that long.
+// Runs argv (argv[0] looked up on PATH) with extra environment variables to its end, its
+// output going to `log`.
 inline Child run_child(const std::vector<std::string>& argv,
                        const std::map<std::string, std::string>& env,
-                       const std::filesystem::path& log, int kill_after_ms = 0) {
+                       const std::filesystem::path& log) {
   const pid_t pid = fork();
   REQUIRE(pid >= 0);
   if (pid == 0) {
@@ -89,10 +93,6 @@ inline Child run_child(const std::vector<std::string>& argv,
     execvp(args[0], args.data());
     _exit(127);
   }
-  if (kill_after_ms > 0) {
-    std::this_thread::sleep_for(std::chrono::milliseconds(kill_after_ms));
-    kill(pid, SIGKILL);
-  }
   Child c;
   waitpid(pid, &c.status, 0);
   std::ifstream in(log);
@@ -101,6 +101,108 @@ inline Child run_child(const std::vector<std::string>& argv,
   c.output = ss.str();
   return c;
 }
+
+// A child process whose stderr (where build/wuxing writes its progress lines) comes through
+// a pipe, so that a test can wait for the event it needs (a run reported finished, a
+// message) instead of sleeping a fixed time; stdout goes to /dev/null. Reading the pipe
+// is what paces the test, so a loaded machine passes as an idle one does.
+class WatchedChild {
+ public:
+  WatchedChild(const std::vector<std::string>& argv,
+               const std::map<std::string, std::string>& env) {
+    int fds[2];
+    REQUIRE(::pipe(fds) == 0);
+    pid_ = fork();
+    REQUIRE(pid_ >= 0);
+    if (pid_ == 0) {
+      ::close(fds[0]);
+      for (const auto& [k, v] : env) setenv(k.c_str(), v.c_str(), 1);
+      const int null_fd = ::open("/dev/null", O_WRONLY);
+      dup2(null_fd, 1);
+      dup2(fds[1], 2);
+      std::vector<char*> args;
+      for (const auto& a : argv) args.push_back(const_cast<char*>(a.c_str()));
+      args.push_back(nullptr);
+      execvp(args[0], args.data());
+      _exit(127);
+    }
+    ::close(fds[1]);
+    fd_ = fds[0];
+  }
+  WatchedChild(const WatchedChild&) = delete;
+  WatchedChild& operator=(const WatchedChild&) = delete;
+  ~WatchedChild() {
+    if (pid_ > 0 && status_ < 0) {
+      kill(pid_, SIGKILL);
+      (void)wait();
+    }
+    if (fd_ >= 0) ::close(fd_);
+  }
+
+  // Reads stderr until `count` lines (counted from the start) contain `needle`. Returns
+  // false when stderr closed first (the child ended or closed it).
+  bool wait_for(std::string_view needle, int count = 1) {
+    for (;;) {
+      int seen = 0;
+      std::size_t at = 0, line_start = 0;
+      for (std::size_t nl; (nl = output_.find('\n', line_start)) != std::string::npos;
+           line_start = nl + 1) {
+        at = output_.find(needle, line_start);
+        if (at != std::string::npos && at < nl && ++seen >= count) return true;
+      }
+      if (!read_some()) return false;
+    }
+  }
+  // Lines seen so far.
+  int lines() const {
+    int n = 0;
+    for (char c : output_) n += c == '\n';
+    return n;
+  }
+  // Reads stderr until `count` lines have come (false if it closed first).
+  bool wait_for_lines(int count) {
+    while (lines() < count)
+      if (!read_some()) return false;
+    return true;
+  }
+  void signal(int sig) { kill(pid_, sig); }
+  // Reads stderr to its end and reaps the child; returns its wait status.
+  int wait() {
+    if (status_ >= 0) return status_;
+    while (read_some()) {
+    }
+    int status = 0;
+    waitpid(pid_, &status, 0);
+    status_ = status;
+    return status_;
+  }
+  int exit_code() {
+    const int s = wait();
+    return WIFEXITED(s) ? WEXITSTATUS(s) : -1;
+  }
+  const std::string& output() const { return output_; }
+
+ private:
+  bool read_some() {
+    if (fd_ < 0) return false;
+    char buf[4096];
+    for (;;) {
+      const ssize_t n = ::read(fd_, buf, sizeof buf);
+      if (n > 0) {
+        output_.append(buf, static_cast<std::size_t>(n));
+        return true;
+      }
+      if (n < 0 && errno == EINTR) continue;
+      ::close(fd_);
+      fd_ = -1;
+      return false;
+    }
+  }
+  pid_t pid_ = -1;
+  int fd_ = -1;
+  int status_ = -1;
+  std::string output_;
+};
 
 // Every column of /index (but the wall and start times, which differ between two
 // executions) and every per-epoch metric of every run must be identical; with

@@ -265,9 +265,12 @@ TEST_CASE("read_idx errors name the file and what was expected") {
   }
   SUBCASE("implausible dims") {
     write_bytes(dir / "huge", idx_bytes({0xffffffff, 0xffffffff}, {}));
-    CHECK(contains(error_of([&] { read_idx(dir / "huge"); }), "implausible"));
+    CHECK(contains(error_of([&] { read_idx(dir / "huge"); }), "over the limit of 2048 MiB"));
+    // Just over the documented limit (kMaxIdxPayload): refused from the header alone.
+    write_bytes(dir / "over", idx_bytes({65536, 32769}, pattern(10)));
+    CHECK(contains(error_of([&] { read_idx(dir / "over"); }), "over the limit"));
     // A large but possible size fails on truncation without allocating it first.
-    write_bytes(dir / "large", idx_bytes({100000, 100000}, pattern(10)));
+    write_bytes(dir / "large", idx_bytes({40000, 40000}, pattern(10)));
     CHECK(contains(error_of([&] { read_idx(dir / "large"); }), "found 10"));
   }
 }

@@ -31,6 +31,9 @@ network: {hidden: [], connectivity: fixed}
 integrator: {method: heun, h: 0.2, t_max: 60, tol: 1.0e-4, backward_t_max: 60,
              backward_tol: 1.0e-4}
 training: {epochs: 3, learning_rate: 0.1, batch_size: 20}
+# Runs this small may end unsettled or at chance level (numerical_trouble by default); the
+# plots of every run are what is tested here, so every run counts as ok.
+status: {max_unsettled_fraction: 1, min_above_chance: -1}
 record: {probe_samples: [0], probe_layers: [0], trajectory_stride: 2, stability: true,
          stability_samples: 1}
 sweep:

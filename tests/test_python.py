@@ -17,10 +17,11 @@ import pandas as pd
 SPEC = """\
 name: python-test
 data: {dataset: synthetic, train_size: 60, test_size: 20}
-training: {epochs: 2}
+integrator: {h: 0.2, tol: 1.0e-4, backward_tol: 1.0e-4}
+training: {epochs: 2, optimizer: adam, learning_rate: 0.05}
 record: {probe_samples: [0], probe_layers: [0], stability: true}
 sweep:
-  grid: {model.K3: [0.3, 0.6]}
+  grid: {model.K3: [0.4, 0.6]}
   seeds: [0, 1]
 """
 

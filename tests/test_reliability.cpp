@@ -22,6 +22,7 @@
 
 #include "framework/data.hpp"
 #include "framework/store.hpp"
+#include "tests/cli_support.hpp"
 #include "tests/fuzz/fuzz_entries.hpp"
 
 namespace fs = std::filesystem;
@@ -67,61 +68,10 @@ struct TempDir {
   }
 };
 
-std::string slurp(const fs::path& p) {
-  std::ifstream in(p, std::ios::binary);
-  std::ostringstream ss;
-  ss << in.rdbuf();
-  return ss.str();
-}
-
-struct Outcome {
-  bool exited = false;
-  int code = -1;    // exit code if exited
-  int signal = 0;   // terminating signal otherwise
-  std::string out;  // stdout
-  std::string err;  // stderr
-};
-
-// Runs build/wuxing with `args` in `cwd`, extra environment `env`; waits for it.
-Outcome run_wuxing(const std::vector<std::string>& args, const fs::path& cwd,
-                   const std::vector<std::pair<std::string, std::string>>& env = {}) {
-  static int counter = 0;
-  const fs::path out_file =
-      fs::temp_directory_path() /
-      ("wuxing_rel_out_" + std::to_string(::getpid()) + "_" + std::to_string(counter));
-  const fs::path err_file =
-      fs::temp_directory_path() /
-      ("wuxing_rel_err_" + std::to_string(::getpid()) + "_" + std::to_string(counter++));
-  pid_t pid = fork();
-  REQUIRE(pid >= 0);
-  if (pid == 0) {
-    if (::chdir(cwd.c_str()) != 0) _exit(126);
-    for (const auto& [k, v] : env) setenv(k.c_str(), v.c_str(), 1);
-    const int o = ::open(out_file.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0644);
-    const int e = ::open(err_file.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0644);
-    dup2(o, 1);
-    dup2(e, 2);
-    std::vector<char*> argv;
-    std::string binary = WUXING_BINARY;
-    argv.push_back(binary.data());
-    std::vector<std::string> copy = args;
-    for (auto& a : copy) argv.push_back(a.data());
-    argv.push_back(nullptr);
-    execv(WUXING_BINARY, argv.data());
-    _exit(127);
-  }
-  int status = 0;
-  waitpid(pid, &status, 0);
-  Outcome r;
-  r.exited = WIFEXITED(status);
-  if (r.exited) r.code = WEXITSTATUS(status);
-  if (WIFSIGNALED(status)) r.signal = WTERMSIG(status);
-  r.out = slurp(out_file);
-  r.err = slurp(err_file);
-  fs::remove(out_file);
-  fs::remove(err_file);
-  return r;
-}
+using test_support::check_clean_failure;
+using test_support::Outcome;
+using test_support::run_wuxing;
+using test_support::slurp;
 
 // What a file looked like: to prove that a failed command left it alone.
 struct Snapshot {
@@ -142,37 +92,6 @@ struct Snapshot {
   }
 };
 
-// Lines that mean the program did not handle the error itself.
-const char* kNoise[] = {"terminate called", "what():",       "Aborted",   "core dumped",
-                        "AddressSanitizer", "runtime error", "HDF5-DIAG", "Traceback",
-                        "Segmentation",     "std::",         "Assertion", "basic_string"};
-
-std::vector<std::string> lines_of(const std::string& text) {
-  std::vector<std::string> out;
-  std::istringstream in(text);
-  for (std::string line; std::getline(in, line);)
-    if (line.find("WUXING_FAKE_TRAINER is set") == std::string::npos && !line.empty())
-      out.push_back(line);
-  return out;
-}
-
-// The common checks of every bad-input case.
-void check_clean_failure(const Outcome& r, const std::vector<std::string>& fragments,
-                         std::size_t max_lines = 3) {
-  CAPTURE(r.err);
-  CAPTURE(r.out);
-  REQUIRE(r.exited);  // not killed by a signal (abort, segfault)
-  CHECK(r.code != 0);
-  for (const char* noise : kNoise) CHECK(r.err.find(noise) == std::string::npos);
-  const auto lines = lines_of(r.err);
-  CHECK(lines.size() >= 1);
-  CHECK(lines.size() <= max_lines);
-  for (const auto& f : fragments) {
-    CAPTURE(f);
-    CHECK(r.err.find(f) != std::string::npos);
-  }
-}
-
 const std::string kGoodSpec =
     "name: good\ndata: {dataset: synthetic, train_size: 20, test_size: 10}\n"
     "training: {epochs: 1}\nsweep: {grid: {model.K3: [0.2, 0.4]}}\n";
@@ -182,6 +101,7 @@ const std::vector<std::pair<std::string, std::string>> kFake = {{"WUXING_FAKE_TR
 struct Workspace {
   TempDir dir;
   fs::path good_spec, existing;
+  bool check_validate = true;  // bad(): `validate` must reject a bad `run` input too
   Workspace() {
     good_spec = dir.write("good.yaml", kGoodSpec);
     existing = dir.path / "existing.h5";
@@ -205,6 +125,16 @@ struct Workspace {
     };
     Outcome r = run_wuxing(with_output(fresh), dir.path, env);
     check_clean_failure(r, fragments, max_lines);
+    if (args.front() == "run" && check_validate) {
+      // `validate` makes every check `run` makes before it starts: the same error, exit 2.
+      auto v_args = args;
+      v_args.front() = "validate";
+      Outcome v = run_wuxing(v_args, dir.path, env);
+      CAPTURE(v_args);
+      check_clean_failure(v, fragments, max_lines);
+      CHECK(v.code == 2);
+      CHECK(r.code == 2);
+    }
     CHECK_FALSE(fs::exists(fresh));
     CHECK_FALSE(fs::exists(fresh.string() + ".tmp"));
     CHECK_FALSE(fs::exists(fresh.string() + ".parts"));
@@ -322,6 +252,7 @@ TEST_CASE("bad specs: one clear message at file:line:column, no output, results 
     ws.bad_spec("name: x\nsweep: {seeds: []}\n", {"sweep.seeds", "no runs"});
   }
   SUBCASE("a sweep of more than a million runs needs --yes") {
+    ws.check_validate = false;  // not a bad spec: `run` asks for a confirmation
     auto r = ws.bad_spec("name: x\nsweep: {seeds: {repeat: 1000001}}\n",
                          {"bad.yaml:2:8: sweep: expands to 1000001 runs (more than 1000000); "
                           "pass --yes to run it anyway"});
@@ -330,6 +261,48 @@ TEST_CASE("bad specs: one clear message at file:line:column, no output, results 
     CHECK(v.exited);
     CHECK(v.code == 0);
     CHECK(v.out.find("`run` needs --yes") != std::string::npos);
+  }
+  SUBCASE("non-finite numbers, in the spec or an override") {
+    ws.bad_spec("model: {K1: .inf}\n", {"bad.yaml:1:13: model.K1: expected a finite number"});
+    ws.bad_spec("name: x\n", {"<command line>:1:1: model.K1: expected a finite number, got .inf"},
+                3, {"model.K1=.inf"});
+    ws.bad_spec("integrator: {h: .nan}\n", {"integrator.h: expected a finite number, got .nan"});
+    ws.bad_spec("model: {K3_range: [0.1, .inf]}\n", {"model.K3_range: expected a finite number"});
+  }
+  SUBCASE("status thresholds out of range") {
+    ws.bad_spec("status: {max_unsettled_fraction: 1.5}\n",
+                {"status.max_unsettled_fraction: must be in [0, 1]"});
+    ws.bad_spec("status: {min_above_chance: -2}\n",
+                {"status.min_above_chance: must be in [-1, 1)"});
+  }
+  SUBCASE("base= on the command line is refused, not ignored") {
+    ws.dir.write("other.yaml", "training: {epochs: 3}\n");
+    ws.bad_spec("name: x\n", {"<command line>:1:1: base: cannot be overridden on the command line"},
+                3, {"base=other.yaml"});
+  }
+  SUBCASE("limits: no spec makes the tool use unbounded memory or time before it answers") {
+    // Exponential alias expansion ("billion laughs"): 10 levels of 10 aliases = 10^10 nodes.
+    std::string laughs = "name: x\nl0: &l0 [a, a, a, a, a, a, a, a, a, a]\n";
+    for (int i = 1; i <= 9; ++i) {
+      const std::string prev = "*l" + std::to_string(i - 1);
+      laughs += "l" + std::to_string(i) + ": &l" + std::to_string(i) + " [" + prev;
+      for (int j = 1; j < 10; ++j) laughs += ", " + prev;
+      laughs += "]\n";
+    }
+    ws.bad_spec(laughs, {"bad.yaml:", "more than 1000000 YAML nodes"});
+    // A file of more than 4 MiB.
+    ws.bad_spec("name: x\ndescription: " + std::string(5u << 20, 'a') + "\n",
+                {"bad.yaml:1:1: ", "bytes, more than the limit of 4194304 bytes"});
+    // A diamond of base: files, each read twice per level: 2^20 reads without the limit.
+    for (int i = 0; i < 20; ++i)
+      ws.dir.write(
+          "d" + std::to_string(i) + ".yaml",
+          "base: [d" + std::to_string(i + 1) + ".yaml, d" + std::to_string(i + 1) + ".yaml]\n");
+    ws.dir.write("d20.yaml", "seed: 1\n");
+    ws.bad_spec("name: x\nbase: d0.yaml\n", {"base: more than 256 base: files read"});
+    // A network too large to allocate.
+    ws.bad_spec("network: {hidden: [1000000, 1000000]}\n",
+                {"network.hidden: the network would have", "more than the limit of 268435456"});
   }
   SUBCASE("a spec file that does not exist") {
     ws.bad({"run", (ws.dir.path / "nothere.yaml").string()}, {"nothere.yaml"});
@@ -346,7 +319,12 @@ TEST_CASE("bad data: missing, truncated, wrong magic, count mismatch, gzip error
   };
   SUBCASE("the good data set runs (so the failures below are about the data)") {
     write_dataset(data);
-    const auto spec = ws.dir.write("data.yaml", mnist_spec(data) + "integrator: {t_max: 2}\n");
+    // t_max 2 settles nothing (an honest numerical_trouble by default): this case only
+    // checks that the data loads and the runs complete.
+    const auto spec = ws.dir.write("data.yaml", mnist_spec(data) +
+                                                    "integrator: {t_max: 2}\n"
+                                                    "status: {max_unsettled_fraction: 1, "
+                                                    "min_above_chance: -1}\n");
     auto r =
         run_wuxing({"run", spec.string(), "-o", (ws.dir.path / "ok.h5").string()}, ws.dir.path);
     CAPTURE(r.err);

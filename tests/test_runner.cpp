@@ -13,13 +13,16 @@
 #include <filesystem>
 #include <fstream>
 #include <map>
+#include <memory>
 #include <mutex>
 #include <set>
 #include <string>
 #include <thread>
 #include <vector>
 
+#include "framework/checkpoint.hpp"
 #include "framework/runner.hpp"
+#include "framework/shard.hpp"
 #include "framework/store.hpp"
 #include "framework/sweep.hpp"
 #include "tests/support.hpp"
@@ -46,12 +49,6 @@ RunnerOptions options_for(const std::filesystem::path& out, int threads, Trainer
   o.show_progress = false;
   o.assemble_interval_seconds = 0.0;
   return o;
-}
-
-Trainer fake(int sleep_ms = 0) {
-  return [sleep_ms](const ExperimentConfig& c, const RunObserver& o, int threads) {
-    return testing::fake_train_experiment(c, o, threads, sleep_ms);
-  };
 }
 
 // Every run id -> start_time found in the main file and in leftover parts.
@@ -257,19 +254,40 @@ TEST_CASE("a run stopped half-way is not stored as finished") {
       "name: single\ndata: {dataset: synthetic, train_size: 100, test_size: 20}\ntraining: "
       "{epochs: 50}\n";
   std::atomic<bool> stop{false};
-  auto opts = options_for(out, 1, fake(5));
+  // The stop comes when the first epoch has finished (an event, not a time), so the run is
+  // cut short on any machine.
+  auto stopping_after_epoch_1 = [&](const ExperimentConfig& c, const RunObserver& o, int threads) {
+    RunObserver inner = o;
+    inner.on_epoch = [&, outer = o.on_epoch](const EpochMetrics& m) {
+      if (outer) outer(m);
+      stop = true;
+    };
+    return testing::fake_train_experiment(c, inner, threads, 5);
+  };
+  auto opts = options_for(out, 1, stopping_after_epoch_1);
   opts.stop = &stop;
-  std::thread stopper([&] {
-    std::this_thread::sleep_for(std::chrono::milliseconds(60));
-    stop = true;
-  });
   auto s = SweepRunner(plan_of(single), opts).run();
-  stopper.join();
   CHECK(s.stopped);
   CHECK(s.ran == 0);
   CHECK(s.interrupted == 1);
   CHECK(finished_runs(out).empty());
 }
+
+namespace {
+
+// build/wuxing run with the fake trainer at `epoch_ms` per epoch, its progress on a pipe.
+std::unique_ptr<WatchedChild> start_run(const std::filesystem::path& spec,
+                                        const std::filesystem::path& out, int epoch_ms,
+                                        bool assemble_each_run) {
+  std::map<std::string, std::string> env{{"WUXING_FAKE_TRAINER", std::to_string(epoch_ms)}};
+  if (assemble_each_run) env["WUXING_ASSEMBLE_INTERVAL"] = "0";
+  return std::make_unique<WatchedChild>(
+      std::vector<std::string>{WUXING_BINARY, "run", spec.string(), "-o", out.string(), "--threads",
+                               "2"},
+      env);
+}
+
+}  // namespace
 
 TEST_CASE("SIGKILL at any moment: the file stays readable, no finished run is lost or redone") {
   TempDir dir("runner");
@@ -279,36 +297,16 @@ TEST_CASE("SIGKILL at any moment: the file stays readable, no finished run is lo
          "training: {epochs: 3}\nrecord: {probe_samples: [0], probe_layers: [0]}\n"
          "sweep: {grid: {model.K3: [0.2, 0.3, 0.4, 0.5]}, seeds: {repeat: 8}}\n";
   const auto out = dir.path / "kill.h5";
-  auto launch = [&](bool wait_for_it, int kill_after_ms) {
-    pid_t pid = fork();
-    REQUIRE(pid >= 0);
-    if (pid == 0) {
-      setenv("WUXING_FAKE_TRAINER", "40", 1);      // 40 ms per epoch: ~120 ms per run, ~2 s in all
-      setenv("WUXING_ASSEMBLE_INTERVAL", "0", 1);  // assemble after every run: more to interrupt
-      const int null_fd = ::open("/dev/null", O_WRONLY);
-      dup2(null_fd, 1);
-      dup2(null_fd, 2);
-      execl(WUXING_BINARY, WUXING_BINARY, "run", spec.c_str(), "-o", out.c_str(), "--threads", "2",
-            static_cast<char*>(nullptr));
-      _exit(127);
-    }
-    if (!wait_for_it) {
-      std::this_thread::sleep_for(std::chrono::milliseconds(kill_after_ms));
-      kill(pid, SIGKILL);
-    }
-    int status = 0;
-    waitpid(pid, &status, 0);
-    return status;
-  };
   std::map<std::string, std::string> seen;  // id -> start time, over all kills
-  // Kills at assorted moments (startup, mid-run, mid-assembly); on a slow, loaded machine
-  // keep killing until some runs have finished, so that "not lost" is really tested.
-  std::vector<int> delays = {5, 60, 130, 170, 210, 250, 90, 300};
-  for (std::size_t k = 0; k < delays.size(); ++k) {
-    const int delay = delays[k];
-    if (k + 1 == delays.size() && seen.empty() && delays.size() < 30) delays.push_back(300);
-    launch(false, delay);
-    CAPTURE(delay);
+  // Each kill lands after the k-th progress line (k = 0: at start-up); each run prints
+  // about 4 lines (3 epochs, 1 finish), so these points spread over start-up, mid-run and
+  // mid-assembly (assembly after every run) and leave runs for the final start.
+  for (const int line : {0, 2, 6, 10, 14, 20, 4, 24}) {
+    CAPTURE(line);
+    auto child = start_run(spec, out, 40, true);
+    CHECK(child->wait_for_lines(line));  // false: the sweep ended before the kill point
+    child->signal(SIGKILL);
+    child->wait();
     if (std::filesystem::exists(out)) {
       CHECK_NOTHROW(read_index(out));  // readable at every kill
     }
@@ -323,7 +321,8 @@ TEST_CASE("SIGKILL at any moment: the file stays readable, no finished run is lo
   INFO("runs finished before the last kill: " << seen.size());
   CHECK(seen.size() > 0);
   CHECK(seen.size() < 32);  // the kills did interrupt the sweep
-  const int status = launch(true, 0);
+  auto last = start_run(spec, out, 40, true);
+  const int status = last->wait();
   REQUIRE(WIFEXITED(status));
   CHECK(WEXITSTATUS(status) == 0);
   auto runs = read_runs(out);
@@ -335,50 +334,167 @@ TEST_CASE("SIGKILL at any moment: the file stays readable, no finished run is lo
   CHECK_FALSE(std::filesystem::exists(out.string() + ".tmp"));
 }
 
-TEST_CASE("SIGINT stops cleanly: finished runs are stored, exit status 130, the rerun completes") {
+TEST_CASE("a stopped run keeps its epoch checkpoint and the next start resumes after it") {
   TempDir dir("runner");
-  const auto spec = dir.path / "int.yaml";
-  std::ofstream(spec)
-      << "name: int-test\ndata: {dataset: synthetic, train_size: 100, test_size: 20}\n"
-         "training: {epochs: 3}\nsweep: {grid: {model.K3: [0.2, 0.3, 0.4, 0.5]}, "
-         "seeds: {repeat: 4}}\n";
-  const auto out = dir.path / "int.h5";
-  auto launch = [&](int interrupt_after_ms) {
-    pid_t pid = fork();
-    REQUIRE(pid >= 0);
-    if (pid == 0) {
-      setenv("WUXING_FAKE_TRAINER", "40", 1);
-      const int null_fd = ::open("/dev/null", O_WRONLY);
-      dup2(null_fd, 1);
-      dup2(null_fd, 2);
-      execl(WUXING_BINARY, WUXING_BINARY, "run", spec.c_str(), "-o", out.c_str(), "--threads", "2",
-            static_cast<char*>(nullptr));
-      _exit(127);
-    }
-    if (interrupt_after_ms > 0) {
-      std::this_thread::sleep_for(std::chrono::milliseconds(interrupt_after_ms));
-      kill(pid, SIGINT);
-    }
-    int status = 0;
-    waitpid(pid, &status, 0);
-    return status;
+  const auto out = dir.path / "r.h5";
+  const auto reference = dir.path / "ref.h5";
+  const std::string single =
+      "name: resume\ndata: {dataset: synthetic, train_size: 100, test_size: 20}\n"
+      "training: {epochs: 5}\nrecord: {stability: true}\n";
+  const auto plan = plan_of(single);
+  const std::string id = plan.runs.front().id;
+  SweepRunner(plan, options_for(reference, 1,
+                                [](const ExperimentConfig& c, const RunObserver& o, int t) {
+                                  return testing::fake_train_experiment(c, o, t, 0);
+                                }))
+      .run();
+  std::atomic<bool> stop{false};
+  std::vector<int> resumed_at;  // epochs_done of the checkpoint each start got
+  auto trainer = [&](const ExperimentConfig& c, const RunObserver& o, int threads) {
+    resumed_at.push_back(o.resume ? o.resume->epochs_done : 0);
+    RunObserver inner = o;
+    inner.on_epoch = [&, outer = o.on_epoch](const EpochMetrics& m) {
+      if (outer) outer(m);
+      if (m.epoch == 2) stop = true;  // as if Ctrl-C came during epoch 3
+    };
+    // 1 ms per epoch: the fake looks at the stop in its per-epoch sleep.
+    return testing::fake_train_experiment(c, inner, threads, 1);
   };
-  int status = launch(350);
-  REQUIRE(WIFEXITED(status));
-  CHECK(WEXITSTATUS(status) == 130);
-  // Everything finished is in the main file itself (assembled before exiting).
-  CHECK_FALSE(std::filesystem::exists(out.string() + ".parts"));
-  auto stored = read_runs(out);
-  CHECK(stored.size() > 0);
-  CHECK(stored.size() < 16);
-  for (const auto& [id, r] : stored) CHECK(r.status == "ok");
-  auto index = read_index(out);
-  CHECK(index.rows == stored.size());
-  for (double e : index.numeric["epochs_done"]) CHECK(e == 3);  // no half-run stored
-  status = launch(0);
-  REQUIRE(WIFEXITED(status));
-  CHECK(WEXITSTATUS(status) == 0);
-  auto all = read_runs(out);
-  CHECK(all.size() == 16);
-  for (const auto& [id, r] : stored) CHECK(all[id].start_time == r.start_time);
+  auto opts = options_for(out, 1, trainer);
+  opts.stop = &stop;
+  auto s = SweepRunner(plan, opts).run();
+  CHECK(s.stopped);
+  CHECK(s.interrupted == 1);
+  const auto ckpt = checkpoint_path(checkpoint_dir(out), id);
+  REQUIRE(std::filesystem::exists(ckpt));
+  const auto state = read_checkpoint(ckpt, id);
+  REQUIRE(state);
+  CHECK(state->epochs_done == 2);
+  CHECK(state->epochs.size() == 2);
+  // A checkpoint of another run is refused, not misread.
+  CHECK_THROWS_AS(read_checkpoint(ckpt, "0123456789abcdef"), CheckpointError);
+
+  stop = false;
+  opts.stop = nullptr;
+  s = SweepRunner(plan, opts).run();
+  CHECK(s.ok == 1);
+  CHECK(resumed_at == std::vector<int>{0, 2});
+  CHECK_FALSE(std::filesystem::exists(ckpt));  // stored: the checkpoint is gone
+  CHECK_FALSE(std::filesystem::exists(checkpoint_dir(out)));
+  require_same_results(reference, out);
+
+  // A damaged checkpoint is ignored with a warning: the run starts over, nothing is misread.
+  std::filesystem::create_directories(checkpoint_dir(dir.path / "d.h5"));
+  std::ofstream(checkpoint_path(checkpoint_dir(dir.path / "d.h5"), id)) << "WUXCKPT1 garbage";
+  resumed_at.clear();
+  SweepRunner(plan, options_for(dir.path / "d.h5", 1, trainer)).run();
+  CHECK(resumed_at == std::vector<int>{0});
+}
+
+TEST_CASE(
+    "SIGINT, SIGTERM, SIGUSR1 stop cleanly: runs stored, exit 128 + signal, rerun completes") {
+  for (const auto& [signal_number, code] :
+       {std::pair{SIGINT, 130}, std::pair{SIGTERM, 143}, std::pair{SIGUSR1, 138}}) {
+    const int sig = signal_number, expected = code;
+    CAPTURE(sig);
+    TempDir dir("runner");
+    const auto spec = dir.path / "int.yaml";
+    std::ofstream(spec)
+        << "name: int-test\ndata: {dataset: synthetic, train_size: 100, test_size: 20}\n"
+           "training: {epochs: 3}\nsweep: {grid: {model.K3: [0.2, 0.3, 0.4, 0.5]}, "
+           "seeds: {repeat: 4}}\n";
+    const auto out = dir.path / "int.h5";
+    auto child = start_run(spec, out, 40, false);
+    // The signal comes once the first run is reported finished, whatever the load.
+    REQUIRE(child->wait_for(" ok: test acc"));
+    child->signal(sig);
+    const int status = child->wait();
+    CAPTURE(child->output());
+    REQUIRE(WIFEXITED(status));
+    CHECK(WEXITSTATUS(status) == expected);
+    CHECK(child->output().find("stopping: storing finished runs") != std::string::npos);
+    // Everything finished is in the main file itself (assembled before exiting).
+    CHECK_FALSE(std::filesystem::exists(out.string() + ".parts"));
+    const auto stored = read_runs(out);
+    CHECK(stored.size() > 0);
+    CHECK(stored.size() < 16);
+    for (const auto& [id, r] : stored) CHECK(r.status == "ok");
+    auto index = read_index(out);
+    CHECK(index.rows == stored.size());
+    for (double e : index.numeric["epochs_done"]) CHECK(e == 3);  // no half-run stored
+    const int rerun = start_run(spec, out, 40, false)->wait();
+    REQUIRE(WIFEXITED(rerun));
+    CHECK(WEXITSTATUS(rerun) == 0);
+    const auto all = read_runs(out);
+    CHECK(all.size() == 16);
+    for (const auto& [id, r] : stored) CHECK(all.at(id).start_time == r.start_time);
+    CHECK_FALSE(std::filesystem::exists(checkpoint_dir(out)));
+  }
+}
+
+TEST_CASE("--dry-run --shard lists the shard's runs and its file, not the whole sweep") {
+  TempDir dir("runner");
+  const auto spec = dir.path / "dry.yaml";
+  std::ofstream(spec) << kSpec;  // 9 runs
+  const auto out = dir.path / "dry.h5";
+  WatchedChild whole({WUXING_BINARY, "run", spec.string(), "-o", out.string(), "--dry-run"}, {});
+  REQUIRE(whole.exit_code() == 0);
+  const auto log = dir.path / "log";
+  const auto c = run_child(
+      {WUXING_BINARY, "run", spec.string(), "-o", out.string(), "--dry-run", "--shard", "1/3"}, {},
+      log);
+  CAPTURE(c.output);
+  REQUIRE(c.exit_code() == 0);
+  CHECK(c.output.find("3 of 9 runs of spec 'runner-test'") != std::string::npos);
+  CHECK(c.output.find("dry.shard-1-of-3.h5") != std::string::npos);
+  const auto plan = plan_of(kSpec);
+  for (const auto& r : plan.runs) {
+    CAPTURE(r.index);
+    CHECK((c.output.find(r.id) != std::string::npos) == (r.index % 3 == 1));
+  }
+  CHECK_FALSE(std::filesystem::exists(out));
+  CHECK_FALSE(std::filesystem::exists(shard_path(out, {1, 3})));
+}
+
+TEST_CASE("judge_status: mostly unsettled or at chance level is numerical_trouble, with why") {
+  ExperimentConfig c;
+  c.data.dataset = "synthetic";
+  c.data.synthetic_classes = 4;  // chance 0.25
+  auto result = [](double unsettled, double accuracy) {
+    RunResult r;
+    for (int e = 1; e <= 2; ++e) {
+      EpochMetrics m;
+      m.epoch = e;
+      m.unsettled_fraction = unsettled;
+      m.test_accuracy = accuracy;
+      r.epochs.push_back(m);
+    }
+    return r;
+  };
+  RunResult ok = result(0.5, 0.26);  // at the thresholds, on the good side
+  judge_status(ok, c);
+  CHECK(ok.status == "ok");
+  RunResult unsettled = result(0.51, 0.9);
+  judge_status(unsettled, c);
+  CHECK(unsettled.status == "numerical_trouble");
+  CHECK(unsettled.reason.find("51.0 % unsettled") != std::string::npos);
+  RunResult chance = result(0.0, 0.25);
+  judge_status(chance, c);
+  CHECK(chance.status == "numerical_trouble");
+  CHECK(chance.reason.find("final test accuracy 0.2500 is at chance level (1/4") !=
+        std::string::npos);
+  c.status.max_unsettled_fraction = 1;  // both checks off
+  c.status.min_above_chance = -1;
+  RunResult off = result(1.0, 0.0);
+  judge_status(off, c);
+  CHECK(off.status == "ok");
+  c.status.min_above_chance = 0.1;  // must beat chance by more than 0.1
+  RunResult close = result(0.0, 0.35);
+  judge_status(close, c);
+  CHECK(close.status == "numerical_trouble");
+  RunResult failed = result(1.0, 0.0);  // a status already set is kept with its reason
+  failed.status = "failed";
+  failed.reason = "x";
+  judge_status(failed, c);
+  CHECK(failed.reason == "x");
 }

@@ -37,13 +37,13 @@ EnvLookup env_of(std::map<std::string, std::string> vars) {
   };
 }
 
-// Runs build/wuxing with `args` and extra environment; kill_after_ms > 0 SIGKILLs it then.
+// Runs build/wuxing with `args` and extra environment to its end.
 test_support::Child run_wuxing(const std::vector<std::string>& args,
                                const std::map<std::string, std::string>& env,
-                               const std::filesystem::path& log, int kill_after_ms = 0) {
+                               const std::filesystem::path& log) {
   std::vector<std::string> argv{WUXING_BINARY};
   argv.insert(argv.end(), args.begin(), args.end());
-  return test_support::run_child(argv, env, log, kill_after_ms);
+  return test_support::run_child(argv, env, log);
 }
 
 using test_support::Child;
@@ -287,11 +287,17 @@ TEST_CASE("a shard SIGKILLed mid-way and re-run completes without redoing finish
   REQUIRE(run_wuxing({"run", spec.string(), "-o", single.string()}, fake_env(), dir.path / "log")
               .exit_code() == 0);
   const auto shard1 = shard_path(out, {1, 2});
-  // 8 runs of 2 x 40 ms on one thread: killed after ~4 of them.
+  // 8 runs of 2 x 40 ms on one thread: killed once 4 of them are reported finished.
   const std::vector<std::string> args = {"run",     spec.string(), "-o",        out.string(),
                                          "--shard", "1/2",         "--threads", "1"};
-  const auto killed = run_wuxing(args, fake_env(40), dir.path / "log", 350);
-  REQUIRE(WIFSIGNALED(killed.status));
+  {
+    std::vector<std::string> argv{WUXING_BINARY};
+    argv.insert(argv.end(), args.begin(), args.end());
+    test_support::WatchedChild killed(argv, fake_env(40));
+    REQUIRE(killed.wait_for(" ok: test acc", 4));
+    killed.signal(SIGKILL);
+    REQUIRE(WIFSIGNALED(killed.wait()));
+  }
   std::map<std::string, std::string> before;  // id -> start time of runs finished before
   for (const auto& f : results_and_parts(shard1))
     for (const auto& [id, r] : read_runs(f)) before[id] = r.start_time;

@@ -1,0 +1,10 @@
+// Links the installed library: the run ID of the default config, as `wuxing` computes it.
+#include <cstdio>
+
+#include "framework/config.hpp"
+#include "framework/spec.hpp"
+
+int main() {
+  std::printf("%s\n", wuxing::run_id(wuxing::ExperimentConfig{}).c_str());
+  return 0;
+}

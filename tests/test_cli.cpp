@@ -1,0 +1,57 @@
+// The command line itself (cli/main.cpp): exit codes of usage errors, "did you mean",
+// --version with the commit, and help wrapped to the terminal.
+#include <doctest/doctest.h>
+
+#include <cstdlib>
+#include <fstream>
+#include <sstream>
+#include <string>
+#include <vector>
+
+#include "tests/cli_support.hpp"
+#include "tests/support.hpp"
+
+using namespace wuxing;
+using test_support::check_clean_failure;
+using test_support::run_wuxing;
+
+TEST_CASE("command-line errors exit with the documented usage code 2 and say what to do") {
+  test_support::TempDir dir("cli");
+  auto usage = [&](const std::vector<std::string>& args,
+                   const std::vector<std::string>& fragments) {
+    auto r = run_wuxing(args, dir.path);
+    CAPTURE(args);
+    check_clean_failure(r, fragments);
+    CHECK(r.code == 2);
+    return r;
+  };
+  const auto spec = dir.path / "x.yaml";
+  std::ofstream(spec) << "name: x\n";
+  usage({}, {"a subcommand is required", "subcommands: run, validate"});
+  usage({"rn", "x"}, {"unknown subcommand 'rn'; did you mean 'run'?"});
+  usage({"validat"}, {"did you mean 'validate'?"});
+  usage({"frobnicate"}, {"unknown subcommand 'frobnicate'", "subcommands: run"});
+  usage({"report", (dir.path / "missing.h5").string()}, {"missing.h5"});
+  usage({"run"}, {"spec is required"});
+  usage({"run", "--threads", "many", spec.string()}, {"--threads"});
+  usage({"run", spec.string(), "--no-such-flag"}, {"--no-such-flag"});
+
+  auto version = run_wuxing({"--version"}, dir.path);
+  CHECK(version.code == 0);
+  CHECK(version.out.find("wuxing 0.") == 0);
+  CHECK(version.out.find("commit ") != std::string::npos);
+
+  // Help is wrapped to the terminal ($COLUMNS when stdout is not one); only the
+  // preformatted spec example at the end may run longer.
+  for (const char* columns : {"60", "100"}) {
+    auto help = run_wuxing({"run", "--help"}, dir.path, {{"COLUMNS", columns}});
+    CHECK(help.code == 0);
+    std::istringstream in(help.out);
+    int long_lines = 0;
+    for (std::string line; std::getline(in, line) && line.rfind("Spec syntax", 0) != 0;)
+      if (line.size() > static_cast<std::size_t>(std::atoi(columns))) ++long_lines;
+    CAPTURE(columns);
+    CAPTURE(help.out);
+    CHECK(long_lines == 0);
+  }
+}
