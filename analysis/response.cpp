@@ -63,6 +63,8 @@ std::string_view to_string(Crossing crossing) {
       return "hopf";
     case Crossing::border:
       return "border";
+    case Crossing::clamp:
+      return "clamp";
   }
   return "?";
 }
