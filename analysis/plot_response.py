@@ -7,7 +7,8 @@ Writes DIR/<file stem>.png (11 x 4.5 in at 100 dpi) per file:
   left:  s(u) on every branch: the stable branch through x* (solid blue), the unclamped
          branch through its folds (stable parts thin grey; unstable and within the value range
          dashed red; outside the range dotted), other clamped branches (solid green where stable,
-         dashed where not), folds (x) and Hopf points (o) labelled with u, the states reached by
+         dashed where not), folds (x) and Hopf points (o) labelled with u, the knees where an
+         element of the stable branch starts being held (white diamonds), the states reached by
          integrating from x* (grey dots), and the gain ds/du of the stable branch (orange, right
          axis);
   right: settling time along the stable branch, ln(1e5) / -max Re lambda, and the time the
@@ -37,6 +38,7 @@ DPI = 100
 SIZE = (11, 4.5)  # inches; fixed, so the PNG is 1100 x 450
 STABLE, UNCLAMPED, CLAMPED = 0, 1, 2  # branch kinds (docs/stability.md)
 CROSSING = {1: ("fold", "x"), 2: ("Hopf", "o"), 3: ("border", "s")}
+CLAMP_KNEE = 4
 
 
 def runs(mask):
@@ -96,6 +98,11 @@ def plot_file(path, out_dir, u_range):
             zorder=4)
     seen = set()
     for i in range(len(S["u"])):
+        if int(S["crossing"][i]) == CLAMP_KNEE:  # a knee of the stable branch, not an end
+            ax.plot(S["u"][i], S["s"][i], "D", color="#1f5fbf", mfc="white", ms=5, zorder=5,
+                    label=None if "knee" in seen else "an element starts being held")
+            seen.add("knee")
+            continue
         name, marker = CROSSING.get(int(S["crossing"][i]), ("end", "d"))
         key = (name, round(float(S["u"][i]), 6))
         if key in seen:

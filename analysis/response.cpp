@@ -63,6 +63,8 @@ std::string_view to_string(Crossing crossing) {
       return "hopf";
     case Crossing::border:
       return "border";
+    case Crossing::clamp:
+      return "clamp";
   }
   return "?";
 }
@@ -109,6 +111,8 @@ SteadyState solve_steady(const DrivenNeuron& p, double u, const Eigen::VectorXd&
   Eigen::VectorXd x = x0.cwiseMax(p.lo).cwiseMin(p.hi);
   Eigen::VectorXd phi(n);
   Eigen::MatrixXd M(n, n);
+  double best = std::numeric_limits<double>::infinity();
+  int best_it = 0;
   for (int it = 0; it <= kMaxIterations; ++it) {
     const Eigen::VectorXd f = detail::drive_rhs(p, u, x);
     const Eigen::VectorXd z = x + f;
@@ -116,6 +120,14 @@ SteadyState solve_steady(const DrivenNeuron& p, double u, const Eigen::VectorXd&
     out.residual = phi.lpNorm<Eigen::Infinity>();
     out.iterations = it;
     if (!std::isfinite(out.residual)) break;
+    // Give up once 8 iterations in a row brought no progress: there is no solution nearby
+    // (past a fold), and the continuation's next, shorter step is cheaper than waiting.
+    if (out.residual < best) {
+      best = out.residual;
+      best_it = it;
+    } else if (it - best_it >= 8) {
+      break;
+    }
     if (out.residual <= 1e-13 * std::max(1.0, x.lpNorm<Eigen::Infinity>())) {
       for (int e = 0; e < n; ++e) {
         if (z(e) < p.lo) x(e) = p.lo;
@@ -252,12 +264,20 @@ BranchEnd trace_stable_branch(const DrivenNeuron& p, double u0, const Eigen::Vec
   if (grid)
     while (next < grid->size() && dir * ((*grid)[next] - u) <= 0.0) ++next;
   double du = search.du_max;
+  int accepted_in_row = 0;
+  BranchEnd none;
+  none.u = dir * kInf;
   while (true) {
+    // Once the drive element is held and the drive pushes it further out, nothing else
+    // changes: f(x) and J_FF do not depend on u, and the held element's f_b + u only moves
+    // further outward. The branch goes on unchanged, so it has no end (no need to walk to the
+    // limit, unless the grid wants its states).
+    if (a.clamp[p.drive] == dir && !grid) return none;
     double target = limit;
     if (grid && next < grid->size() && dir * ((*grid)[next] - limit) < 0.0) target = (*grid)[next];
     const double remaining = dir * (target - u);
     if (remaining <= 0.0) {
-      if (target == limit) return BranchEnd{dir * kInf, Crossing::none, {}, {}};
+      if (target == limit) return none;
       ++next;  // (a grid value at the start point)
       continue;
     }
@@ -281,10 +301,16 @@ BranchEnd trace_stable_branch(const DrivenNeuron& p, double u0, const Eigen::Vec
         if (visited) visited->emplace_back(u, x);
         ++next;
       }
-      if (taken >= du) du = std::min(2.0 * du, search.du_max);
+      // Grow the step only after two full steps in a row: right after a rejection that
+      // would retry the step just refused, so bracketing an end costs ~1 solve per halving.
+      if (taken >= du && ++accepted_in_row >= 2) {
+        du = std::min(2.0 * du, search.du_max);
+        accepted_in_row = 0;
+      }
       continue;
     }
     du = std::min(du, remaining) / 2.0;
+    accepted_in_row = 0;
     if (du >= search.du_min) continue;
     // The branch ends between u and u + dir * du_min: say how.
     BranchEnd end{u, Crossing::border, a.leading, x};

@@ -42,11 +42,16 @@ enum class Crossing : int {
   fold = 1,    // a real eigenvalue crosses zero (saddle-node): the branch turns back
   hopf = 2,    // a complex pair crosses the imaginary axis: the branch goes on, unstable
   border = 3,  // it ends where an element reaches or leaves a bound, with no zero eigenvalue
+  // Not an end: an element starts or stops being held at a bound, the branch goes on and
+  // its gain jumps (the knees of a saturating response). Reported by analyse_response.
+  clamp = 4,
 };
 std::string_view to_string(Crossing crossing);
 constexpr const char* kCrossingCodes =
     "0 = none (no end in the interval), 1 = fold (real eigenvalue crosses 0), 2 = hopf (complex "
-    "pair crosses the imaginary axis), 3 = border (ends at a change of the clamped set)";
+    "pair crosses the imaginary axis), 3 = border (ends at a change of the clamped set), 4 = clamp "
+    "(an "
+    "element starts or stops being held; not an end)";
 
 // ---- One state ----------------------------------------------------------------------
 

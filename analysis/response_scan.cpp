@@ -265,6 +265,38 @@ ResponseAnalysis analyse_response(const DrivenNeuron& p, const ResponseOptions& 
       out.points.push_back(make_point(p, 0, u, x));
       out.points.back().end = (u == out.folds.left.u || u == out.folds.right.u);
     }
+    // Where an element starts or stops being held between two neighbouring states: bisect
+    // on u for the edge of the first state's clamped set, then go on from there (one grid
+    // step may hold several changes). These are the knees of a saturating response.
+    const auto pattern = [&](double u, const Eigen::VectorXd& x) {
+      return analyse_state(p, u, x).clamp;
+    };
+    for (std::size_t i = 0; i + 1 < all.size(); ++i) {
+      auto [ua, xa] = all[i];
+      const auto& [ub, xb] = all[i + 1];
+      const auto last = pattern(ub, xb);
+      for (int change = 0; change < p.topo.n * 2 && pattern(ua, xa) != last; ++change) {
+        const auto first = pattern(ua, xa);
+        double u0 = ua, u1 = ub;
+        Eigen::VectorXd x0 = xa, x1 = xb;
+        for (int it = 0; it < 60 && u1 - u0 > 1e-12; ++it) {
+          const double um = 0.5 * (u0 + u1);
+          const SteadyState sm = solve_steady(p, um, x0);
+          if (!sm.converged) break;
+          const bool same = pattern(um, sm.x) == first;
+          (same ? u0 : u1) = um;
+          (same ? x0 : x1) = sm.x;
+        }
+        // Reported on the side away from u = 0, the side a drive of growing size reaches last.
+        const bool outer0 = std::abs(u0) > std::abs(u1);
+        const double uk = outer0 ? u0 : u1;
+        const Eigen::VectorXd& xk = outer0 ? x0 : x1;
+        out.special.push_back(
+            make_special(p, 0, uk, xk, Crossing::clamp, analyse_state(p, uk, xk).leading));
+        ua = u1;
+        xa = x1;
+      }
+    }
     for (const auto& [u, x] : all) {
       const long i = std::lround(u / o.du) - std::lround(grid.front() / o.du);
       if (i >= 0 && i < G && grid[i] == u) stable_at[i] = x;

@@ -193,6 +193,21 @@ TEST_CASE("band range [0.5, 1.5]: one stable branch over every drive, bounded an
       CHECK(pt.s <= p.hi - 1.0);
       previous = pt.s;
     }
+  // The knees: where the read element reaches a bound, located by bisection.
+  int knees = 0;
+  for (const auto& sp : a.special) {
+    if (sp.crossing != Crossing::clamp || std::abs(std::abs(sp.s) - 0.5) > 0.0) continue;
+    CAPTURE(sp.u);
+    const double inward = sp.s > 0 ? -1.0 : 1.0;  // toward u = 0
+    const SteadyState before = solve_steady(p, sp.u + inward * 1e-7, sp.x);
+    REQUIRE(before.converged);
+    if (analyse_state(p, sp.u + inward * 1e-7, before.x).clamp[p.read] != 0)
+      continue;  // another element's knee, the read element already held
+    ++knees;
+    CHECK(analyse_state(p, sp.u, sp.x).clamp[p.read] != 0);
+    CHECK(std::abs(before.x(p.read) - sp.x(p.read)) < 1e-5);
+  }
+  CHECK(knees == 2);
   // Saturated at both ends: the read element held at a bound, zero gain.
   const auto first =
       std::find_if(a.points.begin(), a.points.end(), [](const auto& pt) { return pt.branch == 0; });
