@@ -16,6 +16,7 @@ int main(int argc, char** argv) {
   wuxing::cli::add_show_command(app);
   wuxing::cli::add_config_command(app);
   wuxing::cli::add_export_command(app);
+  wuxing::cli::add_tune_command(app);
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {
