@@ -18,6 +18,7 @@
 #include <functional>
 #include <limits>
 #include <mutex>
+#include <set>
 #include <string>
 #include <thread>
 #include <vector>
@@ -235,7 +236,20 @@ py::dict run_trial(const std::string& spec_file, const std::vector<std::string>&
   RunRecord rec = make_run_record(run);
   rec.plan_index = static_cast<std::size_t>(trial);
   run_watching_signals(state, [&] {
-    check_data(plan);
+    // A worker's trials share their data set: check it once per process, not per trial.
+    static std::mutex checked_mutex;
+    static std::set<std::string> checked;
+    {
+      std::lock_guard lock(checked_mutex);
+      const std::string data = value_text(run.config, "data.dataset") + " " +
+                               value_text(run.config, "data.dir") + " " +
+                               value_text(run.config, "data.train_size") + " " +
+                               value_text(run.config, "data.test_size");
+      if (!checked.count(data)) {
+        check_data(plan);
+        checked.insert(data);
+      }
+    }
     rec.start_time = utc_now_iso();
     try {
       rec.result =
