@@ -6,6 +6,7 @@
 #include <algorithm>
 #include <memory>
 
+#include "framework/distributions.hpp"
 #include "framework/store.hpp"
 
 namespace wuxing {
@@ -13,39 +14,6 @@ namespace wuxing {
 namespace {
 
 // ---- the spec as YAML ----
-
-std::string quote(const std::string& s) {
-  std::string q = "\"";
-  for (char c : s) {
-    if (c == '"' || c == '\\') q += '\\';
-    if (c == '\n') {
-      q += "\\n";
-      continue;
-    }
-    q += c;
-  }
-  return q + "\"";
-}
-
-std::string flow(const SpecNode& n) {
-  switch (n.kind) {
-    case SpecNode::Kind::null:
-      return "null";
-    case SpecNode::Kind::scalar:
-      return n.quoted ? quote(n.scalar) : n.scalar;
-    case SpecNode::Kind::sequence: {
-      std::vector<std::string> items;
-      for (const auto& i : n.items) items.push_back(flow(i));
-      return fmt::format("[{}]", fmt::join(items, ", "));
-    }
-    case SpecNode::Kind::map: {
-      std::vector<std::string> items;
-      for (const auto& e : n.entries) items.push_back(e.key + ": " + flow(e.value));
-      return fmt::format("{{{}}}", fmt::join(items, ", "));
-    }
-  }
-  return "";
-}
 
 // Maps in block style (one key a line), everything below a sequence in flow style.
 void block(const SpecNode& map, int indent, std::string& out) {
@@ -57,7 +25,7 @@ void block(const SpecNode& map, int indent, std::string& out) {
     } else if (e.value.is_null()) {
       out += pad + e.key + ":\n";
     } else {
-      out += pad + e.key + ": " + flow(e.value) + "\n";
+      out += pad + e.key + ": " + detail::flow_yaml(e.value) + "\n";
     }
   }
 }
@@ -148,7 +116,8 @@ const std::vector<std::string> kMetricOrder = {
 std::string resolved_spec_yaml(const Spec& spec) {
   std::string out = "# resolved from " + spec.file.string() + "\n";
   out += canonical_yaml(spec.base);
-  if (!spec.description.empty()) out += "description: " + quote(spec.description) + "\n";
+  if (!spec.description.empty())
+    out += "description: " + detail::quote_yaml(spec.description) + "\n";
   for (const char* section : {"sweep", "search"}) {
     const SpecNode* node = spec.tree.find(section);
     if (!node || node->is_null()) continue;
@@ -156,7 +125,7 @@ std::string resolved_spec_yaml(const Spec& spec) {
     if (node->is_map())
       block(*node, 2, out);
     else
-      out += "  " + flow(*node) + "\n";
+      out += "  " + detail::flow_yaml(*node) + "\n";
   }
   return out;
 }

@@ -15,5 +15,6 @@ void add_ls_command(CLI::App& app);         // cmd_ls.cpp
 void add_show_command(CLI::App& app);       // cmd_show.cpp
 void add_config_command(CLI::App& app);     // cmd_config.cpp
 void add_export_command(CLI::App& app);     // cmd_export.cpp
+void add_tune_command(CLI::App& app);       // cmd_tune.cpp
 
 }  // namespace wuxing::cli

@@ -174,6 +174,7 @@ int main(int argc, char** argv) {
   wuxing::cli::add_show_command(app);
   wuxing::cli::add_config_command(app);
   wuxing::cli::add_export_command(app);
+  wuxing::cli::add_tune_command(app);
   if (argc < 2) {
     fmt::print(stderr, "wuxing: error: a subcommand is required ({}; see wuxing --help)\n",
                subcommand_list(app));

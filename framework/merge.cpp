@@ -90,7 +90,7 @@ OutputLock::OutputLock(const std::filesystem::path& out) {
   if (::flock(fd_, LOCK_EX | LOCK_NB) != 0) {
     ::close(fd_);
     fd_ = -1;
-    throw StoreError(fmt::format(
+    throw StoreBusy(fmt::format(
         "{} is being written by another process (lock {} is held); wait for it to finish",
         out.string(), path));
   }

@@ -11,6 +11,7 @@
 #include <set>
 #include <sstream>
 
+#include "framework/search.hpp"
 #include "integrators/integrator.hpp"
 
 namespace wuxing {
@@ -296,11 +297,14 @@ std::pair<std::vector<std::string>, SpecNode> parse_override(const std::string& 
     for (std::size_t i = from; i < parts.size(); ++i) out += (i > from ? "." : "") + parts[i];
     return out;
   };
-  if (parts[0] == "sweep" && parts.size() > 2) {
+  if (parts.size() > 2) {
     std::size_t keep = 0;
-    if (parts[1] == "grid" || parts[1] == "zip") keep = 2;
-    if (parts[1] == "random" && parts[2] == "params" && parts.size() > 3) keep = 3;
-    if (parts[1] == "ablations" && parts.size() > 3) keep = 3;
+    if (parts[0] == "sweep") {
+      if (parts[1] == "grid" || parts[1] == "zip") keep = 2;
+      if (parts[1] == "random" && parts[2] == "params" && parts.size() > 3) keep = 3;
+      if (parts[1] == "ablations" && parts.size() > 3) keep = 3;
+    }
+    if (parts[0] == "search" && parts[1] == "params") keep = 2;
     if (keep > 0) {
       std::vector<std::string> p(parts.begin(), parts.begin() + keep);
       p.push_back(join_from(keep));
@@ -683,7 +687,7 @@ const Field* find_field(std::string_view path) {
 const std::vector<std::string> kSections = {"model",    "network", "data",  "integrator",
                                             "training", "record",  "status"};
 // Top-level keys that are not config fields.
-const std::vector<std::string> kSpecKeys = {"description", "base", "sweep"};
+const std::vector<std::string> kSpecKeys = {"description", "base", "sweep", "search"};
 
 std::size_t edit_distance(std::string_view a, std::string_view b) {
   std::vector<std::size_t> prev(b.size() + 1), cur(b.size() + 1);
@@ -823,7 +827,7 @@ void fill_config(const SpecNode& tree, ExperimentConfig& config, std::string* de
   SpecNode rest = tree;
   rest.entries.clear();
   for (const auto& e : tree.entries) {
-    if (e.key == "sweep" || e.key == "base") continue;
+    if (e.key == "sweep" || e.key == "base" || e.key == "search") continue;
     if (e.key == "description") {
       if (!e.value.is_scalar() && !e.value.is_null())
         errors.push_back(make_spec_error(e.value.origin, e.key, "expected free text"));
@@ -882,6 +886,10 @@ Spec load_spec_text(const std::string& text, const std::filesystem::path& file,
     errors.push_back(make_spec_error(sweep->origin, "sweep",
                                      "expected a mapping (grid:, random:, zip:, seeds:, "
                                      "ablations:)"));
+  {
+    auto more = search_errors(spec);  // framework/search.hpp
+    errors.insert(errors.end(), more.begin(), more.end());
+  }
   if (errors.empty()) {
     auto more = validate_config(spec.base, [&](const std::string& p) { return spec.origin_of(p); });
     errors.insert(errors.end(), more.begin(), more.end());

@@ -857,7 +857,7 @@ ResultsStore::ResultsStore(std::filesystem::path out, StoreHeader header)
   if (::flock(lock_fd_, LOCK_EX | LOCK_NB) != 0) {
     ::close(lock_fd_);
     lock_fd_ = -1;
-    throw StoreError(fmt::format(
+    throw StoreBusy(fmt::format(
         "{} is being written by another process (lock {} is held); wait for it to finish or use "
         "another output file with -o",
         out_.string(), lock_path));

@@ -28,6 +28,10 @@ namespace wuxing {
 struct StoreError : std::runtime_error {
   using std::runtime_error::runtime_error;
 };
+// The output's lock is held by another process (a writer that may finish soon).
+struct StoreBusy : StoreError {
+  using StoreError::StoreError;
+};
 
 // What identifies the sweep a results file belongs to (stored as root attributes).
 struct StoreHeader {

@@ -9,6 +9,8 @@
 #include <random>
 #include <set>
 
+#include "framework/distributions.hpp"
+
 namespace wuxing {
 
 namespace {
@@ -286,59 +288,13 @@ class SweepParser {
                            "expected a non-empty mapping {key.path: {uniform: [lo, hi]}, ...}"));
       return;
     }
-    struct Dist {
-      std::string key, kind;
-      double lo = 0, hi = 0;
-      std::vector<SpecNode> choices;
-      Origin origin;
-    };
-    std::vector<Dist> dists;
+    std::vector<detail::Distribution> dists;
     for (const auto& e : params->entries) {
-      const std::string where = "sweep.random.params." + e.key;
       if (!check_key(e.key, e.key_origin, "sweep.random.params")) continue;
-      if (!e.value.is_map() || e.value.entries.size() != 1) {
-        errors_.push_back(at(e.value.origin, where,
-                             "expected one of {uniform: [lo, hi]}, {log_uniform: [lo, hi]}, "
-                             "{choice: [...]}, {int: [lo, hi]}"));
-        continue;
-      }
-      const auto& d = e.value.entries.front();
-      Dist dist{e.key, d.key, 0, 0, {}, d.value.origin};
-      if (d.key == "choice") {
-        if (!d.value.is_sequence() || d.value.items.empty()) {
-          errors_.push_back(at(d.value.origin, where + ".choice", "expected a non-empty list"));
-          continue;
-        }
-        dist.choices = d.value.items;
-      } else if (d.key == "uniform" || d.key == "log_uniform" || d.key == "int") {
-        ExperimentConfig s;
-        try {
-          apply_value(s, "model.K1_range", d.value);
-        } catch (const SpecErrors&) {
-          errors_.push_back(
-              at(d.value.origin, where + "." + d.key, "expected a list of two numbers [lo, hi]"));
-          continue;
-        }
-        dist.lo = s.model.K1_range.min;
-        dist.hi = s.model.K1_range.max;
-        if (!(dist.lo <= dist.hi) || !std::isfinite(dist.lo) || !std::isfinite(dist.hi)) {
-          errors_.push_back(at(d.value.origin, where + "." + d.key, "expected lo <= hi"));
-          continue;
-        }
-        if (d.key == "log_uniform" && !(dist.lo > 0)) {
-          errors_.push_back(at(d.value.origin, where + ".log_uniform", "expected 0 < lo <= hi"));
-          continue;
-        }
-        if (d.key == "int" && (dist.lo != std::floor(dist.lo) || dist.hi != std::floor(dist.hi))) {
-          errors_.push_back(at(d.value.origin, where + ".int", "expected integer bounds"));
-          continue;
-        }
-      } else {
-        errors_.push_back(at(d.key_origin, where + "." + d.key,
-                             "unknown distribution; expected uniform, log_uniform, choice or int"));
-        continue;
-      }
-      dists.push_back(std::move(dist));
+      auto dist =
+          detail::parse_distribution(e.key, e.value, "sweep.random.params." + e.key, errors_);
+      if (!dist) continue;
+      dists.push_back(std::move(*dist));
       result_.swept_keys.push_back(e.key);
     }
     if (dists.empty()) return;

@@ -6,6 +6,7 @@
 // (or an exception in the callback) stops the sweep as Ctrl-C stops `wuxing run`: finished
 // runs are stored, unfinished ones are not, and the exception is raised once the runner is done.
 #include <fmt/format.h>
+#include <omp.h>
 #include <pybind11/functional.h>
 #include <pybind11/pybind11.h>
 #include <pybind11/stl.h>
@@ -14,14 +15,19 @@
 #include <chrono>
 #include <condition_variable>
 #include <exception>
+#include <functional>
+#include <limits>
 #include <mutex>
+#include <set>
 #include <string>
 #include <thread>
 #include <vector>
 
 #include "analysis/inspect.hpp"
 #include "framework/data.hpp"
+#include "framework/provenance.hpp"
 #include "framework/runner.hpp"
+#include "framework/search.hpp"
 #include "framework/spec.hpp"
 #include "framework/store.hpp"
 #include "framework/sweep.hpp"
@@ -119,36 +125,19 @@ Trainer observed_trainer(Trainer inner, CallbackState& state) {
   };
 }
 
-py::dict run(const std::string& spec_file, const std::vector<std::string>& overrides,
-             const std::string& output, const py::object& on_epoch, int threads, bool rerun_failed,
-             bool progress) {
-  const Spec spec = load_spec(spec_file, overrides);
-  const SweepPlan plan = expand_sweep(spec);
-  const std::filesystem::path out =
-      output.empty() ? std::filesystem::path("results") / (plan.spec_name + ".h5")
-                     : std::filesystem::path(output);
-  CallbackState state;
-  state.on_epoch = on_epoch;
-  RunnerOptions options;
-  options.output = out;
-  options.threads = threads > 0 ? threads : spec.base.threads;
-  options.rerun_failed = rerun_failed;
-  options.trainer = observed_trainer(production_trainer(), state);
-  options.stop = &state.stop;
-  options.show_progress = progress;
-  // The sweep runs in its own thread while this one, holding the GIL between waits, looks for
-  // Ctrl-C (Python handles signals in the main thread only) and turns it into a clean stop.
-  SweepSummary s;
-  std::exception_ptr run_error;
+// Runs `work` in its own thread while this one, holding the GIL between waits, looks for
+// Ctrl-C (Python handles signals in the main thread only) and turns it into a clean stop.
+// Rethrows what `work` threw.
+void run_watching_signals(CallbackState& state, const std::function<void()>& work) {
+  std::exception_ptr error;
   std::mutex mutex;
   std::condition_variable cv;
   bool done = false;
   std::thread worker([&] {
     try {
-      check_data(plan);
-      s = SweepRunner(plan, options).run();
+      work();
     } catch (...) {
-      run_error = std::current_exception();
+      error = std::current_exception();
     }
     std::lock_guard lock(mutex);
     done = true;
@@ -169,7 +158,31 @@ py::dict run(const std::string& spec_file, const std::vector<std::string>& overr
     }
   }
   worker.join();
-  if (run_error) std::rethrow_exception(run_error);
+  if (error) std::rethrow_exception(error);
+}
+
+py::dict run(const std::string& spec_file, const std::vector<std::string>& overrides,
+             const std::string& output, const py::object& on_epoch, int threads, bool rerun_failed,
+             bool progress) {
+  const Spec spec = load_spec(spec_file, overrides);
+  const SweepPlan plan = expand_sweep(spec);
+  const std::filesystem::path out =
+      output.empty() ? std::filesystem::path("results") / (plan.spec_name + ".h5")
+                     : std::filesystem::path(output);
+  CallbackState state;
+  state.on_epoch = on_epoch;
+  RunnerOptions options;
+  options.output = out;
+  options.threads = threads > 0 ? threads : spec.base.threads;
+  options.rerun_failed = rerun_failed;
+  options.trainer = observed_trainer(production_trainer(), state);
+  options.stop = &state.stop;
+  options.show_progress = progress;
+  SweepSummary s;
+  run_watching_signals(state, [&] {
+    check_data(plan);
+    s = SweepRunner(plan, options).run();
+  });
   state.on_epoch = py::none();
   if (state.error) std::rethrow_exception(state.error);
   py::dict d;
@@ -184,6 +197,118 @@ py::dict run(const std::string& spec_file, const std::vector<std::string>& overr
   py::list failures;
   for (const auto& [id, why] : s.failures) failures.append(py::make_tuple(id, why));
   d["failures"] = failures;
+  return d;
+}
+
+// One trial of `wuxing tune` (analysis/python/wuxing/tune.py): the spec (overridden to one run)
+// trained in this process and stored in `output` with plan index `trial`. Other workers may
+// write the same file: its lock is taken only to store, and waited for while another holds it.
+// A run already stored as ok (the same config sampled again, or a trial whose worker was killed
+// after storing it) is not trained again.
+py::dict run_trial(const std::string& spec_file, const std::vector<std::string>& overrides,
+                   const std::string& output, std::int64_t trial, const py::object& on_epoch,
+                   int threads) {
+  const SweepPlan plan = expand_sweep(load_spec(spec_file, overrides));
+  if (plan.runs.size() != 1)
+    throw std::invalid_argument(fmt::format(
+        "run_trial: the spec and overrides plan {} runs, expected one", plan.runs.size()));
+  const PlannedRun& run = plan.runs.front();
+  StoreHeader header = make_store_header(plan);
+  header.plan_indices.clear();  // trials keep their numbers as plan indices
+  const std::filesystem::path out(output);
+  py::dict d;
+  d["run_id"] = run.id;
+  d["reused"] = false;
+  if (std::filesystem::exists(out)) {
+    const auto stored = read_runs(out);
+    if (auto it = stored.find(run.id); it != stored.end() && it->second.status == "ok") {
+      d["status"] = it->second.status;
+      d["reason"] = it->second.reason;
+      d["final_test_accuracy"] = it->second.final_test_accuracy;
+      d["test_accuracy"] = read_metric(out, run.id, "test_accuracy");
+      d["reused"] = true;
+      return d;
+    }
+  }
+  CallbackState state;
+  state.on_epoch = on_epoch;
+  const Trainer trainer = observed_trainer(production_trainer(), state);
+  RunRecord rec = make_run_record(run);
+  rec.plan_index = static_cast<std::size_t>(trial);
+  run_watching_signals(state, [&] {
+    // A worker's trials share their data set: check it once per process, not per trial.
+    static std::mutex checked_mutex;
+    static std::set<std::string> checked;
+    {
+      std::lock_guard lock(checked_mutex);
+      const std::string data = value_text(run.config, "data.dataset") + " " +
+                               value_text(run.config, "data.dir") + " " +
+                               value_text(run.config, "data.train_size") + " " +
+                               value_text(run.config, "data.test_size");
+      if (!checked.count(data)) {
+        check_data(plan);
+        checked.insert(data);
+      }
+    }
+    rec.start_time = utc_now_iso();
+    try {
+      rec.result =
+          trainer(run.config, RunObserver{}, threads > 0 ? threads : omp_get_max_threads());
+    } catch (const std::exception& e) {
+      rec.result = RunResult{};
+      rec.result.status = "failed";
+      rec.result.reason = e.what();
+    }
+    rec.end_time = utc_now_iso();
+  });
+  state.on_epoch = py::none();
+  if (state.error) std::rethrow_exception(state.error);  // interrupted: nothing stored
+  check_finite(rec.result);
+  {
+    py::gil_scoped_release release;
+    for (;;) {
+      try {
+        ResultsStore store(out, header);
+        store.add(rec);
+        store.assemble();
+        break;
+      } catch (const StoreBusy&) {
+        // Another worker is storing its trial; the lock is held for a file copy at most.
+        std::this_thread::sleep_for(std::chrono::milliseconds(50));
+      }
+    }
+  }
+  const auto& epochs = rec.result.epochs;
+  d["status"] = rec.result.status;
+  d["reason"] = rec.result.reason;
+  d["final_test_accuracy"] =
+      epochs.empty() ? std::numeric_limits<double>::quiet_NaN() : epochs.back().test_accuracy;
+  std::vector<double> acc;
+  for (const auto& e : epochs) acc.push_back(e.test_accuracy);
+  d["test_accuracy"] = acc;
+  return d;
+}
+
+py::dict search_space(const std::string& spec_file, const std::vector<std::string>& overrides) {
+  const Spec spec = load_spec(spec_file, overrides);
+  const SearchSpace space = parse_search(spec);
+  py::dict d;
+  d["name"] = spec.base.name;
+  d["trials"] = space.trials;
+  d["pruner"] = space.pruner;
+  d["seed"] = space.seed;
+  d["epochs"] = spec.base.training.epochs;
+  py::list params;
+  for (const auto& p : space.params) {
+    py::dict q;
+    q["key"] = p.key;
+    q["kind"] = p.kind;
+    q["lo"] = p.lo;
+    q["hi"] = p.hi;
+    q["choices"] = p.choices;
+    params.append(q);
+  }
+  d["params"] = params;
   return d;
 }
 
@@ -239,6 +364,10 @@ PYBIND11_MODULE(_core, m) {
   m.def("run", &python::run, py::arg("spec"), py::arg("overrides") = std::vector<std::string>{},
         py::arg("output") = "", py::arg("on_epoch") = py::none(), py::arg("threads") = 0,
         py::arg("rerun_failed") = false, py::arg("progress") = false);
+  m.def("run_trial", &python::run_trial, py::arg("spec"), py::arg("overrides"), py::arg("output"),
+        py::arg("trial"), py::arg("on_epoch") = py::none(), py::arg("threads") = 0);
+  m.def("search_space", &python::search_space, py::arg("spec"),
+        py::arg("overrides") = std::vector<std::string>{});
   m.def(
       "run_id", [](const std::string& yaml) { return run_id(config_from_yaml(yaml)); },
       py::arg("config_yaml"));
