@@ -8,6 +8,7 @@
 #include <string>
 #include <vector>
 
+#include "framework/store.hpp"
 #include "tests/cli_support.hpp"
 #include "tests/support.hpp"
 
@@ -54,4 +55,20 @@ TEST_CASE("command-line errors exit with the documented usage code 2 and say wha
     CAPTURE(help.out);
     CHECK(long_lines == 0);
   }
+}
+
+TEST_CASE("results record the commit the binary was built from, the one --version names") {
+  test_support::TempDir dir("cli");
+  const auto spec = dir.path / "p.yaml";
+  std::ofstream(spec) << "name: p\ndata: {dataset: synthetic, train_size: 20, test_size: 10}\n";
+  const auto out = dir.path / "p.h5";
+  auto r = run_wuxing({"run", spec.string(), "-o", out.string()}, dir.path,
+                      {{"WUXING_FAKE_TRAINER", "0"}});
+  REQUIRE(r.code == 0);
+  const std::string id = read_index(out).text.at("run_id").at(0);
+  const std::string commit = read_run_attribute(out, id, "git_commit");
+  CHECK(read_run_attribute(out, id, "git_commit_source") == "build");
+  auto version = run_wuxing({"--version"}, dir.path);
+  CAPTURE(version.out);
+  CHECK(version.out.find("(commit " + commit) != std::string::npos);
 }
