@@ -7,31 +7,21 @@
 
 #include "framework/connectivity.hpp"
 #include "framework/data.hpp"
-#include "framework/mlp.hpp"
 #include "framework/learning/adjoint.hpp"
 #include "framework/learning/bptt.hpp"
 #include "framework/learning/gradients.hpp"
 #include "framework/learning/loss.hpp"
+#include "framework/mlp.hpp"
 #include "framework/model/fields.hpp"
 #include "framework/model/forward_phase.hpp"
 #include "framework/model/network.hpp"
 #include "framework/model/operating_point.hpp"
+#include "tests/model_support.hpp"
 
 using namespace wuxing;
+using test_support::random_pixels;
 
 namespace {
-
-Dataset tiny_data(int features, int classes, int samples, std::uint64_t seed) {
-  Dataset d;
-  d.features = features;
-  d.classes = classes;
-  d.pixel_scale = 1.0 / 255.0;
-  Rng rng(seed);
-  for (int s = 0; s < samples * features; ++s)
-    d.pixels.push_back(static_cast<std::uint8_t>(rng.below(256)));
-  for (int s = 0; s < samples; ++s) d.labels.push_back(static_cast<std::uint8_t>(s % classes));
-  return d;
-}
 
 ExperimentConfig tight_config(const std::string& connectivity, const std::string& loss) {
   ExperimentConfig c;
@@ -98,7 +88,7 @@ void check_connection_gradient(const std::string& connectivity, const std::strin
                                const std::string& backward_method = "integrate") {
   ExperimentConfig c = tight_config(connectivity, loss);
   c.integrator.backward_method = backward_method;
-  const Dataset d = tiny_data(6, 3, 5, 11);
+  const Dataset d = random_pixels(6, 3, 5, 11);
   Network net(c, 6, 3);
   PhaseReport f, b;
   const Gradients g = local(net, d, c, true, false, &f, &b);
@@ -141,7 +131,7 @@ TEST_CASE("backward_method solve: the adjoint's fixed point directly, same gradi
   c.network.hidden = {4, 3};
   c.network.init_scale = 3.0;
   c.network.x_max = 1.25;
-  const Dataset d = tiny_data(6, 3, 5, 19);
+  const Dataset d = random_pixels(6, 3, 5, 19);
   Network net(c, 6, 3);
   PhaseReport f, b_int, b_solve;
   const Gradients g_int = local(net, d, c, true, true, &f, &b_int);
@@ -170,7 +160,7 @@ TEST_CASE("backward_method solve reports an unstable operating point as unsettle
   c.integrator.t_max = 5;
   c.integrator.backward_t_max = 50;
   c.integrator.backward_tol = 1e-6;
-  const Dataset d = tiny_data(6, 3, 4, 23);
+  const Dataset d = random_pixels(6, 3, 4, 23);
   Network net(c, 6, 3);
   PhaseReport f, b_int, b_solve;
   local(net, d, c, true, false, &f, &b_int);
@@ -183,7 +173,7 @@ TEST_CASE("backward_method solve reports an unstable operating point as unsettle
 TEST_CASE("fixed_point gradient (K1, K2, K3 per neuron) equals finite differences") {
   for (const char* conn : {"uniform_random", "fixed"}) {
     const ExperimentConfig c = tight_config(conn, "cross_entropy");
-    const Dataset d = tiny_data(6, 3, 5, 12);
+    const Dataset d = random_pixels(6, 3, 5, 12);
     Network net(c, 6, 3);
     // Spread the K's so each neuron differs (and K2 != its default).
     Rng rng(3);
@@ -218,7 +208,7 @@ TEST_CASE("K gradients with shared and per_layer K's sum over the sharing neuron
   for (const char* sharing : {"shared", "per_layer"}) {
     ExperimentConfig c = tight_config("uniform_random", "mse");
     c.model.sharing = sharing;
-    const Dataset d = tiny_data(6, 3, 4, 13);
+    const Dataset d = random_pixels(6, 3, 4, 13);
     Network net(c, 6, 3);
     const Gradients g = local(net, d, c, false, true);
     for (std::size_t e = 0; e < net.k_table().size(); ++e) {
@@ -238,7 +228,7 @@ TEST_CASE("K gradients with shared and per_layer K's sum over the sharing neuron
 
 TEST_CASE("bptt converges to the local gradient as the unrolled horizon grows") {
   ExperimentConfig c = tight_config("uniform_random", "cross_entropy");
-  const Dataset d = tiny_data(6, 3, 5, 14);
+  const Dataset d = random_pixels(6, 3, 5, 14);
   Network net(c, 6, 3);
   const Gradients g = local(net, d, c, true, true);
   std::vector<double> errors;
@@ -271,7 +261,7 @@ TEST_CASE("bptt gradient equals finite differences of the discretised network") 
   // bptt is exact for the fixed-step network even far from steady state (T = 30 steps).
   ExperimentConfig c = tight_config("fixed", "cross_entropy");
   c.integrator.h = 0.2;
-  const Dataset d = tiny_data(6, 3, 4, 15);
+  const Dataset d = random_pixels(6, 3, 4, 15);
   Network net(c, 6, 3);
   const std::int64_t T = 30;
   auto loss_T = [&] {
@@ -323,7 +313,7 @@ TEST_CASE("mlp_backprop gradients equal finite differences") {
       c.network.hidden = {5, 4};
       c.training.mlp_activation = act;
       c.training.loss = loss;
-      const Dataset d = tiny_data(6, 3, 7, 16);
+      const Dataset d = random_pixels(6, 3, 7, 16);
       Mlp mlp(c, 6, 3);
       const Eigen::MatrixXd X = batch_matrix(d, all_of(d));
       std::vector<int> y(d.labels.begin(), d.labels.end());
@@ -362,7 +352,7 @@ TEST_CASE("with clamped elements the gradients are exact for the clamped system"
   ExperimentConfig c = tight_config("fixed", "cross_entropy");
   c.network.init_scale = 3.0;
   c.network.x_max = 1.25;
-  const Dataset d = tiny_data(6, 3, 5, 17);
+  const Dataset d = random_pixels(6, 3, 5, 17);
   Network net(c, 6, 3);
   PhaseReport f, b;
   const Gradients g = local(net, d, c, true, true, &f, &b);

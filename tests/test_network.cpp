@@ -20,29 +20,13 @@
 #include "framework/model/forward_phase.hpp"
 #include "framework/model/network.hpp"
 #include "framework/model/operating_point.hpp"
+#include "tests/model_support.hpp"
 
 using namespace wuxing;
+using test_support::first;
+using test_support::random_pixels;
 
-namespace {
-
-Dataset net_test_data(int features, int classes, int samples, std::uint64_t seed) {
-  Dataset d;
-  d.features = features;
-  d.classes = classes;
-  Rng rng(seed);
-  for (int s = 0; s < samples * features; ++s)
-    d.pixels.push_back(static_cast<std::uint8_t>(rng.below(256)));
-  for (int s = 0; s < samples; ++s) d.labels.push_back(static_cast<std::uint8_t>(s % classes));
-  return d;
-}
-
-std::vector<std::size_t> first(std::size_t n) {
-  std::vector<std::size_t> idx(n);
-  for (std::size_t i = 0; i < n; ++i) idx[i] = i;
-  return idx;
-}
-
-}  // namespace
+namespace {}  // namespace
 
 TEST_CASE("portable random numbers: fixed sequence, sane moments") {
   Rng a(42), b(42);
@@ -143,7 +127,7 @@ TEST_CASE("the forward phase settles to f(x) = 0 and counts its steps") {
   c.network.hidden = {8, 6};
   c.integrator.tol = 1e-9;
   c.integrator.t_max = 300;
-  const Dataset d = net_test_data(12, 4, 9, 5);
+  const Dataset d = random_pixels(12, 4, 9, 5);
   Network net(c, 12, 4);
   Batch batch;
   set_inputs(net, d.pixels.data(), d.features, d.pixel_scale, first(9), d.labels.data(), batch);
@@ -200,7 +184,7 @@ TEST_CASE("value ranges: clamps are counted, and the clamped elements stay in ra
   c.network.init_scale = 3.0;
   c.network.x_min = 0.9;
   c.network.x_max = 1.1;
-  const Dataset d = net_test_data(10, 3, 6, 6);
+  const Dataset d = random_pixels(10, 3, 6, 6);
   Network net(c, 10, 3);
   Batch batch;
   set_inputs(net, d.pixels.data(), d.features, d.pixel_scale, first(6), d.labels.data(), batch);
@@ -259,7 +243,7 @@ TEST_CASE("every integrator settles the network to the same steady state") {
   c.integrator.backward_tol = 1e-10;
   c.integrator.backward_t_max = 300;
   c.integrator.h = 0.1;
-  const Dataset d = net_test_data(7, 3, 4, 21);
+  const Dataset d = random_pixels(7, 3, 4, 21);
   Network net(c, 7, 3);
   Batch ref;
   set_inputs(net, d.pixels.data(), d.features, d.pixel_scale, first(4), d.labels.data(), ref);

@@ -18,28 +18,13 @@
 #include "framework/model/forward_phase.hpp"
 #include "framework/model/network.hpp"
 #include "framework/model/steady_state.hpp"
+#include "tests/model_support.hpp"
 
 using namespace wuxing;
+using test_support::first;
+using test_support::random_pixels;
 
 namespace {
-
-Dataset random_pixels(int features, int classes, int samples, std::uint64_t seed) {
-  Dataset d;
-  d.features = features;
-  d.classes = classes;
-  d.pixel_scale = 1.0 / 255.0;
-  Rng rng(seed);
-  for (int s = 0; s < samples * features; ++s)
-    d.pixels.push_back(static_cast<std::uint8_t>(rng.below(256)));
-  for (int s = 0; s < samples; ++s) d.labels.push_back(static_cast<std::uint8_t>(s % classes));
-  return d;
-}
-
-std::vector<std::size_t> first(std::size_t n) {
-  std::vector<std::size_t> idx(n);
-  for (std::size_t i = 0; i < n; ++i) idx[i] = i;
-  return idx;
-}
 
 // Two hidden layers, uniform_random pairing (drives on every element), a narrow range so
 // that elements are clamped, and integration tolerances near rounding.

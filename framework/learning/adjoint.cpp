@@ -16,6 +16,22 @@
 namespace wuxing {
 namespace {
 
+// The report of an adjoint solved rather than integrated (no steps): sample b settled when its
+// lambda is finite and `stable(b)` holds (its operating point is Hurwitz-stable).
+template <class Stable>
+void report_solved(const std::vector<double>& lambda, std::size_t B, const Stable& stable,
+                   PhaseReport& r) {
+  std::vector<double> rate;
+  std::vector<char> bad;
+  detail::sample_rates(lambda.size(), B, lambda.data(), nullptr, 0.0, 0.0, rate, bad);
+  r.sample_steps.assign(B, 0);
+  r.sample_settled.assign(B, 0);
+  for (std::size_t b = 0; b < B; ++b) {
+    r.non_finite += bad[b];
+    r.sample_settled[b] = !bad[b] && stable(b);
+  }
+}
+
 // The backward phase's fixed point directly: 0 = D (J^T lambda + e) with lambda = 0 on the
 // clamped elements. J_net is block lower triangular (a feedforward cascade of neurons), so
 // layer by layer from the output: lambda_j = -(J_jj^T)_FF^-1 (e_j + the connections' terms
@@ -62,15 +78,8 @@ void solve_adjoint(const Network& net, const Batch& batch, const double* D, cons
       }
     }
   }
-  std::vector<double> rate;
-  std::vector<char> bad;
-  detail::sample_rates(lambda.size(), B, lambda.data(), nullptr, 0.0, 0.0, rate, bad);
-  r.sample_steps.assign(B, 0);
-  r.sample_settled.assign(B, 0);
-  for (std::size_t b = 0; b < B; ++b) {
-    r.non_finite += bad[b];
-    r.sample_settled[b] = !bad[b] && stable[b];
-  }
+  report_solved(
+      lambda, B, [&](std::size_t b) { return stable[b] != 0; }, r);
 }
 
 }  // namespace
@@ -152,15 +161,9 @@ PhaseReport backward_phase(const Network& net, const Batch& batch, const std::ve
           if (!batch.solved[b])
             for (std::size_t q = b; q < size; q += B) lambda[q] = other[q];
       }
-      std::vector<double> rate;
-      std::vector<char> bad;
-      detail::sample_rates(lambda.size(), B, lambda.data(), nullptr, 0.0, 0.0, rate, bad);
-      r.sample_steps.assign(B, 0);
-      r.sample_settled.assign(B, 0);
-      for (std::size_t b = 0; b < B; ++b) {
-        r.non_finite += bad[b];
-        r.sample_settled[b] = !bad[b] && (batch.solved[b] || factorised.sample_settled[b]);
-      }
+      report_solved(
+          lambda, B, [&](std::size_t b) { return batch.solved[b] || factorised.sample_settled[b]; },
+          r);
     }
   } else if (integ.method == "heun") {
     detail::fused_heun<false>(field, B, lambda.data(), integ.h, t_max, integ.backward_tol,

@@ -1,0 +1,34 @@
+// Small fixtures shared by the model tests (test_network, test_gradients, test_steady_state).
+#pragma once
+
+#include <cstddef>
+#include <cstdint>
+#include <vector>
+
+#include "framework/connectivity.hpp"
+#include "framework/data.hpp"
+
+namespace wuxing::test_support {
+
+// `samples` samples of `features` uniformly random pixel bytes (seeded), labels cycling
+// through the classes.
+inline Dataset random_pixels(int features, int classes, int samples, std::uint64_t seed) {
+  Dataset d;
+  d.features = features;
+  d.classes = classes;
+  d.pixel_scale = 1.0 / 255.0;
+  Rng rng(seed);
+  for (int s = 0; s < samples * features; ++s)
+    d.pixels.push_back(static_cast<std::uint8_t>(rng.below(256)));
+  for (int s = 0; s < samples; ++s) d.labels.push_back(static_cast<std::uint8_t>(s % classes));
+  return d;
+}
+
+// The indices 0 .. n-1.
+inline std::vector<std::size_t> first(std::size_t n) {
+  std::vector<std::size_t> idx(n);
+  for (std::size_t i = 0; i < n; ++i) idx[i] = i;
+  return idx;
+}
+
+}  // namespace wuxing::test_support
