@@ -137,18 +137,20 @@ std::string comparison_text(const Report& r) {
   const double scale = display_scale(r.metric);
   const int digits = scale == 100.0 ? 2 : 4;
   const auto& lead = r.groups[*r.leader];
-  std::string out = fmt::format("leader: {} (mean {} {:.{}f}){}\n", join(key_cells(r, lead), ", "),
-                                r.metric, lead.metric.mean * scale, digits, ties_note(r));
+  const char* unit = scale == 100.0 ? " %" : "";
+  std::string out =
+      fmt::format("leader: {} (mean {} {:.{}f}{}){}\n", join(key_cells(r, lead), ", "), r.metric,
+                  lead.metric.mean * scale, digits, unit, ties_note(r));
   if (!r.runner_up) return out + "only one group: nothing to compare, no best mark\n";
   const auto& second = r.groups[*r.runner_up];
-  out += fmt::format("runner-up: {} (mean {:.{}f})\n", join(key_cells(r, second), ", "),
-                     second.metric.mean * scale, digits);
+  out += fmt::format("runner-up: {} (mean {:.{}f}{})\n", join(key_cells(r, second), ", "),
+                     second.metric.mean * scale, digits, unit);
   const Difference& d = r.versus_runner_up;
   if (d.method.empty())
     return out +
            "too few ok runs to compare them (each needs 2, or 2 shared seeds): no best mark\n";
-  out += fmt::format("leader - runner-up: {:+.{}f}, 95 % CI {} ({})\n", d.mean * scale, digits,
-                     interval(d.lo, d.hi, scale, digits),
+  out += fmt::format("leader - runner-up: {:+.{}f}{}, 95 % CI {} ({})\n", d.mean * scale, digits,
+                     scale == 100.0 ? " points" : "", interval(d.lo, d.hi, scale, digits),
                      d.method == "paired" ? fmt::format("paired over {} seeds", d.n)
                                           : std::string("Welch, unpaired"));
   out += r.best ? "separated: the leader is marked best\n"

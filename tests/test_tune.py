@@ -126,9 +126,12 @@ def main():
         assert len(failed) <= 1, failed  # the trial the kill interrupted, if any was running
         if failed:
             assert "left running by a dead worker" in r.stderr, r.stderr
-        if failed and failed[0].params:  # killed after its parameters were sampled: retried
+        if failed and failed[0].params:  # killed after sampling (some of) its parameters:
+            # retried with those, the others sampled anew
             retried = [t for t in finished if t.user_attrs.get("retry_of") == failed[0].number]
-            assert retried and retried[0].params == failed[0].params
+            assert retried, (failed[0].number, failed[0].params)
+            for key, value in failed[0].params.items():
+                assert retried[0].params[key] == value, (key, value, retried[0].params)
 
         # Two workers share one study and one results file.
         with open("two.yaml", "w") as f:
