@@ -25,6 +25,11 @@ struct ModelConfig {
   double K3 = 0.5;
   std::optional<double> fixed_point_target;  // if set, K2 is solved from it
   std::string sharing = "per_neuron";        // shared | per_layer | per_neuron
+  // K's of the input neurons: fixed (the model's K's, never trained; the papers' set-up) |
+  // shared (one trainable entry for all inputs) | per_neuron (one trainable entry each). When
+  // not fixed, the input neurons' steady states are solved per sample, and the fixed_point
+  // rule trains their K's too (exact gradients by the implicit function theorem).
+  std::string input_sharing = "fixed";
   Range K1_range{0.5, 2.0};
   Range K2_range{0.05, 5.0};
   Range K3_range{0.15, 0.95};

@@ -608,6 +608,7 @@ const std::vector<Field>& fields() {
       WUXING_FIELD(model, K3),
       WUXING_FIELD(model, fixed_point_target),
       WUXING_FIELD(model, sharing),
+      added_later(WUXING_FIELD(model, input_sharing)),
       WUXING_FIELD(model, K1_range),
       WUXING_FIELD(model, K2_range),
       WUXING_FIELD(model, K3_range),
@@ -920,6 +921,7 @@ ExperimentConfig config_from_yaml(const std::string& text, const std::string& fi
 namespace {
 const std::vector<std::string> kVariants = {"jiang-r1"};
 const std::vector<std::string> kSharing = {"shared", "per_layer", "per_neuron"};
+const std::vector<std::string> kInputSharing = {"fixed", "shared", "per_neuron"};
 const std::vector<std::string> kConnectivity = {"uniform_random", "fixed", "sparse", "one_to_one"};
 const std::vector<std::string> kSparseBase = {"uniform_random", "fixed"};
 const std::vector<std::string> kInit = {"normal", "uniform"};
@@ -993,6 +995,7 @@ std::vector<SpecError> validate_config(const ExperimentConfig& c,
   if (m.fixed_point_target && !(*m.fixed_point_target > 0))
     fail("model.fixed_point_target", "must be > 0 (or null)");
   one_of("model.sharing", m.sharing, kSharing);
+  one_of("model.input_sharing", m.input_sharing, kInputSharing);
   range("model.K1_range", m.K1_range);
   range("model.K2_range", m.K2_range);
   range("model.K3_range", m.K3_range);

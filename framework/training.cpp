@@ -129,7 +129,7 @@ BatchStats Trainer::gradient(const Dataset& data, const std::vector<std::size_t>
   for (std::size_t p = 0; p < parts.size(); ++p) {
     Batch batch;
     set_inputs(net_, data.pixels.data(), data.features, data.pixel_scale, parts[p],
-               data.labels.data(), batch);
+               data.labels.data(), batch, want_K_ && net_.inputs_trainable());
     Gradients& g = part_grads[p];
     g.reset(net_);
     BatchStats& st = part_stats[p];

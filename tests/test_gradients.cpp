@@ -60,7 +60,8 @@ double settled_loss(const Network& net, const Dataset& d, const ExperimentConfig
 Gradients local(const Network& net, const Dataset& d, const ExperimentConfig& c, bool coef, bool K,
                 PhaseReport* fwd = nullptr, PhaseReport* bwd = nullptr) {
   Batch batch;
-  set_inputs(net, d.pixels.data(), d.features, d.pixel_scale, all_of(d), d.labels.data(), batch);
+  set_inputs(net, d.pixels.data(), d.features, d.pixel_scale, all_of(d), d.labels.data(), batch,
+             K && net.inputs_trainable());
   PhaseReport f = forward_phase(net, batch, c.integrator);
   std::vector<double> dlds, lambda;
   output_loss(net, batch, c.training, dlds);
@@ -172,7 +173,9 @@ TEST_CASE("backward_method solve reports an unstable operating point as unsettle
 
 TEST_CASE("fixed_point gradient (K1, K2, K3 per neuron) equals finite differences") {
   for (const char* conn : {"uniform_random", "fixed"}) {
-    const ExperimentConfig c = tight_config(conn, "cross_entropy");
+    ExperimentConfig c = tight_config(conn, "cross_entropy");
+    // The input neurons' K's too (their entries follow the integrated layers' in the table).
+    c.model.input_sharing = "per_neuron";
     const Dataset d = random_pixels(6, 3, 5, 12);
     Network net(c, 6, 3);
     // Spread the K's so each neuron differs (and K2 != its default).
@@ -198,8 +201,15 @@ TEST_CASE("fixed_point gradient (K1, K2, K3 per neuron) equals finite difference
         analytic.push_back(g.K[e][m]);
       }
       const double err = relative_error(analytic, fd);
-      INFO(conn, " K", m + 1, " relative error ", err);
+      INFO(std::string(conn), " K", m + 1, " relative error ", err);
       CHECK(err < 1e-4);
+      // The input entries on their own scale, so that a wrong but small input gradient fails.
+      const auto first_input = static_cast<std::ptrdiff_t>(net.k_entry(0, 0));
+      const double err_in =
+          relative_error(std::vector<double>(analytic.begin() + first_input, analytic.end()),
+                         std::vector<double>(fd.begin() + first_input, fd.end()));
+      INFO(std::string(conn), " input K", m + 1, " relative error ", err_in);
+      CHECK(err_in < 1e-4);
     }
   }
 }
@@ -208,6 +218,7 @@ TEST_CASE("K gradients with shared and per_layer K's sum over the sharing neuron
   for (const char* sharing : {"shared", "per_layer"}) {
     ExperimentConfig c = tight_config("uniform_random", "mse");
     c.model.sharing = sharing;
+    c.model.input_sharing = "shared";
     const Dataset d = random_pixels(6, 3, 4, 13);
     Network net(c, 6, 3);
     const Gradients g = local(net, d, c, false, true);

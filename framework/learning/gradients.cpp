@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <cmath>
+#include <stdexcept>
 
 #include "framework/model/connection_kernels.hpp"
 
@@ -88,6 +89,54 @@ void k_gradient_terms(const Network& net, std::size_t B, const double* x, const 
   }
 }
 
+// Input neuron j (trainable input K's): its signals s_{j,a} = x_{j,a}(K) - x*(K) reach layer 1
+// only through the connections, so dL/ds_{j,a} = sum_{c: (j,a)->(i,e)} c lambda_{i,e}, the
+// scatter of layer 1's adjoint. Its settled state solves f(x, K) + u = 0, so by the implicit
+// function theorem dx/dK_m = G df/dK_m with G = -(J_FF)^-1 (zero on held elements), and
+//   dL/dK_m = sum_{a,b} dL/ds_{j,a,b} (G df/dK_m - dx*/dK_m)_{a,b}.
+void input_k_gradient(const Network& net, const Batch& batch, const double* lambda1, double scale,
+                      Gradients& grads) {
+  const int n = net.n();
+  const std::size_t B = batch.B;
+  const std::size_t nB = static_cast<std::size_t>(n) * B;
+  const int features = net.layer_size(0);
+  if (batch.input_sensitivity.size() != static_cast<std::size_t>(features) * n * nB)
+    throw std::logic_error("trainable input K's: set_inputs must keep the input sensitivities");
+  std::vector<double> back(static_cast<std::size_t>(features) * nB, 0.0);
+  scatter_back(net.connections(1), n, B, lambda1, back.data());
+  std::vector<double> kg(static_cast<std::size_t>(features) * 3, 0.0);
+  const bool parallel = static_cast<std::size_t>(features) * nB > kParallelWork;
+#pragma omp parallel for schedule(static) if (parallel)
+  for (int j = 0; j < features; ++j) {
+    if (!batch.input_active[j]) continue;  // at rest in every lane: ds/dK = 0
+    const KParams& K = net.K(0, j);
+    const auto dxs = fixed_point_derivative(net.equation(), K);
+    const double xs = net.equation().fixed_point(K);
+    const double* s = batch.s_in.data() + static_cast<std::size_t>(j) * nB;
+    const double* G = batch.input_sensitivity.data() + static_cast<std::size_t>(j) * n * nB;
+    const double* w = back.data() + static_cast<std::size_t>(j) * nB;
+    std::vector<double> x(nB), d(nB);
+    for (std::size_t q = 0; q < nB; ++q) x[q] = s[q] + xs;
+    for (int m = 0; m < 3; ++m) {
+      net.equation().parameter_derivative(net.topology(), K, static_cast<KIndex>(m), x.data(),
+                                          d.data(), B);
+      double acc = 0.0;
+      for (int a = 0; a < n; ++a)
+        for (std::size_t b = 0; b < B; ++b) {
+          double ds = -dxs[m];
+          for (int e = 0; e < n; ++e)
+            ds += G[(static_cast<std::size_t>(a) * n + e) * B + b] * d[e * B + b];
+          acc += w[a * B + b] * ds;
+        }
+      kg[static_cast<std::size_t>(j) * 3 + m] = scale * acc;
+    }
+  }
+  // Shared entries are summed in neuron order, whatever the thread count.
+  for (int j = 0; j < features; ++j)
+    for (int m = 0; m < 3; ++m)
+      grads.K[net.k_entry(0, j)][m] += kg[static_cast<std::size_t>(j) * 3 + m];
+}
+
 void reduce_k(const Network& net, const std::vector<double>& kg, Gradients& grads) {
   std::size_t neuron = 0;
   for (int l = 1; l < net.layer_count(); ++l)
@@ -122,6 +171,8 @@ void local_gradients(const Network& net, const Batch& batch, const std::vector<d
     std::vector<double> kg(integrated_neurons(net) * 3, 0.0);
     detail::k_gradient_terms(net, B, batch.x.data(), lambda.data(), dlds.data(), scale, kg);
     detail::reduce_k(net, kg, grads);
+    if (net.inputs_trainable())
+      detail::input_k_gradient(net, batch, lambda.data() + net.layer_offset(1, B), scale, grads);
   }
 }
 

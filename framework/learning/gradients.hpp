@@ -31,6 +31,10 @@ std::array<double, 3> fixed_point_derivative(const Equation& eq, const KParams& 
 // kg[(offset + i) * 3 + m].
 void k_gradient_terms(const Network& net, std::size_t B, const double* x, const double* v,
                       const double* explicit_out, double scale, std::vector<double>& kg);
+// The trainable input K's gradient from layer 1's adjoint lambda1 and the input neurons'
+// sensitivities kept by set_inputs (batch.input_sensitivity), added into grads.K.
+void input_k_gradient(const Network& net, const Batch& batch, const double* lambda1, double scale,
+                      Gradients& grads);
 // Adds the per-neuron K gradients kg into the K-table entries they share.
 void reduce_k(const Network& net, const std::vector<double>& kg, Gradients& grads);
 }  // namespace detail

@@ -7,11 +7,27 @@
 
 namespace wuxing {
 
+namespace {
+// A sample with an input neuron that has no stable steady state (trainable input K's) has no
+// settled network state either, however its integrated layers ended.
+void mark_unsettled_inputs(const Batch& batch, PhaseReport& r) {
+  for (std::size_t b = 0; b < batch.input_settled.size(); ++b)
+    if (!batch.input_settled[b] && r.sample_settled[b]) {
+      r.sample_settled[b] = 0;
+      ++r.unsettled;
+    }
+}
+}  // namespace
+
 PhaseReport forward_phase(const Network& net, Batch& batch, const IntegratorConfig& integ,
                           std::vector<TrajectoryProbe>* probes) {
   // Trajectories need the dynamics: a probed phase is always integrated.
   const bool probed = probes && !probes->empty();
-  if (integ.forward_method != "integrate" && !probed) return solve_forward(net, batch, integ);
+  if (integ.forward_method != "integrate" && !probed) {
+    PhaseReport r = solve_forward(net, batch, integ);
+    mark_unsettled_inputs(batch, r);
+    return r;
+  }
   batch.sensitivity.clear();
   batch.solved.clear();
   PhaseReport r;
@@ -31,6 +47,7 @@ PhaseReport forward_phase(const Network& net, Batch& batch, const IntegratorConf
     record_probes(net, B, batch.x.data(), 0.0, probes, 0, true);
   }
   finish_report(net, B, batch.x.data(), r);
+  mark_unsettled_inputs(batch, r);
   return r;
 }
 

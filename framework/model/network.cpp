@@ -56,13 +56,25 @@ Network::Network(const ExperimentConfig& config, int features, int classes)
       k_index_[l].push_back(static_cast<int>(k_table_.size()) - 1);
     }
   }
+  const std::string& input_sharing = config.model.input_sharing;
+  if (input_sharing != "fixed" && input_sharing != "shared" && input_sharing != "per_neuron")
+    throw std::invalid_argument(
+        fmt::format("model.input_sharing '{}' must be fixed, shared or per_neuron", input_sharing));
+  if (input_sharing != "fixed") {
+    if (input_sharing == "shared") k_table_.push_back(K);
+    for (int j = 0; j < features; ++j) {
+      if (input_sharing == "per_neuron") k_table_.push_back(K);
+      k_index_[0].push_back(static_cast<int>(k_table_.size()) - 1);
+    }
+  }
   for (int l = 1; l <= L; ++l)
     conns_.push_back(make_connections(config.network, topo_.n, sizes_[l - 1], sizes_[l], l == 1,
                                       config.seed, l - 1));
 }
 
 void set_inputs(const Network& net, const std::uint8_t* pixels, int features, double pixel_scale,
-                const std::vector<std::size_t>& indices, const std::uint8_t* labels, Batch& batch) {
+                const std::vector<std::size_t>& indices, const std::uint8_t* labels, Batch& batch,
+                bool input_sensitivity) {
   if (features != net.layer_size(0))
     throw std::invalid_argument(
         fmt::format("data has {} features, the network expects {}", features, net.layer_size(0)));
@@ -70,10 +82,18 @@ void set_inputs(const Network& net, const std::uint8_t* pixels, int features, do
   const int n = net.n();
   const std::size_t B = indices.size();
   batch.B = B;
-  net.input_signal(0, pixel_scale);  // fill the cache before the parallel loop
-  batch.s_in.assign(static_cast<std::size_t>(features) * n * B, 0.0);
   batch.input_clamps = 0;
-  for (std::size_t b = 0; b < B; ++b) {
+  if (net.inputs_trainable()) {
+    detail::solve_input_layer(net, pixels, features, pixel_scale, indices, batch,
+                              input_sensitivity);
+  } else {
+    net.input_signal(0, pixel_scale);  // fill the cache before the parallel loop
+    batch.s_in.assign(static_cast<std::size_t>(features) * n * B, 0.0);
+    batch.input_active.clear();
+    batch.input_sensitivity.clear();
+    batch.input_settled.clear();
+  }
+  for (std::size_t b = 0; b < B && !net.inputs_trainable(); ++b) {
     const std::uint8_t* row = pixels + indices[b] * features;
     for (int j = 0; j < features; ++j) {
       const auto& sig = net.input_signal(row[j], pixel_scale);

@@ -28,7 +28,8 @@ class Network {
   int layer_count() const { return static_cast<int>(sizes_.size()); }  // including input
   int layer_size(int l) const { return sizes_[l]; }
   int output_element() const { return output_element_; }
-  // K's of neuron i of layer l >= 1 (an entry of the K table, shared as configured).
+  // K's of neuron i of layer l >= 1, or of input neuron i when inputs_trainable() (an entry
+  // of the K table, shared as configured).
   const KParams& K(int l, int i) const { return k_table_[k_index_[l][i]]; }
   int k_entry(int l, int i) const { return k_index_[l][i]; }
   double fixed_point(int l, int i) const { return equation_->fixed_point(K(l, i)); }
@@ -39,6 +40,9 @@ class Network {
   std::vector<KParams>& k_table() { return k_table_; }
   const std::vector<KParams>& k_table() const { return k_table_; }
   const KParams& input_K() const { return input_K_; }
+  // Whether the input neurons have K-table entries of their own (model.input_sharing not
+  // fixed); then input neuron j uses K(0, j) and its state is solved per sample.
+  bool inputs_trainable() const { return !k_index_[0].empty(); }
 
   // Offsets of layer l >= 1 in a flat state of B samples.
   std::size_t layer_offset(int l, std::size_t batch) const {
@@ -69,7 +73,9 @@ class Network {
   std::vector<std::size_t> offsets_;  // neuron offsets of layers 1..L in the flat state
   std::vector<ConnectionSet> conns_;
   std::vector<KParams> k_table_;
-  std::vector<std::vector<int>> k_index_;  // [layer][neuron] -> k_table_ entry (layer 0 empty)
+  // [layer][neuron] -> k_table_ entry (layer 0 empty unless inputs_trainable(); its entries
+  // follow the other layers' so that their indices do not depend on input_sharing)
+  std::vector<std::vector<int>> k_index_;
   KParams input_K_;
   mutable double cached_scale_ = -1.0;
   mutable std::vector<std::array<double, 16>> input_cache_;
@@ -91,11 +97,29 @@ struct Batch {
   // an integrated forward phase.
   std::vector<double> sensitivity;
   std::vector<char> solved;
+  // With trainable input K's: per input neuron j, whether any sample drives it (a neuron at
+  // rest has s = 0 whatever its K's), its sensitivity -(J_FF)^-1 ([j][row][column][b], kept
+  // only when set_inputs is asked for it, for the K gradient), and per sample whether every
+  // input neuron reached a stable steady state (a sample with one that did not counts as
+  // unsettled in the forward phase).
+  std::vector<char> input_active;
+  std::vector<double> input_sensitivity;
+  std::vector<char> input_settled;
 };
 
-// Fills s_in and u_in for samples `indices` of pixels (sample-major bytes).
+// Fills s_in and u_in for samples `indices` of pixels (sample-major bytes). With trainable
+// input K's, `input_sensitivity` also keeps the input neurons' sensitivities.
 void set_inputs(const Network& net, const std::uint8_t* pixels, int features, double pixel_scale,
-                const std::vector<std::size_t>& indices, const std::uint8_t* labels, Batch& batch);
+                const std::vector<std::size_t>& indices, const std::uint8_t* labels, Batch& batch,
+                bool input_sensitivity = false);
+
+namespace detail {
+// The input layer's signals when its K's are trainable: one projected Newton solve per input
+// neuron over the batch's lanes (framework/model/input_cache.cpp).
+void solve_input_layer(const Network& net, const std::uint8_t* pixels, int features,
+                       double pixel_scale, const std::vector<std::size_t>& indices, Batch& batch,
+                       bool keep_sensitivity);
+}  // namespace detail
 
 // Signals s = x - x* of layer l >= 1: [neuron][element][b].
 void layer_signals(const Network& net, int l, std::size_t B, const double* x, double* s);
