@@ -103,10 +103,14 @@ struct TrainingConfig {
   std::string pid_target = "connection";  // what `pid` trains: connection | fixed_point
   std::vector<std::string> trainable_K{"K3"};  // for fixed_point (and pid on fixed_point)
   bool train_connections_too = false;          // fixed_point rule: also update connections
-  std::string loss = "cross_entropy";          // cross_entropy | mse
-  double logit_scale = 10.0;                   // softmax over logit_scale * s
-  double target_amplitude = 0.5;               // mse: one-hot target signal amplitude
-  std::string optimizer = "sgd";               // sgd | momentum | adam
+  // fixed_point rule: keep each neuron's fixed point x* = (K1 - K3) / K2 where it started, so that
+  // a value range around x* keeps its meaning: K2 follows K1 and K3 (K2 = (K1 - K3) / x*, its
+  // gradient carried to them by the chain rule) and is not trained on its own.
+  bool pin_fixed_point = false;
+  std::string loss = "cross_entropy";  // cross_entropy | mse
+  double logit_scale = 10.0;           // softmax over logit_scale * s
+  double target_amplitude = 0.5;       // mse: one-hot target signal amplitude
+  std::string optimizer = "sgd";       // sgd | momentum | adam
   double learning_rate = 0.01;
   std::string lr_schedule = "inverse_epoch";  // constant | inverse_epoch: lr / (1 + epoch)
   double momentum = 0.9;

@@ -651,6 +651,7 @@ const std::vector<Field>& fields() {
       WUXING_FIELD(training, pid_target),
       WUXING_FIELD(training, trainable_K),
       WUXING_FIELD(training, train_connections_too),
+      added_later(WUXING_FIELD(training, pin_fixed_point)),
       WUXING_FIELD(training, loss),
       WUXING_FIELD(training, logit_scale),
       WUXING_FIELD(training, target_amplitude),

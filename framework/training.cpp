@@ -68,6 +68,24 @@ std::vector<std::size_t> epoch_order(std::size_t size, std::uint64_t seed, int e
   return order;
 }
 
+namespace detail {
+std::array<double, 2> pinned_k2_derivative(const Equation& eq, const KParams& K, double x_star) {
+  // Central differences of the variant's own K2(K1, K3); exact up to rounding where K2 is
+  // linear in K1 and K3, as for jiang-r1.
+  std::array<double, 2> d{};
+  for (int m = 0; m < 2; ++m) {
+    KParams hi = K, lo = K;
+    double& ph = m == 0 ? hi.K1 : hi.K3;
+    double& pl = m == 0 ? lo.K1 : lo.K3;
+    const double step = 1e-6 * std::max(1.0, std::abs(ph));
+    ph += step;
+    pl -= step;
+    d[m] = (eq.with_fixed_point(hi, x_star).K2 - eq.with_fixed_point(lo, x_star).K2) / (2 * step);
+  }
+  return d;
+}
+}  // namespace detail
+
 Trainer::Trainer(const ExperimentConfig& config, int features, int classes)
     : config_(config), net_(config, features, classes) {
   const TrainingConfig& t = config.training;
@@ -103,6 +121,12 @@ Trainer::Trainer(const ExperimentConfig& config, int features, int classes)
     else
       throw std::invalid_argument(
           fmt::format("training.trainable_K entry '{}' must be K1, K2 or K3", name));
+  }
+  if (t.pin_fixed_point) {
+    if (k_mask_[1])
+      throw std::invalid_argument(
+          "training.trainable_K: K2 follows K1 and K3 when training.pin_fixed_point is set");
+    for (const KParams& K : net_.k_table()) pinned_x_.push_back(net_.equation().fixed_point(K));
   }
   if (want_K_ && config.model.sharing != "per_neuron")
     fmt::print(stderr,
@@ -199,6 +223,12 @@ std::int64_t Trainer::apply(Gradients& grads, double lr) {
       flat[3 * e + 1] = table[e].K2;
       flat[3 * e + 2] = table[e].K3;
       for (int m = 0; m < 3; ++m) g[3 * e + m] = k_mask_[m] ? grads.K[e][m] : 0.0;
+      if (!pinned_x_.empty()) {
+        // K2 = K2(K1, K3) keeps x* (jiang-r1: (K1 - K3) / x*): the chain rule carries dL/dK2.
+        const auto dk2 = detail::pinned_k2_derivative(net_.equation(), table[e], pinned_x_[e]);
+        if (k_mask_[0]) g[3 * e] += grads.K[e][1] * dk2[0];
+        if (k_mask_[2]) g[3 * e + 2] += grads.K[e][1] * dk2[1];
+      }
     }
     if (pid_) k_pid_->transform(g.data());
     k_opt_->apply(flat.data(), g.data(), lr);
@@ -227,6 +257,7 @@ std::int64_t Trainer::apply(Gradients& grads, double lr) {
         else
           K.K1 = K.K3 / 0.99;
       }
+      if (!pinned_x_.empty()) K = net_.equation().with_fixed_point(K, pinned_x_[e]);
       table[e] = K;
     }
   }

@@ -34,6 +34,11 @@ struct BatchStats {
 // Owns the network, the optimizers and the rule. A minibatch is processed in chunks of
 // kChunk samples (in parallel over chunks); chunk gradients are added in chunk order, so
 // the result does not depend on the number of threads.
+namespace detail {
+// dK2/dK1 and dK2/dK3 of the K2 that keeps the fixed point at x_star (training.pin_fixed_point).
+std::array<double, 2> pinned_k2_derivative(const Equation& eq, const KParams& K, double x_star);
+}  // namespace detail
+
 class Trainer {
  public:
   static constexpr std::size_t kChunk = 25;
@@ -66,6 +71,7 @@ class Trainer {
   Network net_;
   bool want_coef_ = true, want_K_ = false, bptt_ = false, pid_ = false;
   std::array<bool, 3> k_mask_{false, false, false};
+  std::vector<double> pinned_x_;  // per K-table entry: its fixed point (pin_fixed_point)
   std::vector<Optimizer> coef_opt_;
   std::unique_ptr<Optimizer> k_opt_;
   std::vector<PidController> coef_pid_;

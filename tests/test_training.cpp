@@ -216,6 +216,32 @@ TEST_CASE("K-only training moves the K's and keeps them in range") {
   CHECK(clamps > 0);  // lr 1 pushes some K3 against the narrow range
 }
 
+TEST_CASE("pin_fixed_point: K1 and K3 train, K2 follows, every fixed point stays put") {
+  const auto eq = make_equation("jiang-r1");
+  const KParams K{1.2, 0.4, 0.3};
+  const auto d = detail::pinned_k2_derivative(*eq, K, 1.5);  // K2 = (K1 - K3) / 1.5
+  CHECK(d[0] == doctest::Approx(1.0 / 1.5).epsilon(1e-9));
+  CHECK(d[1] == doctest::Approx(-1.0 / 1.5).epsilon(1e-9));
+
+  const DatasetSplit data = blob_data(12, 3, 200, 100, 10);
+  ExperimentConfig c = small_config("fixed_point");
+  c.training.trainable_K = {"K1", "K3"};
+  c.training.pin_fixed_point = true;
+  c.training.optimizer = "adam";
+  c.model.input_sharing = "per_neuron";
+  c.model.K3_range = {0.3, 0.9};
+  const RunResult r = run_training(c, data, {}, 1);
+  CHECK(r.status == "ok");
+  bool moved = false;
+  for (const auto& p : r.parameters) {
+    for (double xs : p.fixed_points) CHECK(xs == doctest::Approx(1.0).epsilon(1e-12));
+    for (double k1 : p.K1) moved = moved || k1 != 1.0;
+  }
+  CHECK(moved);
+  c.training.trainable_K = {"K2"};
+  CHECK_THROWS_AS(run_training(c, data, {}, 1), std::invalid_argument);
+}
+
 TEST_CASE("records: stability, probes, parameters; stop request ends the run cleanly") {
   const DatasetSplit data = blob_data(8, 2, 60, 30, 11);
   ExperimentConfig c = small_config("connection");
