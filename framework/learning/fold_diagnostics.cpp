@@ -14,6 +14,15 @@ std::vector<LayerFolds> layer_folds(const Network& net) {
     const ConnectionSet& cs = net.connections(l);
     if (cs.size() == 0) continue;
     if (std::any_of(cs.b.begin(), cs.b.end(), [&](int b) { return b != cs.b[0]; })) continue;
+    // One response per layer: only where every neuron has the same K's (trained per-neuron K's
+    // give each neuron its own folds, which one layer-wide figure would misstate).
+    bool same_K = true;
+    for (int i = 1; i < net.layer_size(l) && same_K; ++i) {
+      const KParams& a = net.K(l, 0);
+      const KParams& b = net.K(l, i);
+      same_K = a.K1 == b.K1 && a.K2 == b.K2 && a.K3 == b.K3;
+    }
+    if (!same_K) continue;
     LayerFolds& f = folds[l];
     f.drive_element = cs.b[0];
     const ResponseFolds r =
