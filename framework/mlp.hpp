@@ -3,11 +3,13 @@
 #pragma once
 
 #include <Eigen/Dense>
+#include <memory>
 #include <vector>
 
 #include "framework/config.hpp"
 #include "framework/data.hpp"
 #include "framework/experiment.hpp"
+#include "framework/learning/learner.hpp"
 
 namespace wuxing {
 
@@ -41,7 +43,8 @@ class Mlp {
 // Pixels of samples `indices` as a features x B matrix.
 Eigen::MatrixXd batch_matrix(const Dataset& data, const std::vector<std::size_t>& indices);
 
-RunResult run_mlp(const ExperimentConfig& config, const DatasetSplit& data,
-                  const RunObserver& observer);
+// The MLP as a Learner for the epoch loop (framework/epoch_loop.hpp).
+std::unique_ptr<Learner> make_mlp_learner(const ExperimentConfig& config, int features,
+                                          int classes);
 
 }  // namespace wuxing

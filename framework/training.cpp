@@ -4,13 +4,12 @@
 #include <omp.h>
 
 #include <algorithm>
-#include <chrono>
 #include <cmath>
+#include <limits>
 #include <stdexcept>
 
 #include "framework/checkpoint.hpp"
 #include "framework/learning/run_records.hpp"
-#include "framework/mlp.hpp"
 
 namespace wuxing {
 namespace {
@@ -52,21 +51,7 @@ std::vector<std::vector<std::size_t>> split(const std::vector<std::size_t>& indi
   return parts;
 }
 
-double seconds_since(std::chrono::steady_clock::time_point t0) {
-  return std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
-}
-
 }  // namespace
-
-std::vector<std::size_t> epoch_order(std::size_t size, std::uint64_t seed, int epoch,
-                                     bool shuffle) {
-  std::vector<std::size_t> order(size);
-  for (std::size_t i = 0; i < size; ++i) order[i] = i;
-  if (!shuffle) return order;
-  Rng rng(stream_seed(seed, RngStream::shuffle, static_cast<std::uint64_t>(epoch)));
-  for (std::size_t i = size; i > 1; --i) std::swap(order[i - 1], order[rng.below(i)]);
-  return order;
-}
 
 namespace detail {
 std::array<double, 2> pinned_k2_derivative(const Equation& eq, const KParams& K, double x_star) {
@@ -326,78 +311,47 @@ void Trainer::load_state(const TrainingState& s) {
   if (pid_) k_pid_->set_state(s.get("pid/K"));
 }
 
-RunResult run_training(const ExperimentConfig& config, const DatasetSplit& data,
-                       const RunObserver& observer, int threads) {
-  if (threads > 0) omp_set_num_threads(threads);
-  if (config.training.rule == "mlp_backprop") return run_mlp(config, data, observer);
-  const auto t_run = std::chrono::steady_clock::now();
-  RunResult result;
-  const Dataset& train = data.train;
-  const Dataset& test = data.test;
-  if (train.size() == 0) throw std::invalid_argument("training set is empty");
-  if (config.training.batch_size <= 0)
-    throw std::invalid_argument(
-        fmt::format("training.batch_size = {} must be > 0", config.training.batch_size));
-  Trainer trainer(config, train.features, train.classes);
-  Network& net = trainer.network();
-  if (observer.resume) trainer.load_state(*observer.resume);
-  const int first_epoch = resume_into(result, observer);
-  const auto save_state = [&](TrainingState& s) { trainer.save_state(s); };
-  std::vector<std::size_t> test_idx(test.size());
-  for (std::size_t i = 0; i < test.size(); ++i) test_idx[i] = i;
-  const std::size_t neurons_elems = [&] {
-    std::size_t t = 0;
-    for (int l = 1; l < net.layer_count(); ++l) t += net.layer_size(l);
-    return t * net.n();
-  }();
-  const std::size_t B = config.training.batch_size;
-  for (int epoch = first_epoch; epoch < config.training.epochs; ++epoch) {
-    const auto t0 = std::chrono::steady_clock::now();
-    const double lr = scheduled_lr(config.training, epoch);
-    const auto order = epoch_order(train.size(), config.seed, epoch, config.data.shuffle);
-    BatchStats tr;
-    EpochMetrics m;
-    m.epoch = epoch + 1;
-    bool stopped = false;
-    std::size_t batches = 0;
-    for (std::size_t start = 0; start < order.size(); start += B) {
-      if (observer.stop && observer.stop->load()) {
-        stopped = true;
-        break;
-      }
-      std::vector<std::size_t> idx(order.begin() + start,
-                                   order.begin() + std::min(order.size(), start + B));
-      Gradients g;
-      const BatchStats s = trainer.gradient(train, idx, g);
-      add_stats(tr, s);
-      bool finite = std::isfinite(s.loss_sum) && s.forward.non_finite == 0;
-      for (const auto& v : g.coef)
-        for (double c : v) finite = finite && std::isfinite(c);
-      if (!finite) {
-        result.status = "numerical_trouble";
-        result.reason =
-            fmt::format("non-finite loss or gradient in epoch {} at sample {}", epoch + 1, start);
-        break;
-      }
-      m.trouble.k_clamp_events += trainer.apply(g, lr);
-      if (!parameters_finite(net)) {
-        result.status = "numerical_trouble";
-        result.reason = fmt::format(
-            "non-finite parameters after the update at sample {} of epoch {}", start, epoch + 1);
-        break;
-      }
-      if (observer.on_progress && (++batches % 20 == 0 || start + B >= order.size()))
-        observer.on_progress(epoch + 1, static_cast<std::int64_t>(tr.samples),
-                             static_cast<std::int64_t>(order.size()),
-                             tr.samples ? static_cast<double>(tr.correct) / tr.samples : 0.0);
-    }
+namespace {
+
+// The Wuxing network's rules (connection, fixed_point, pid, bptt) as a Learner.
+class WuxingLearner final : public Learner {
+ public:
+  WuxingLearner(const ExperimentConfig& config, int features, int classes)
+      : config_(config), trainer_(config, features, classes) {
+    const Network& net = trainer_.network();
+    for (int l = 1; l < net.layer_count(); ++l) neuron_elements_ += net.layer_size(l);
+    neuron_elements_ *= net.n();
+  }
+
+  std::string step(const Dataset& train, const std::vector<std::size_t>& indices, double lr,
+                   int epoch, std::size_t start, BatchStats& seen, EpochMetrics& m) override {
+    Gradients g;
+    const BatchStats s = trainer_.gradient(train, indices, g);
+    add_stats(seen, s);
+    bool finite = std::isfinite(s.loss_sum) && s.forward.non_finite == 0;
+    for (const auto& v : g.coef)
+      for (double c : v) finite = finite && std::isfinite(c);
+    if (!finite)
+      return fmt::format("non-finite loss or gradient in epoch {} at sample {}", epoch + 1, start);
+    m.trouble.k_clamp_events += trainer_.apply(g, lr);
+    if (!parameters_finite(trainer_.network()))
+      return fmt::format("non-finite parameters after the update at sample {} of epoch {}", start,
+                         epoch + 1);
+    return {};
+  }
+
+  void end_epoch(const Dataset& test, const BatchStats& tr, int epoch, EpochMetrics& m,
+                 RunResult& result) override {
+    const Network& net = trainer_.network();
     // With record.stability: the drives relative to each layer's response folds, over the
     // whole test set.
     std::vector<LayerFolds> folds;
     DriveStats drives;
-    if (config.record.stability) folds = layer_folds(net);
-    const BatchStats te =
-        trainer.evaluate(test, test_idx, 100, config.record.stability ? &drives : nullptr, &folds);
+    if (config_.record.stability) folds = layer_folds(net);
+    std::vector<std::size_t> test_idx(test.size());
+    for (std::size_t i = 0; i < test.size(); ++i) test_idx[i] = i;
+    const BatchStats te = trainer_.evaluate(test, test_idx, 100,
+                                            config_.record.stability ? &drives : nullptr, &folds);
     const double nan = std::numeric_limits<double>::quiet_NaN();
     m.train_accuracy = tr.samples ? static_cast<double>(tr.correct) / tr.samples : nan;
     m.train_loss = tr.samples ? tr.loss_sum / tr.samples : nan;
@@ -407,7 +361,7 @@ RunResult run_training(const ExperimentConfig& config, const DatasetSplit& data,
     m.unsettled_fraction =
         phases > 0 ? (tr.forward.unsettled + te.forward.unsettled) / phases : 0.0;
     m.clamp_fraction = phases > 0 ? (tr.forward.clamped_elements + te.forward.clamped_elements) /
-                                        (phases * neurons_elems)
+                                        (phases * neuron_elements_)
                                   : 0.0;
     m.mean_steps = phases > 0 ? (tr.forward.steps_total + te.forward.steps_total) / phases : 0.0;
     m.trouble.unsettled_samples = tr.forward.unsettled + te.forward.unsettled;
@@ -420,23 +374,34 @@ RunResult run_training(const ExperimentConfig& config, const DatasetSplit& data,
     m.trouble.excluded_samples = tr.excluded;
     m.trouble.solve_fallbacks = tr.forward.solve_fallbacks + te.forward.solve_fallbacks;
     m.max_re_lambda = nan;
-    if (config.record.stability && test.size() > 0) {
+    if (config_.record.stability && test.size() > 0)
       result.stability.push_back(
-          stability_record(net, test, config, epoch + 1, folds, drives, m.max_re_lambda));
-    }
-    m.wall_seconds = seconds_since(t0);
-    if (!close_epoch(result, std::move(m), observer, stopped, save_state)) break;
+          stability_record(net, test, config_, epoch + 1, folds, drives, m.max_re_lambda));
   }
-  // Probe trajectories on the test set after the last epoch.
-  if (!config.record.probe_samples.empty() && test.size() > 0) {
+
+  void finish(const Dataset& test, RunResult& result) override {
+    Network& net = trainer_.network();
+    record_probes(net, test, result);
+    for (int l = 1; l < net.layer_count(); ++l)
+      result.parameters.push_back(layer_parameters(net, l));
+  }
+
+  void save_state(TrainingState& state) const override { trainer_.save_state(state); }
+  void load_state(const TrainingState& state) override { trainer_.load_state(state); }
+  std::size_t progress_every() const override { return 20; }
+
+ private:
+  // Probe trajectories on the test set after the last epoch (record.probe_samples).
+  void record_probes(const Network& net, const Dataset& test, RunResult& result) const {
+    if (config_.record.probe_samples.empty() || test.size() == 0) return;
     std::vector<std::size_t> idx;
-    for (int s : config.record.probe_samples) {
+    for (int s : config_.record.probe_samples) {
       if (s < 0 || s >= static_cast<int>(test.size()))
         throw std::invalid_argument(fmt::format(
             "record.probe_samples entry {} is outside the test set (size {})", s, test.size()));
       idx.push_back(s);
     }
-    std::vector<int> layers = config.record.probe_layers;
+    std::vector<int> layers = config_.record.probe_layers;
     if (layers.empty())
       for (int l = 0; l + 1 < net.layer_count(); ++l) layers.push_back(l);
     Batch batch;
@@ -451,10 +416,10 @@ RunResult run_training(const ExperimentConfig& config, const DatasetSplit& data,
         TrajectoryProbe p;
         p.layer = l + 1;
         p.sample = b;
-        p.stride = config.record.trajectory_stride;
+        p.stride = config_.record.trajectory_stride;
         probes.push_back(std::move(p));
       }
-    forward_phase(net, batch, config.integrator, &probes);
+    forward_phase(net, batch, config_.integrator, &probes);
     for (std::size_t q = 0; q < probes.size(); ++q) {
       Trajectory t;
       t.sample = static_cast<int>(idx[probes[q].sample]);
@@ -466,9 +431,16 @@ RunResult run_training(const ExperimentConfig& config, const DatasetSplit& data,
       result.trajectories.push_back(std::move(t));
     }
   }
-  for (int l = 1; l < net.layer_count(); ++l) result.parameters.push_back(layer_parameters(net, l));
-  result.wall_seconds = seconds_since(t_run);
-  return result;
-}
 
+  ExperimentConfig config_;
+  Trainer trainer_;
+  std::size_t neuron_elements_ = 0;
+};
+
+}  // namespace
+
+std::unique_ptr<Learner> make_wuxing_learner(const ExperimentConfig& config, int features,
+                                             int classes) {
+  return std::make_unique<WuxingLearner>(config, features, classes);
+}
 }  // namespace wuxing

@@ -1,4 +1,5 @@
-// Training rules on a Wuxing network (MODEL.md section 6) and the epoch loop.
+// Training rules on a Wuxing network (MODEL.md section 6); the epoch loop that drives them is
+// framework/epoch_loop.hpp (included here for the callers of run_training).
 #pragma once
 
 #include <memory>
@@ -6,11 +7,13 @@
 
 #include "framework/config.hpp"
 #include "framework/data.hpp"
+#include "framework/epoch_loop.hpp"
 #include "framework/experiment.hpp"
 #include "framework/learning/adjoint.hpp"
 #include "framework/learning/bptt.hpp"
 #include "framework/learning/fold_diagnostics.hpp"
 #include "framework/learning/gradients.hpp"
+#include "framework/learning/learner.hpp"
 #include "framework/learning/loss.hpp"
 #include "framework/model/fields.hpp"
 #include "framework/model/forward_phase.hpp"
@@ -19,17 +22,6 @@
 #include "framework/optimizer.hpp"
 
 namespace wuxing {
-
-// What one minibatch (or one evaluation pass) saw.
-struct BatchStats {
-  std::size_t samples = 0;
-  double loss_sum = 0.0;
-  std::int64_t correct = 0;
-  PhaseReport forward;  // summed over chunks (sample vectors left empty)
-  PhaseReport backward;
-  std::int64_t input_clamps = 0;
-  std::int64_t excluded = 0;  // samples left out of the gradient (a phase did not settle)
-};
 
 // Owns the network, the optimizers and the rule. A minibatch is processed in chunks of
 // kChunk samples (in parallel over chunks); chunk gradients are added in chunk order, so
@@ -78,11 +70,8 @@ class Trainer {
   std::unique_ptr<PidController> k_pid_;
 };
 
-// The epoch loop for every rule (mlp_backprop included) on loaded data.
-RunResult run_training(const ExperimentConfig& config, const DatasetSplit& data,
-                       const RunObserver& observer, int threads);
-
-// Fisher-Yates with our portable generator (stream `shuffle`, index = epoch).
-std::vector<std::size_t> epoch_order(std::size_t size, std::uint64_t seed, int epoch, bool shuffle);
+// The Wuxing network's rules as a Learner for the epoch loop (framework/epoch_loop.hpp).
+std::unique_ptr<Learner> make_wuxing_learner(const ExperimentConfig& config, int features,
+                                             int classes);
 
 }  // namespace wuxing
