@@ -6,11 +6,19 @@
 #include <numbers>
 #include <stdexcept>
 
+#include "framework/equations/registry.hpp"
+#include "framework/equations/ring.hpp"
+
 namespace wuxing {
-namespace {
-// Index of element i - offset on the ring.
-inline int behind(int i, int offset, int n) { return ((i - offset) % n + n) % n; }
-}  // namespace
+
+using detail::behind;
+
+WUXING_REGISTER_EQUATION(jiang_r1) {
+  return {"jiang-r1",
+          "dx_i/dt = K1 x_{i-g} - K2 x_i x_{i-k} - K3 x_i + u_i (the reference reconstruction; "
+          "x* = (K1 - K3) / K2)",
+          []() -> std::unique_ptr<Equation> { return std::make_unique<JiangR1>(); }};
+}
 
 void JiangR1::validate(const KParams& K) const {
   if (!std::isfinite(K.K1) || !std::isfinite(K.K2) || !std::isfinite(K.K3))
