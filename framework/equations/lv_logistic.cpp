@@ -3,11 +3,10 @@
 #include <fmt/format.h>
 
 #include <cmath>
-#include <numbers>
 #include <stdexcept>
 
 #include "framework/equations/registry.hpp"
-#include "framework/equations/ring.hpp"
+#include "framework/equations/variant_helpers.hpp"
 
 namespace wuxing {
 
@@ -20,14 +19,7 @@ WUXING_REGISTER_EQUATION(lv_logistic) {
           []() -> std::unique_ptr<Equation> { return std::make_unique<LvLogistic>(); }};
 }
 
-void LvLogistic::validate(const KParams& K) const {
-  if (!std::isfinite(K.K1) || !std::isfinite(K.K2) || !std::isfinite(K.K3))
-    throw std::invalid_argument(
-        fmt::format("K's must be finite (K1 = {}, K2 = {}, K3 = {})", K.K1, K.K2, K.K3));
-  if (!(K.K1 > 0.0)) throw std::invalid_argument(fmt::format("K1 = {} must be > 0", K.K1));
-  if (!(K.K2 > 0.0)) throw std::invalid_argument(fmt::format("K2 = {} must be > 0", K.K2));
-  if (!(K.K3 >= 0.0)) throw std::invalid_argument(fmt::format("K3 = {} must be >= 0", K.K3));
-}
+void LvLogistic::validate(const KParams& K) const { detail::validate_k_signs(K); }
 
 double LvLogistic::fixed_point(const KParams& K) const {
   validate(K);
@@ -123,36 +115,17 @@ void LvLogistic::parameter_derivative(const Topology& topo, const KParams& /*K*/
 
 Eigen::MatrixXd LvLogistic::jacobian(const Topology& topo, const KParams& K,
                                      const Eigen::VectorXd& x) const {
-  topo.validate();
-  const int n = topo.n;
-  if (x.size() != n)
-    throw std::invalid_argument(
-        fmt::format("jacobian: state has {} elements, the topology {}", x.size(), n));
-  Eigen::MatrixXd J = Eigen::MatrixXd::Zero(n, n);
-  for (int i = 0; i < n; ++i) {
-    const int ig = behind(i, topo.g, n);
-    const int ik = behind(i, topo.k, n);
-    J(i, ig) += K.K1;
-    J(i, i) += -K.K2 * x(ik) - 2.0 * K.K3 * x(i);
-    J(i, ik) += -K.K2 * x(i);
-  }
-  return J;
+  return detail::ring_jacobian(topo, x, [&](int i, int /*ig*/, int ik) {
+    return detail::RingRow{K.K1, -K.K2 * x(ik) - 2.0 * K.K3 * x(i), -K.K2 * x(i)};
+  });
 }
 
 std::vector<std::complex<double>> LvLogistic::fixed_point_eigenvalues(const Topology& topo,
                                                                       const KParams& K) const {
   topo.validate();
   const double xs = fixed_point(K);
-  // J* = K1 P_g - (K2 + 2 K3) x* I - K2 x* P_k is circulant; P_m has eigenvalues w^(-m j).
-  std::vector<std::complex<double>> lambdas(topo.n);
-  for (int m = 0; m < topo.n; ++m) {
-    auto w = [&](int power) {
-      const double angle = 2.0 * std::numbers::pi * m * power / topo.n;
-      return std::polar(1.0, -angle);
-    };
-    lambdas[m] = K.K1 * w(topo.g) - (K.K2 + 2.0 * K.K3) * xs - K.K2 * xs * w(topo.k);
-  }
-  return lambdas;
+  // J* = -(K2 + 2 K3) x* I + K1 P_g - K2 x* P_k.
+  return detail::circulant_eigenvalues(topo, -(K.K2 + 2.0 * K.K3) * xs, K.K1, -K.K2 * xs);
 }
 
 }  // namespace wuxing
