@@ -16,7 +16,9 @@
 
 #include "cli/commands.hpp"
 #include "framework/data.hpp"
+#include "framework/equations/registry.hpp"
 #include "framework/experiment.hpp"
+#include "framework/learning/loss_functions.hpp"
 #include "framework/mpi.hpp"
 #include "framework/provenance.hpp"
 #include "framework/runner.hpp"
@@ -25,6 +27,7 @@
 #include "framework/store.hpp"
 #include "framework/sweep.hpp"
 #include "framework/trainers.hpp"
+#include "integrators/registry.hpp"
 
 namespace wuxing::cli {
 
@@ -94,6 +97,16 @@ Spec syntax (YAML; keys as in framework/config.hpp):
     seeds:  [0, 1, 2]       # or {repeat: 3}: base seed + 0, 1, 2
 Overrides: key.path=value, e.g. training.epochs=1 network.hidden=[50] sweep.grid.model.K3=[0.3,0.5]
 )";
+
+// The spec example, then the names the registries accept (framework/registry.hpp), so
+// that --help lists exactly what validation accepts.
+std::string spec_help() {
+  return std::string(kSpecHelp) +
+         "Registered names (each registers itself in its own file; docs/specs.md):\n"
+         "  model.variant:\n" +
+         equation_registry().help("    ") + "  integrator.method:\n" +
+         stepper_registry().help("    ") + "  training.loss:\n" + loss_registry().help("    ");
+}
 
 void print_errors(const SpecErrors& e) {
   for (const auto& err : e.errors()) fmt::print(stderr, "error: {}\n", err.to_string());
@@ -279,7 +292,7 @@ void add_run_command(CLI::App& app) {
       "Run every run of an experiment spec (a single run or a sweep) and store the results in "
       "HDF5.\nRe-running the same command skips finished runs and re-runs failed or unfinished "
       "ones.\nCtrl-C stops cleanly after storing the finished runs.");
-  cmd->footer(kSpecHelp);
+  cmd->footer(spec_help());
   cmd->add_option("spec", args->spec, "Experiment spec (YAML)")
       ->required()
       ->check(CLI::ExistingFile);
@@ -317,7 +330,7 @@ void add_validate_command(CLI::App& app) {
       "Check a spec without running it: syntax, unknown keys (with suggestions), types, "
       "physically meaningless values and the sweep. Prints one line per error "
       "(file:line:column: key: message).");
-  cmd->footer(kSpecHelp);
+  cmd->footer(spec_help());
   cmd->add_option("spec", *spec_file, "Experiment spec (YAML)")
       ->required()
       ->check(CLI::ExistingFile);

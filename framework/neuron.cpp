@@ -6,7 +6,7 @@
 #include <limits>
 #include <stdexcept>
 
-#include "framework/equations/jiang_r1.hpp"
+#include "framework/equations/registry.hpp"
 
 namespace wuxing {
 
@@ -22,12 +22,10 @@ void Topology::validate() const {
 }
 
 std::unique_ptr<Equation> make_equation(std::string_view name) {
-  if (name == "jiang-r1") return std::make_unique<JiangR1>();
-  throw std::invalid_argument(fmt::format("unknown equation variant '{}' (known: {})", name,
-                                          fmt::join(equation_names(), ", ")));
+  return equation_registry().at(name).make();
 }
 
-std::vector<std::string> equation_names() { return {"jiang-r1"}; }
+std::vector<std::string> equation_names() { return equation_registry().names(); }
 
 void validate_neuron(const Equation& eq, const Topology& topo, const KParams& K) {
   topo.validate();

@@ -33,7 +33,8 @@ enum class KIndex { K1 = 0, K2 = 1, K3 = 2 };
 // One equation variant. Batched methods work on a single neuron and a batch of B
 // samples laid out element-major: value of element e in sample b is at [e * B + b].
 // Keeping the batch innermost lets the loops vectorise. A new variant is one new
-// file that implements this interface and registers itself in make_equation().
+// file pair that implements this interface and registers itself with
+// WUXING_REGISTER_EQUATION (framework/equations/registry.hpp).
 class Equation {
  public:
   virtual ~Equation() = default;
@@ -70,8 +71,9 @@ class Equation {
                                                                     const KParams& K) const = 0;
 };
 
-// "jiang-r1" (the reference reconstruction). Throws std::invalid_argument for an
-// unknown name, listing the known ones.
+// A registered variant by name (framework/equations/registry.hpp; "jiang-r1" is the
+// reference reconstruction). Throws std::invalid_argument for an unknown name, listing
+// the registered ones. equation_names() lists them in registration order.
 std::unique_ptr<Equation> make_equation(std::string_view name);
 std::vector<std::string> equation_names();
 

@@ -11,6 +11,8 @@
 #include <set>
 #include <sstream>
 
+#include "framework/learning/loss_functions.hpp"
+#include "framework/neuron.hpp"
 #include "framework/search.hpp"
 #include "integrators/integrator.hpp"
 
@@ -920,7 +922,6 @@ ExperimentConfig config_from_yaml(const std::string& text, const std::string& fi
 // ---- Validation --------------------------------------------------------------------
 
 namespace {
-const std::vector<std::string> kVariants = {"jiang-r1"};
 const std::vector<std::string> kSharing = {"shared", "per_layer", "per_neuron"};
 const std::vector<std::string> kInputSharing = {"fixed", "shared", "per_neuron"};
 const std::vector<std::string> kConnectivity = {"uniform_random", "fixed", "sparse", "one_to_one"};
@@ -931,7 +932,6 @@ const std::vector<std::string> kRules = {"connection", "fixed_point", "pid", "bp
                                          "mlp_backprop"};
 const std::vector<std::string> kPidTargets = {"connection", "fixed_point"};
 const std::vector<std::string> kTrainableK = {"K1", "K2", "K3"};
-const std::vector<std::string> kLosses = {"cross_entropy", "mse"};
 const std::vector<std::string> kOptimizers = {"sgd", "momentum", "adam"};
 const std::vector<std::string> kSchedules = {"constant", "inverse_epoch"};
 const std::vector<std::string> kActivations = {"tanh", "sigmoid"};
@@ -978,7 +978,7 @@ std::vector<SpecError> validate_config(const ExperimentConfig& c,
                              c.name));
 
   const auto& m = c.model;
-  one_of("model.variant", m.variant, kVariants);
+  one_of("model.variant", m.variant, equation_names());
   if (m.n < 3) fail("model.n", fmt::format("a neuron needs at least 3 elements, got n = {}", m.n));
   if (m.g <= 0 || m.g >= m.n)
     fail("model.g", fmt::format("must be in (0, n) = (0, {}), got {}", m.n, m.g));
@@ -1073,7 +1073,7 @@ std::vector<SpecError> validate_config(const ExperimentConfig& c,
   if (t.trainable_K.empty() &&
       (t.rule == "fixed_point" || (t.rule == "pid" && t.pid_target == "fixed_point")))
     fail("training.trainable_K", "the fixed_point rule needs at least one of K1, K2, K3");
-  one_of("training.loss", t.loss, kLosses);
+  one_of("training.loss", t.loss, loss_registry().names());
   positive("training.logit_scale", t.logit_scale);
   positive("training.target_amplitude", t.target_amplitude);
   one_of("training.optimizer", t.optimizer, kOptimizers);

@@ -6,7 +6,30 @@
 #include <stdexcept>
 #include <utility>
 
+#include "integrators/registry.hpp"
+
 namespace wuxing {
+
+WUXING_REGISTER_STEPPER(euler) {
+  return {"euler", "explicit Euler, order 1, fixed step h",
+          [](const IntegrationOptions&) -> std::unique_ptr<Stepper> {
+            return std::make_unique<Euler>();
+          }};
+}
+
+WUXING_REGISTER_STEPPER(heun) {
+  return {"heun", "improved Euler (Heun), order 2, fixed step h; the default",
+          [](const IntegrationOptions&) -> std::unique_ptr<Stepper> {
+            return std::make_unique<ImprovedEuler>();
+          }};
+}
+
+WUXING_REGISTER_STEPPER(rk4) {
+  return {"rk4", "classic Runge-Kutta, order 4, fixed step h",
+          [](const IntegrationOptions&) -> std::unique_ptr<Stepper> {
+            return std::make_unique<RungeKutta4>();
+          }};
+}
 
 void ButcherTableau::validate() const {
   const std::size_t s = b.size();

@@ -6,8 +6,7 @@
 #include <cmath>
 #include <stdexcept>
 
-#include "integrators/explicit_rk.hpp"
-#include "integrators/odeint_steppers.hpp"
+#include "integrators/registry.hpp"
 
 namespace wuxing {
 namespace {
@@ -73,27 +72,10 @@ std::string_view to_string(StopReason reason) {
   return "unknown";
 }
 
-std::vector<std::string> stepper_names() {
-  return {"euler",       "heun",   "rk4",         "odeint_rk4",
-          "odeint_heun", "dopri5", "cash_karp54", "bulirsch_stoer"};
-}
+std::vector<std::string> stepper_names() { return stepper_registry().names(); }
 
 std::unique_ptr<Stepper> make_stepper(std::string_view name, const IntegrationOptions& options) {
-  if (name == "euler") return std::make_unique<Euler>();
-  if (name == "heun") return std::make_unique<ImprovedEuler>();
-  if (name == "rk4") return std::make_unique<RungeKutta4>();
-  if (name == "odeint_rk4") return make_odeint_rk4();
-  if (name == "odeint_heun") return make_odeint_heun();
-  const bool adaptive = name == "dopri5" || name == "cash_karp54" || name == "bulirsch_stoer";
-  if (adaptive && (!(options.rtol > 0.0) || !(options.atol >= 0.0)))
-    throw std::invalid_argument(
-        fmt::format("stepper '{}': rtol = {} must be > 0 and atol = {} >= 0", name, options.rtol,
-                    options.atol));
-  if (name == "dopri5") return make_odeint_dopri5(options.rtol, options.atol);
-  if (name == "cash_karp54") return make_odeint_cash_karp54(options.rtol, options.atol);
-  if (name == "bulirsch_stoer") return make_odeint_bulirsch_stoer(options.rtol, options.atol);
-  throw std::invalid_argument(
-      fmt::format("unknown integrator '{}' (known: {})", name, fmt::join(stepper_names(), ", ")));
+  return stepper_registry().at(name).make(options);
 }
 
 IntegrationReport integrate_to_steady(Stepper& stepper, const System& system, State& x,

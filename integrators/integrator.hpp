@@ -59,9 +59,11 @@ class Stepper {
   virtual void reset() {}
 };
 
-// Names: "euler", "heun" (improved Euler, the default), "rk4" (ours),
-// "odeint_rk4", "odeint_heun" (explicit_generic_rk tableau), "dopri5",
-// "cash_karp54", "bulirsch_stoer". Throws std::invalid_argument for an unknown name.
+// A registered stepper by name (integrators/registry.hpp): "euler", "heun" (improved
+// Euler, the default), "rk4" (ours), "odeint_rk4", "odeint_heun" (explicit_generic_rk
+// tableau), "dopri5", "cash_karp54", "bulirsch_stoer". Throws std::invalid_argument for
+// an unknown name (listing the registered ones) or options the stepper cannot use.
+// stepper_names() lists the registered names in registration order.
 std::unique_ptr<Stepper> make_stepper(std::string_view name, const IntegrationOptions& options);
 std::vector<std::string> stepper_names();
 

@@ -7,6 +7,8 @@
 #include <string>
 #include <utility>
 
+#include "integrators/registry.hpp"
+
 namespace wuxing {
 namespace {
 namespace odeint = boost::numeric::odeint;
@@ -151,6 +153,52 @@ std::unique_ptr<Stepper> make_odeint_bulirsch_stoer(double rtol, double atol) {
   // Its order varies (it picks the extrapolation depth); 2 * m_k_max is the ceiling.
   odeint::bulirsch_stoer<State> bs(atol, rtol);
   return std::make_unique<OdeintControlled<decltype(bs)>>("bulirsch_stoer", 16, bs);
+}
+
+// ---- Registrations (integrators/registry.hpp) ----------------------------------------
+
+namespace {
+// The controlled steppers take rtol and atol from the options.
+void check_tolerances(std::string_view name, const IntegrationOptions& options) {
+  if (!(options.rtol > 0.0) || !(options.atol >= 0.0))
+    throw std::invalid_argument(
+        fmt::format("stepper '{}': rtol = {} must be > 0 and atol = {} >= 0", name, options.rtol,
+                    options.atol));
+}
+}  // namespace
+
+WUXING_REGISTER_STEPPER(odeint_rk4) {
+  return {"odeint_rk4", "Boost.Odeint runge_kutta4, order 4, fixed step h",
+          [](const IntegrationOptions&) { return make_odeint_rk4(); }};
+}
+
+WUXING_REGISTER_STEPPER(odeint_heun) {
+  return {"odeint_heun", "Heun as a Boost.Odeint explicit_generic_rk tableau, fixed step h",
+          [](const IntegrationOptions&) { return make_odeint_heun(); }};
+}
+
+WUXING_REGISTER_STEPPER(dopri5) {
+  return {"dopri5", "Boost.Odeint controlled runge_kutta_dopri5 (rtol, atol; h is the first step)",
+          [](const IntegrationOptions& o) {
+            check_tolerances("dopri5", o);
+            return make_odeint_dopri5(o.rtol, o.atol);
+          }};
+}
+
+WUXING_REGISTER_STEPPER(cash_karp54) {
+  return {"cash_karp54", "Boost.Odeint controlled runge_kutta_cash_karp54 (rtol, atol)",
+          [](const IntegrationOptions& o) {
+            check_tolerances("cash_karp54", o);
+            return make_odeint_cash_karp54(o.rtol, o.atol);
+          }};
+}
+
+WUXING_REGISTER_STEPPER(bulirsch_stoer) {
+  return {"bulirsch_stoer", "Boost.Odeint bulirsch_stoer extrapolation (rtol, atol)",
+          [](const IntegrationOptions& o) {
+            check_tolerances("bulirsch_stoer", o);
+            return make_odeint_bulirsch_stoer(o.rtol, o.atol);
+          }};
 }
 
 }  // namespace wuxing

@@ -3,22 +3,24 @@
 #include <fmt/format.h>
 
 #include <cmath>
-#include <numbers>
 #include <stdexcept>
 
+#include "framework/equations/registry.hpp"
+#include "framework/equations/variant_helpers.hpp"
+
 namespace wuxing {
-namespace {
-// Index of element i - offset on the ring.
-inline int behind(int i, int offset, int n) { return ((i - offset) % n + n) % n; }
-}  // namespace
+
+using detail::behind;
+
+WUXING_REGISTER_EQUATION(jiang_r1) {
+  return {"jiang-r1",
+          "dx_i/dt = K1 x_{i-g} - K2 x_i x_{i-k} - K3 x_i + u_i (the reference reconstruction; "
+          "x* = (K1 - K3) / K2)",
+          []() -> std::unique_ptr<Equation> { return std::make_unique<JiangR1>(); }};
+}
 
 void JiangR1::validate(const KParams& K) const {
-  if (!std::isfinite(K.K1) || !std::isfinite(K.K2) || !std::isfinite(K.K3))
-    throw std::invalid_argument(
-        fmt::format("K's must be finite (K1 = {}, K2 = {}, K3 = {})", K.K1, K.K2, K.K3));
-  if (!(K.K1 > 0.0)) throw std::invalid_argument(fmt::format("K1 = {} must be > 0", K.K1));
-  if (!(K.K2 > 0.0)) throw std::invalid_argument(fmt::format("K2 = {} must be > 0", K.K2));
-  if (!(K.K3 >= 0.0)) throw std::invalid_argument(fmt::format("K3 = {} must be >= 0", K.K3));
+  detail::validate_k_signs(K);
   if (!(K.K1 > K.K3))
     throw std::invalid_argument(fmt::format(
         "K1 = {} must exceed K3 = {}: jiang-r1 has a positive fixed point only when K1 > K3", K.K1,
@@ -123,36 +125,17 @@ void JiangR1::parameter_derivative(const Topology& topo, const KParams& /*K*/, K
 
 Eigen::MatrixXd JiangR1::jacobian(const Topology& topo, const KParams& K,
                                   const Eigen::VectorXd& x) const {
-  topo.validate();
-  const int n = topo.n;
-  if (x.size() != n)
-    throw std::invalid_argument(
-        fmt::format("jacobian: state has {} elements, the topology {}", x.size(), n));
-  Eigen::MatrixXd J = Eigen::MatrixXd::Zero(n, n);
-  for (int i = 0; i < n; ++i) {
-    const int ig = behind(i, topo.g, n);
-    const int ik = behind(i, topo.k, n);
-    J(i, ig) += K.K1;
-    J(i, i) += -K.K2 * x(ik) - K.K3;
-    J(i, ik) += -K.K2 * x(i);
-  }
-  return J;
+  return detail::ring_jacobian(topo, x, [&](int i, int /*ig*/, int ik) {
+    return detail::RingRow{K.K1, -K.K2 * x(ik) - K.K3, -K.K2 * x(i)};
+  });
 }
 
 std::vector<std::complex<double>> JiangR1::fixed_point_eigenvalues(const Topology& topo,
                                                                    const KParams& K) const {
   topo.validate();
   validate(K);
-  // J* = -K1 I + K1 P_g - (K1 - K3) P_k is circulant; P_m has eigenvalues w^(-m j).
-  std::vector<std::complex<double>> lambdas(topo.n);
-  for (int m = 0; m < topo.n; ++m) {
-    auto w = [&](int power) {
-      const double angle = 2.0 * std::numbers::pi * m * power / topo.n;
-      return std::polar(1.0, -angle);
-    };
-    lambdas[m] = -K.K1 + K.K1 * w(topo.g) - (K.K1 - K.K3) * w(topo.k);
-  }
-  return lambdas;
+  // J* = -K1 I + K1 P_g - (K1 - K3) P_k.
+  return detail::circulant_eigenvalues(topo, -K.K1, K.K1, -(K.K1 - K.K3));
 }
 
 }  // namespace wuxing

@@ -1,0 +1,31 @@
+// The table of equation variants (framework/registry.hpp explains the mechanism). A
+// variant is one file pair framework/equations/<name>.{hpp,cpp} implementing Equation
+// (neuron.hpp); its .cpp registers it, at namespace scope inside `namespace wuxing`:
+//
+//   WUXING_REGISTER_EQUATION(jiang_r1) {
+//     return {"jiang-r1", "one line: the equation", [] -> std::unique_ptr<Equation> {...}};
+//   }
+//
+// make_equation() and equation_names() (neuron.hpp), spec validation of model.variant,
+// `wuxing run --help` and the docs' test read this table.
+#pragma once
+
+#include <memory>
+#include <string>
+
+#include "framework/neuron.hpp"
+#include "framework/registry.hpp"
+
+namespace wuxing {
+
+struct EquationEntry {
+  std::string name;         // the spec's model.variant
+  std::string description;  // one line: the right-hand side
+  std::unique_ptr<Equation> (*make)();
+};
+
+const Registry<EquationEntry>& equation_registry();
+
+}  // namespace wuxing
+
+#define WUXING_REGISTER_EQUATION(id) WUXING_DETAIL_REGISTRATION(EquationEntry, equation, id)

@@ -1,0 +1,37 @@
+// The table of losses on the output signals (MODEL.md section 5; framework/registry.hpp
+// explains the mechanism). A loss is one function of one sample's output signals,
+// registered at namespace scope inside `namespace wuxing`:
+//
+//   WUXING_REGISTER_LOSS(mse) { return {"mse", "one line", &mse_sample}; }
+//
+// output_loss() (loss.hpp), spec validation of training.loss, `wuxing run --help` and the
+// docs' test read this table. (The mlp_backprop baseline computes its own loss in mlp.cpp
+// and knows only cross_entropy and mse.)
+#pragma once
+
+#include <cstddef>
+#include <string>
+
+#include "framework/config.hpp"
+#include "framework/registry.hpp"
+
+namespace wuxing {
+
+// Loss of one sample: s[0..classes) are its output signals, label its class. Writes
+// dL/ds_k to dlds[k * stride] for every k and returns L. `scratch` has room for `classes`
+// doubles. Reads its parameters (logit_scale, target_amplitude, ...) from `training`.
+using SampleLoss = double (*)(const double* s, int classes, int label,
+                              const TrainingConfig& training, double* dlds, std::size_t stride,
+                              double* scratch);
+
+struct LossEntry {
+  std::string name;         // the spec's training.loss
+  std::string description;  // one line: the formula
+  SampleLoss sample;
+};
+
+const Registry<LossEntry>& loss_registry();
+
+}  // namespace wuxing
+
+#define WUXING_REGISTER_LOSS(id) WUXING_DETAIL_REGISTRATION(LossEntry, loss, id)

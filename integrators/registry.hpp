@@ -1,0 +1,32 @@
+// The table of steppers (framework/registry.hpp explains the mechanism). A stepper is a
+// class implementing Stepper (integrator.hpp) whose .cpp in integrators/ registers it,
+// at namespace scope inside `namespace wuxing`:
+//
+//   WUXING_REGISTER_STEPPER(rk4) {
+//     return {"rk4", "one line", [](const IntegrationOptions&) -> std::unique_ptr<Stepper> {...}};
+//   }
+//
+// make_stepper() and stepper_names() (integrator.hpp), spec validation of
+// integrator.method, `wuxing run --help` and the docs' test read this table.
+#pragma once
+
+#include <memory>
+#include <string>
+
+#include "framework/registry.hpp"
+#include "integrators/integrator.hpp"
+
+namespace wuxing {
+
+struct StepperEntry {
+  std::string name;         // the spec's integrator.method
+  std::string description;  // one line
+  // Throws std::invalid_argument for options the stepper cannot use (e.g. rtol <= 0).
+  std::unique_ptr<Stepper> (*make)(const IntegrationOptions& options);
+};
+
+const Registry<StepperEntry>& stepper_registry();
+
+}  // namespace wuxing
+
+#define WUXING_REGISTER_STEPPER(id) WUXING_DETAIL_REGISTRATION(StepperEntry, stepper, id)
