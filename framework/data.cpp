@@ -165,13 +165,6 @@ std::string cut_note(const Source& source) {
   return source.cut_short() ? " (the gzip stream is cut short: the .gz file is truncated)" : "";
 }
 
-std::uint64_t splitmix64(std::uint64_t z) {
-  z += 0x9e3779b97f4a7c15ULL;
-  z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ULL;
-  z = (z ^ (z >> 27)) * 0x94d049bb133111ebULL;
-  return z ^ (z >> 31);
-}
-
 // Independent streams of one run seed (see derive_seed).
 enum Stream : std::uint64_t {
   kTrainSubset = 1,
@@ -271,8 +264,8 @@ Dataset take_subset(const Dataset& full, int keep, bool shuffle, std::uint64_t s
   if (n == full.size()) return full;
   std::vector<std::size_t> chosen(n);
   if (shuffle) {
-    std::mt19937_64 rng(seed);
-    std::vector<std::size_t> perm = seeded_permutation(full.size(), rng);
+    Engine engine(seed);
+    std::vector<std::size_t> perm = seeded_permutation(full.size(), engine);
     std::copy(perm.begin(), perm.begin() + n, chosen.begin());
     std::sort(chosen.begin(), chosen.end());
   } else {
@@ -298,7 +291,7 @@ Dataset make_synthetic(int samples, int features, int classes, std::uint64_t see
     throw DataError("data." + std::string(key) + " = " + std::to_string(samples) +
                     ": expected at least 1 sample");
   }
-  std::mt19937_64 rng(seed);
+  Engine engine(seed);
   Dataset out;
   out.features = features;
   out.classes = classes;
@@ -307,42 +300,18 @@ Dataset make_synthetic(int samples, int features, int classes, std::uint64_t see
   out.pixels.resize(n * f);
   out.labels.resize(n);
   for (std::size_t s = 0; s < n; ++s) {
-    int label = static_cast<int>(uniform_below(rng, static_cast<std::uint64_t>(classes)));
+    int label = static_cast<int>(uniform_below(engine, static_cast<std::uint64_t>(classes)));
     out.labels[s] = static_cast<std::uint8_t>(label);
     for (std::size_t j = 0; j < f; ++j) {
       // Contiguous blocks of near-equal size: feature j belongs to block j * classes / features.
       bool on = static_cast<int>(j * classes / f) == label;
-      out.pixels[s * f + j] = static_cast<std::uint8_t>((on ? 160 : 0) + uniform_below(rng, 96));
+      out.pixels[s * f + j] = static_cast<std::uint8_t>((on ? 160 : 0) + uniform_below(engine, 96));
     }
   }
   return out;
 }
 
 }  // namespace
-
-std::uint64_t uniform_below(std::mt19937_64& rng, std::uint64_t bound) {
-  if (bound == 0) throw std::invalid_argument("uniform_below: bound must be at least 1");
-  // 2^64 mod bound: draws below it would make the low residues more likely.
-  std::uint64_t threshold = (0 - bound) % bound;
-  for (;;) {
-    std::uint64_t r = rng();
-    if (r >= threshold) return r % bound;
-  }
-}
-
-std::vector<std::size_t> seeded_permutation(std::size_t n, std::mt19937_64& rng) {
-  std::vector<std::size_t> perm(n);
-  for (std::size_t i = 0; i < n; ++i) perm[i] = i;
-  for (std::size_t i = 0; i + 1 < n; ++i) {
-    std::size_t j = i + static_cast<std::size_t>(uniform_below(rng, n - i));
-    std::swap(perm[i], perm[j]);
-  }
-  return perm;
-}
-
-std::uint64_t derive_seed(std::uint64_t seed, std::uint64_t stream) {
-  return splitmix64(seed ^ splitmix64(stream));
-}
 
 IdxArray read_idx(const fs::path& path) {
   std::error_code ec;
@@ -532,17 +501,14 @@ DatasetSplit load_dataset(const DataConfig& config, std::uint64_t seed) {
 void add_gaussian_noise(Dataset& data, double sigma, std::uint64_t seed) {
   if (!(sigma >= 0.0) || !(data.pixel_scale > 0.0))
     throw DataError("data.input_noise: need sigma >= 0 and pixel_scale > 0");
-  std::mt19937_64 rng(seed);
-  // Uniform in (0, 1) from the top 53 bits (the std distributions differ between libraries).
-  auto uniform = [&rng] { return (static_cast<double>(rng() >> 11) + 0.5) * 0x1.0p-53; };
+  Engine engine(seed);
   const double sigma_bytes = sigma / data.pixel_scale;
-  const double two_pi = 6.283185307179586;
   for (auto& p : data.pixels) {
-    // Box-Muller; one normal per pair of uniforms keeps the stream simple. The draws are
-    // sequenced (the order of evaluation of operands is unspecified).
-    const double u1 = uniform();
-    const double u2 = uniform();
-    const double z = std::sqrt(-2.0 * std::log(u1)) * std::cos(two_pi * u2);
+    // One normal per pair of uniforms keeps the stream simple. The draws are sequenced
+    // (the order of evaluation of operands is unspecified).
+    const double u1 = open_unit_from_bits(engine());
+    const double u2 = open_unit_from_bits(engine());
+    const double z = box_muller(u1, u2).first;
     const double v = std::nearbyint(static_cast<double>(p) + sigma_bytes * z);
     p = static_cast<std::uint8_t>(std::clamp(v, 0.0, 255.0));
   }

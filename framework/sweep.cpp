@@ -6,10 +6,10 @@
 #include <cmath>
 #include <map>
 #include <optional>
-#include <random>
 #include <set>
 
 #include "framework/distributions.hpp"
+#include "framework/random.hpp"
 
 namespace wuxing {
 
@@ -298,14 +298,13 @@ class SweepParser {
       result_.swept_keys.push_back(e.key);
     }
     if (dists.empty()) return;
-    // mt19937_64 is fully specified by the standard, and the conversion to [0, 1) is
-    // ours (std:: distributions differ between library implementations).
-    std::mt19937_64 rng(seed);
+    // Rng::uniform (framework/random.hpp): the same samples on every standard library.
+    Rng rng(seed);
     Axis axis{"random", {}};
     for (std::int64_t i = 0; i < samples; ++i) {
       Point p;
       for (const auto& d : dists) {
-        const double u = static_cast<double>(rng() >> 11) * 0x1.0p-53;
+        const double u = rng.uniform();
         if (d.kind == "choice") {
           auto idx = std::min(d.choices.size() - 1,
                               static_cast<std::size_t>(u * static_cast<double>(d.choices.size())));
