@@ -219,7 +219,7 @@ int do_run(const RunArgs& a) {
   }
   options.threads = threads;
   options.rerun_failed = a.rerun_failed;
-  options.trainer = production_trainer();
+  options.trainer = program_trainer();
   options.stop = &g_stop;
   // Test/tuning knob: seconds between re-assemblies of the main file (default 2).
   if (const char* interval = std::getenv("WUXING_ASSEMBLE_INTERVAL"))

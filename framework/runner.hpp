@@ -101,15 +101,4 @@ void check_finite(RunResult& result);
 // chance level; the thresholds are the spec's `status:` keys (framework/config.hpp).
 void judge_status(RunResult& result, const ExperimentConfig& config);
 
-namespace testing {
-// TEST ONLY. A stand-in for train_experiment with no numerics: it sleeps `sleep_ms`
-// per epoch and returns metrics that are a deterministic function of the config
-// (never of the thread count). learning_rate >= 1 gives status numerical_trouble
-// with a NaN loss; learning_rate >= 2 throws. build/wuxing selects it when the
-// environment variable WUXING_FAKE_TRAINER=<sleep_ms> is set (for the crash/resume
-// tests, which must not depend on the real trainer's speed).
-RunResult fake_train_experiment(const ExperimentConfig& config, const RunObserver& observer,
-                                int threads, int sleep_ms);
-}  // namespace testing
-
 }  // namespace wuxing

@@ -72,3 +72,28 @@ TEST_CASE("results record the commit the binary was built from, the one --versio
   CAPTURE(version.out);
   CHECK(version.out.find("(commit " + commit) != std::string::npos);
 }
+
+TEST_CASE("the production binary holds no test stand-in; the tests' build/wuxing_fake does") {
+  auto contains = [](const char* binary, const std::string& what) {
+    return test_support::slurp(binary).find(what) != std::string::npos;
+  };
+  CHECK_FALSE(contains(WUXING_BINARY, "WUXING_FAKE_TRAINER"));
+  CHECK_FALSE(contains(WUXING_BINARY, "fake trainer"));
+  CHECK(contains(WUXING_FAKE_BINARY, "WUXING_FAKE_TRAINER"));
+
+  // So build/wuxing trains for real whatever the environment says.
+  test_support::TempDir dir("cli");
+  const auto spec = dir.path / "p.yaml";
+  std::ofstream(spec) << "name: p\ndata: {dataset: synthetic, train_size: 20, test_size: 10}\n"
+                         "training: {epochs: 1}\n";
+  for (const bool fake : {false, true}) {
+    const std::string binary = fake ? WUXING_FAKE_BINARY : WUXING_BINARY;
+    const auto out = dir.path / (fake ? "fake.h5" : "real.h5");
+    auto r = test_support::run_binary(binary, {"run", spec.string(), "-o", out.string()}, dir.path,
+                                      {{"WUXING_FAKE_TRAINER", "0"}});
+    CAPTURE(binary);
+    CAPTURE(r.err);
+    REQUIRE(r.code == 0);
+    CHECK((r.err.find("fake trainer") != std::string::npos) == fake);
+  }
+}

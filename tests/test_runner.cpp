@@ -25,6 +25,7 @@
 #include "framework/shard.hpp"
 #include "framework/store.hpp"
 #include "framework/sweep.hpp"
+#include "tests/fake/fake_trainer.hpp"
 #include "tests/support.hpp"
 
 using namespace wuxing;
@@ -282,8 +283,8 @@ std::unique_ptr<WatchedChild> start_run(const std::filesystem::path& spec,
   std::map<std::string, std::string> env{{"WUXING_FAKE_TRAINER", std::to_string(epoch_ms)}};
   if (assemble_each_run) env["WUXING_ASSEMBLE_INTERVAL"] = "0";
   return std::make_unique<WatchedChild>(
-      std::vector<std::string>{WUXING_BINARY, "run", spec.string(), "-o", out.string(), "--threads",
-                               "2"},
+      std::vector<std::string>{WUXING_FAKE_BINARY, "run", spec.string(), "-o", out.string(),
+                               "--threads", "2"},
       env);
 }
 

@@ -41,7 +41,7 @@ EnvLookup env_of(std::map<std::string, std::string> vars) {
 test_support::Child run_wuxing(const std::vector<std::string>& args,
                                const std::map<std::string, std::string>& env,
                                const std::filesystem::path& log) {
-  std::vector<std::string> argv{WUXING_BINARY};
+  std::vector<std::string> argv{WUXING_FAKE_BINARY};
   argv.insert(argv.end(), args.begin(), args.end());
   return test_support::run_child(argv, env, log);
 }
@@ -291,7 +291,7 @@ TEST_CASE("a shard SIGKILLed mid-way and re-run completes without redoing finish
   const std::vector<std::string> args = {"run",     spec.string(), "-o",        out.string(),
                                          "--shard", "1/2",         "--threads", "1"};
   {
-    std::vector<std::string> argv{WUXING_BINARY};
+    std::vector<std::string> argv{WUXING_FAKE_BINARY};
     argv.insert(argv.end(), args.begin(), args.end());
     test_support::WatchedChild killed(argv, fake_env(40));
     REQUIRE(killed.wait_for(" ok: test acc", 4));

@@ -10,6 +10,7 @@
 #include "framework/runner.hpp"
 #include "framework/store.hpp"
 #include "framework/sweep.hpp"
+#include "tests/fake/fake_trainer.hpp"
 #include "tests/support.hpp"
 
 using namespace wuxing;

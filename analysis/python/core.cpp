@@ -175,7 +175,7 @@ py::dict run(const std::string& spec_file, const std::vector<std::string>& overr
   options.output = out;
   options.threads = threads > 0 ? threads : spec.base.threads;
   options.rerun_failed = rerun_failed;
-  options.trainer = observed_trainer(production_trainer(), state);
+  options.trainer = observed_trainer(program_trainer(), state);
   options.stop = &state.stop;
   options.show_progress = progress;
   SweepSummary s;
@@ -232,7 +232,7 @@ py::dict run_trial(const std::string& spec_file, const std::vector<std::string>&
   }
   CallbackState state;
   state.on_epoch = on_epoch;
-  const Trainer trainer = observed_trainer(production_trainer(), state);
+  const Trainer trainer = observed_trainer(program_trainer(), state);
   RunRecord rec = make_run_record(run);
   rec.plan_index = static_cast<std::size_t>(trial);
   run_watching_signals(state, [&] {
