@@ -124,7 +124,7 @@ int print_dry_run(const SweepPlan& plan, const std::filesystem::path& out,
   for (std::size_t i : owned) {
     const auto& r = plan.runs[i];
     auto it = stored.find(r.id);
-    const std::string state = it == stored.end() ? "todo" : it->second.status;
+    const std::string state = it == stored.end() ? "todo" : std::string(it->second.status.name());
     fmt::print("{:>5}  {}  {:<17}  {}\n", r.index, r.id, state, swept_values(r));
   }
   return 0;
@@ -252,7 +252,7 @@ int do_run(const RunArgs& a) {
     auto it = runs.find(plan.runs.front().id);
     if (it != runs.end())
       fmt::print("final test accuracy: {:.4f} (run {}, status {})\n",
-                 it->second.final_test_accuracy, it->first, it->second.status);
+                 it->second.final_test_accuracy, it->first, it->second.status.name());
   }
   if (s.stopped) {
     const int sig = g_stop_signal.load();

@@ -36,7 +36,7 @@ std::map<std::string, std::size_t> choose_sources(
   std::map<std::string, bool> chosen_ok;
   for (std::size_t i = 0; i < runs_per_source.size(); ++i) {
     for (const auto& [id, run] : runs_per_source[i]) {
-      const bool ok = run.status == "ok";
+      const bool ok = run.status == RunStatus::ok;
       auto it = chosen_ok.find(id);
       // Later wins, except that a failed copy never replaces an ok one.
       if (it == chosen_ok.end() || ok || !it->second) {
@@ -148,7 +148,7 @@ MergeSummary merge_shard_files(const std::filesystem::path& out,
   s.inputs = sources.size();
   for (const auto& [id, i] : chosen) {
     ++s.runs;
-    if (runs[i].at(id).status == "ok")
+    if (runs[i].at(id).status == RunStatus::ok)
       ++s.ok;
     else
       ++s.not_ok;

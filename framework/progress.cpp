@@ -150,14 +150,14 @@ void Progress::run_finished(const std::string& id, const RunResult& r) {
     active_.erase(it);
   }
   ++finished_;
-  if (r.status != "ok") ++failed_;
+  if (r.status != RunStatus::ok) ++failed_;
   const double acc = r.epochs.empty() ? NAN : r.epochs.back().test_accuracy;
-  if (!tty_ || r.status != "ok") {
+  if (!tty_ || r.status != RunStatus::ok) {
     std::string text =
         fmt::format("[{}/{}] run {} {}: test acc {:.4f}, {:.1f} s", already_done_ + finished_,
-                    total_, id, r.status, acc, r.wall_seconds);
+                    total_, id, r.status.name(), acc, r.wall_seconds);
     if (!label.empty()) text += fmt::format(", {}", label);
-    if (r.status != "ok") text += fmt::format(" ({})", r.reason);
+    if (r.status != RunStatus::ok) text += fmt::format(" ({})", r.reason);
     if (!tty_) text += fmt::format(", ETA {}", duration(eta_seconds_locked()));
     line_locked(text);
   }

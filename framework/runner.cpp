@@ -25,7 +25,7 @@ std::vector<std::size_t> runs_to_do(const SweepPlan& plan, const std::vector<std
     auto it = stored.find(plan.runs.at(i).id);
     if (it == stored.end()) {
       if (!rerun_failed) todo.push_back(i);
-    } else if (it->second.status != "ok") {
+    } else if (it->second.status != RunStatus::ok) {
       todo.push_back(i);
     }
   }
@@ -36,17 +36,18 @@ std::map<std::string, StoredRun> union_of_runs(std::map<std::string, StoredRun> 
                                                const std::map<std::string, StoredRun>& known) {
   for (const auto& [id, run] : known) {
     auto it = stored.find(id);
-    if (it == stored.end() || (run.status == "ok" && it->second.status != "ok")) stored[id] = run;
+    if (it == stored.end() || (run.status == RunStatus::ok && it->second.status != RunStatus::ok))
+      stored[id] = run;
   }
   return stored;
 }
 
 void check_finite(RunResult& r) {
-  if (r.status != "ok") return;
+  if (r.status != RunStatus::ok) return;
   for (const auto& e : r.epochs) {
     if (!std::isfinite(e.train_loss) || !std::isfinite(e.test_loss) ||
         !std::isfinite(e.test_accuracy) || !std::isfinite(e.train_accuracy)) {
-      r.status = "numerical_trouble";
+      r.status = RunStatus::numerical_trouble;
       r.reason = fmt::format("non-finite loss or accuracy in epoch {}", e.epoch);
       return;
     }
@@ -73,12 +74,12 @@ int chance_classes(const ExperimentConfig& c) {
 
 void judge_status(RunResult& r, const ExperimentConfig& c) {
   check_finite(r);
-  if (r.status != "ok" || r.epochs.empty()) return;
+  if (r.status != RunStatus::ok || r.epochs.empty()) return;
   double unsettled = 0.0;
   for (const auto& e : r.epochs) unsettled += e.unsettled_fraction;
   unsettled /= static_cast<double>(r.epochs.size());
   if (unsettled > c.status.max_unsettled_fraction) {
-    r.status = "numerical_trouble";
+    r.status = RunStatus::numerical_trouble;
     r.reason = fmt::format(
         "forward phases mostly did not settle: {:.1f} % unsettled over {} epoch(s) (more than "
         "status.max_unsettled_fraction = {})",
@@ -88,7 +89,7 @@ void judge_status(RunResult& r, const ExperimentConfig& c) {
   const double chance = 1.0 / chance_classes(c);
   const double accuracy = r.epochs.back().test_accuracy;
   if (c.status.min_above_chance > -1 && accuracy <= chance + c.status.min_above_chance) {
-    r.status = "numerical_trouble";
+    r.status = RunStatus::numerical_trouble;
     r.reason = fmt::format(
         "final test accuracy {:.4f} is at chance level (1/{} = {:.4f}, "
         "status.min_above_chance = {})",
@@ -155,7 +156,8 @@ SweepSummary SweepRunner::run() {
   summary.skipped = owned.size() - todo.size();
   std::size_t already_ok = 0;  // of this plan's runs (a grown sweep's file holds others too)
   for (const auto& r : plan_.runs)
-    if (auto it = stored.find(r.id); it != stored.end() && it->second.status == "ok") ++already_ok;
+    if (auto it = stored.find(r.id); it != stored.end() && it->second.status == RunStatus::ok)
+      ++already_ok;
   (void)provenance();  // compute once, before the threads start
 
   const int threads = options_.threads > 0 ? options_.threads : omp_get_max_threads();
@@ -277,11 +279,11 @@ SweepSummary SweepRunner::run() {
       rec.result = options_.trainer(planned.config, observer, run_threads);
     } catch (const std::exception& e) {
       rec.result = RunResult{};
-      rec.result.status = "failed";
+      rec.result.status = RunStatus::failed;
       rec.result.reason = e.what();
     } catch (...) {
       rec.result = RunResult{};
-      rec.result.status = "failed";
+      rec.result.status = RunStatus::failed;
       rec.result.reason = "unknown exception";
     }
     const double wall =
@@ -302,11 +304,12 @@ SweepSummary SweepRunner::run() {
     {
       std::lock_guard lock(summary_mutex);
       ++summary.ran;
-      if (rec.result.status == "ok") {
+      if (rec.result.status == RunStatus::ok) {
         ++summary.ok;
       } else {
         ++summary.failed;
-        summary.failures.emplace_back(rec.id, rec.result.status + ": " + rec.result.reason);
+        summary.failures.emplace_back(
+            rec.id, std::string(rec.result.status.name()) + ": " + rec.result.reason);
       }
     }
     queue.push(std::move(rec));

@@ -393,7 +393,14 @@ StoredRun stored_run(hid_t run, const std::string& id) {
   StoredRun s;
   s.id = id;
   s.plan_index = static_cast<std::size_t>(read_attr_number<std::int64_t>(run, "plan_index"));
-  s.status = read_attr_string(run, "status");
+  const std::string status = read_attr_string(run, "status");
+  const auto parsed = parse_run_status(status);
+  if (!parsed)
+    throw StoreError(
+        fmt::format("run {}: unknown status '{}' (expected ok, failed, "
+                    "numerical_trouble or pruned)",
+                    id, status));
+  s.status = *parsed;
   s.reason = read_attr_string(run, "reason");
   s.start_time = read_attr_string(run, "start_time");
   s.end_time = read_attr_string(run, "end_time");
@@ -528,7 +535,7 @@ void write_run_group(hid_t file, const RunRecord& rec) {
   }
   attr_strings(g, "swept_keys", keys);
   attr_strings(g, "swept_values", values);
-  attr_string(g, "status", r.status);
+  attr_string(g, "status", std::string(r.status.name()));
   attr_string(g, "reason", r.reason);
   const double nan = std::numeric_limits<double>::quiet_NaN();
   attr_number(g, "final_test_accuracy", r.epochs.empty() ? nan : r.epochs.back().test_accuracy);
@@ -594,7 +601,7 @@ void write_index(hid_t file, const StoreHeader& header) {
     columns.push_back(name);
   };
   strings("run_id", [](const Row& r) { return r.run.id; });
-  strings("status", [](const Row& r) { return r.run.status; });
+  strings("status", [](const Row& r) { return std::string(r.run.status.name()); });
   for (const auto& c : header.columns) {
     if (c.key == "seed") {
       std::vector<std::uint64_t> v;

@@ -73,7 +73,7 @@ RunRecord make_run_record(const PlannedRun& run);
 struct StoredRun {
   std::string id;
   std::size_t plan_index = 0;
-  std::string status;
+  RunStatus status;
   std::string reason;
   std::string start_time;
   std::string end_time;

@@ -172,7 +172,7 @@ TEST_CASE("SIGKILL at 24 seeded random moments never loses a reported run; the r
   CHECK(WEXITSTATUS(status) == 0);
   const auto runs = read_runs(out);
   CHECK(runs.size() == 60);
-  for (const auto& [id, r] : runs) CHECK(r.status == "ok");
+  for (const auto& [id, r] : runs) CHECK(r.status == RunStatus::ok);
   for (const auto& [id, start] : seen) CHECK(runs.at(id).start_time == start);
   CHECK(read_index(out).rows == 60);
   if (h5dump) CHECK(h5dump_reads(out));

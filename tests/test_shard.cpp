@@ -136,7 +136,7 @@ TEST_CASE("build/wuxing without MPI under an MPI launcher refuses and writes not
 #endif
 
 TEST_CASE("choose_sources: a run ok in any input is ok; otherwise the later input wins") {
-  auto run = [](const std::string& status) {
+  auto run = [](RunStatus status) {
     StoredRun r;
     r.status = status;
     return r;
@@ -212,7 +212,7 @@ TEST_CASE("shards 0/3, 1/3, 2/3 run separately and merged equal a single-process
     REQUIRE(read_runs(broken).size() == 4);
     REQUIRE(run_wuxing({"merge", partial.string(), broken.string()}, {}, dir.path / "log")
                 .exit_code() == 0);
-    for (const auto& [id, r] : read_runs(partial)) CHECK(r.status == "failed");
+    for (const auto& [id, r] : read_runs(partial)) CHECK(r.status == RunStatus::failed);
     REQUIRE(
         run_wuxing({"merge", partial.string(), broken.string(), shard_path(out, {0, 3}).string(),
                     shard_path(out, {1, 3}).string(), shard_path(out, {2, 3}).string()},
@@ -227,10 +227,10 @@ TEST_CASE("shards 0/3, 1/3, 2/3 run separately and merged equal a single-process
     const auto broken_runs = read_runs(broken);
     for (const auto& [id, r] : read_runs(partial)) {
       CAPTURE(id);
-      if (good.at(id).status == "ok")
-        CHECK(r.status == "ok");
+      if (good.at(id).status == RunStatus::ok)
+        CHECK(r.status == RunStatus::ok);
       else
-        CHECK(r.status == (broken_runs.count(id) ? "failed" : good.at(id).status));
+        CHECK(r.status == (broken_runs.count(id) ? RunStatus::failed : good.at(id).status));
     }
   }
 }

@@ -94,7 +94,7 @@ TEST_CASE("store round trip: index, metrics, config text, provenance") {
   // Reopening sees the stored runs.
   ResultsStore again(out, make_store_header(plan));
   CHECK(again.runs().size() == 4);
-  CHECK(again.runs().at(run.id).status == "ok");
+  CHECK(again.runs().at(run.id).status == RunStatus::ok);
   CHECK(again.runs().at(run.id).plan_index == 5);
 }
 
@@ -226,11 +226,11 @@ TEST_CASE("a re-run replaces the stored run; merge_results merges shards") {
     failed.result.reason = "boom";
     store.add(failed);
     store.assemble();
-    CHECK(read_runs(out).at(plan.runs[0].id).status == "failed");
+    CHECK(read_runs(out).at(plan.runs[0].id).status == RunStatus::failed);
     store.add(record_for(plan.runs[0]));
     store.assemble();
   }
-  CHECK(read_runs(out).at(plan.runs[0].id).status == "ok");
+  CHECK(read_runs(out).at(plan.runs[0].id).status == RunStatus::ok);
   CHECK(read_index(out).rows == 1);
 
   // Two shards written separately, merged into one file.

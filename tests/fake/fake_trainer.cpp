@@ -51,7 +51,7 @@ RunResult fake_train_experiment(const ExperimentConfig& config, const RunObserve
     m.wall_seconds = sleep_ms / 1000.0;
     if (config.training.learning_rate >= 1.0) {
       m.train_loss = NAN;
-      r.status = "numerical_trouble";
+      r.status = RunStatus::numerical_trouble;
       r.reason = "fake trainer: diverged (learning_rate >= 1)";
     }
     if (!close_epoch(r, m, observer, false, save_nothing)) break;
