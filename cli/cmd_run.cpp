@@ -14,6 +14,7 @@
 #include <string>
 #include <vector>
 
+#include "analysis/stability_scan.hpp"
 #include "cli/commands.hpp"
 #include "framework/data.hpp"
 #include "framework/experiment.hpp"
@@ -94,10 +95,6 @@ Spec syntax (YAML; keys as in framework/config.hpp):
     seeds:  [0, 1, 2]       # or {repeat: 3}: base seed + 0, 1, 2
 Overrides: key.path=value, e.g. training.epochs=1 network.hidden=[50] sweep.grid.model.K3=[0.3,0.5]
 )";
-
-void print_errors(const SpecErrors& e) {
-  for (const auto& err : e.errors()) fmt::print(stderr, "error: {}\n", err.to_string());
-}
 
 // What `run --dry-run` shows: the runs this process would own (with --shard, only the
 // shard's), their IDs, stored status and swept values, and the file it would write.
@@ -272,6 +269,10 @@ int do_run(const RunArgs& a) {
 
 }  // namespace
 
+void print_errors(const SpecErrors& e) {
+  for (const auto& err : e.errors()) fmt::print(stderr, "error: {}\n", err.to_string());
+}
+
 void add_run_command(CLI::App& app) {
   auto args = std::make_shared<RunArgs>();
   auto* cmd = app.add_subcommand(
@@ -315,7 +316,8 @@ void add_validate_command(CLI::App& app) {
   auto* cmd = app.add_subcommand(
       "validate",
       "Check a spec without running it: syntax, unknown keys (with suggestions), types, "
-      "physically meaningless values and the sweep. Prints one line per error "
+      "physically meaningless values and the sweep (or a stability spec's keys and values). Prints "
+      "one line per error "
       "(file:line:column: key: message).");
   cmd->footer(kSpecHelp);
   cmd->add_option("spec", *spec_file, "Experiment spec (YAML)")
@@ -326,6 +328,12 @@ void add_validate_command(CLI::App& app) {
     // Every check `run` makes before it starts: the spec, every planned run's config, and
     // the data sets (the same check_data).
     try {
+      if (is_stability_spec(*spec_file)) {
+        const StabilitySpec spec = load_stability_spec(*spec_file, *overrides);
+        fmt::print("{}: ok: stability spec, n = [{}], {} map ratios\n", *spec_file,
+                   fmt::join(spec.n, ", "), spec.map_ratio_points);
+        return;
+      }
       Spec spec = load_spec(*spec_file, *overrides);
       const std::uint64_t n = count_runs(spec);
       if (n <= kLargeSweepRuns) {

@@ -161,6 +161,18 @@ SpecNode parse_yaml(const std::string& text, const std::string& file) {
 
 // ---- Composition --------------------------------------------------------------------
 
+// Reads at most kMaxSpecBytes + 1 bytes: enough for parse_yaml to refuse a longer file
+// without reading, say, /dev/zero to its (missing) end.
+std::optional<std::string> read_spec_file(const std::filesystem::path& path) {
+  std::ifstream in(path, std::ios::binary);
+  if (!in) return std::nullopt;
+  std::string text(kMaxSpecBytes + 1, '\0');
+  in.read(text.data(), static_cast<std::streamsize>(text.size()));
+  if (in.bad()) return std::nullopt;
+  text.resize(static_cast<std::size_t>(in.gcount()));
+  return text;
+}
+
 namespace {
 
 // `over` wins; maps merge key by key, anything else is replaced whole.
@@ -188,18 +200,6 @@ std::string chain_text(const std::vector<std::string>& chain) {
     out += c;
   }
   return out;
-}
-
-// Reads at most kMaxSpecBytes + 1 bytes: enough for parse_yaml to refuse a longer file
-// without reading, say, /dev/zero to its (missing) end.
-std::optional<std::string> read_text(const std::filesystem::path& path) {
-  std::ifstream in(path, std::ios::binary);
-  if (!in) return std::nullopt;
-  std::string text(kMaxSpecBytes + 1, '\0');
-  in.read(text.data(), static_cast<std::streamsize>(text.size()));
-  if (in.bad()) return std::nullopt;
-  text.resize(static_cast<std::size_t>(in.gcount()));
-  return text;
 }
 
 SpecNode compose(SpecNode node, const std::filesystem::path& file, std::vector<std::string> chain) {
@@ -251,7 +251,7 @@ SpecNode compose(SpecNode node, const std::filesystem::path& file, std::vector<s
           b->origin, "base",
           fmt::format("more than {} base: files read for one spec; that is the limit",
                       kMaxSpecFiles))});
-    auto text = read_text(path);
+    auto text = read_spec_file(path);
     if (!text) {
       throw SpecErrors({make_spec_error(b->origin, "base",
                                         fmt::format("cannot read base file '{}' (included by {})",
@@ -737,6 +737,11 @@ std::string nearest_key(std::string_view path) {
   if (path.find('.') != std::string_view::npos)
     for (const auto& c : config_keys())
       if (leaf_of(c) == leaf && c.find('.') != std::string::npos) return c;
+  return nearest_name(path, candidates);
+}
+
+std::string nearest_name(std::string_view path, const std::vector<std::string>& candidates) {
+  const std::string leaf = leaf_of(path);
   std::string best;
   std::size_t best_d = SIZE_MAX;
   for (const auto& c : candidates) {
@@ -755,6 +760,36 @@ std::string nearest_key(std::string_view path) {
   return best_d <= limit ? best : std::string();
 }
 
+namespace {
+
+SpecErrors mismatch(const SpecNode& value, const std::string& key, const TypeMismatch& m) {
+  std::string got = value.is_scalar()     ? fmt::format("'{}'", value.scalar)
+                    : value.is_sequence() ? std::string("a list")
+                    : value.is_map()      ? std::string("a mapping")
+                                          : std::string("nothing");
+  return SpecErrors(
+      {make_spec_error(value.origin, key, fmt::format("expected {}, got {}", m.expected, got))});
+}
+
+}  // namespace
+
+template <class T>
+T spec_value(const SpecNode& value, const std::string& key) {
+  try {
+    return Conv<T>::from(value);
+  } catch (const TypeMismatch& m) {
+    throw mismatch(value, key, m);
+  }
+}
+template double spec_value<double>(const SpecNode&, const std::string&);
+template int spec_value<int>(const SpecNode&, const std::string&);
+template std::int64_t spec_value<std::int64_t>(const SpecNode&, const std::string&);
+template std::uint64_t spec_value<std::uint64_t>(const SpecNode&, const std::string&);
+template bool spec_value<bool>(const SpecNode&, const std::string&);
+template std::string spec_value<std::string>(const SpecNode&, const std::string&);
+template std::vector<int> spec_value<std::vector<int>>(const SpecNode&, const std::string&);
+template Range spec_value<Range>(const SpecNode&, const std::string&);
+
 void apply_value(ExperimentConfig& config, const std::string& path, const SpecNode& value) {
   const Field* f = find_field(path);
   if (!f) {
@@ -766,12 +801,7 @@ void apply_value(ExperimentConfig& config, const std::string& path, const SpecNo
   try {
     f->set(config, value);
   } catch (const TypeMismatch& m) {
-    std::string got = value.is_scalar()     ? fmt::format("'{}'", value.scalar)
-                      : value.is_sequence() ? std::string("a list")
-                      : value.is_map()      ? std::string("a mapping")
-                                            : std::string("nothing");
-    throw SpecErrors(
-        {make_spec_error(value.origin, path, fmt::format("expected {}, got {}", m.expected, got))});
+    throw mismatch(value, path, m);
   }
 }
 
@@ -860,12 +890,10 @@ Origin Spec::origin_of(const std::string& path) const {
   return Origin{file.string(), 0, 0};
 }
 
-Spec load_spec_text(const std::string& text, const std::filesystem::path& file,
-                    const std::vector<std::string>& overrides) {
+SpecNode compose_spec(const std::string& text, const std::filesystem::path& file,
+                      const std::vector<std::string>& overrides) {
   const BudgetScope budget;
-  Spec spec;
-  spec.file = file;
-  spec.tree = compose(parse_yaml(text, file.string()), file, {});
+  SpecNode tree = compose(parse_yaml(text, file.string()), file, {});
   int position = 0;
   for (const auto& o : overrides) {
     ++position;
@@ -877,8 +905,17 @@ Spec load_spec_text(const std::string& text, const std::filesystem::path& file,
           value.origin, "base",
           "cannot be overridden on the command line (base files are composed when the spec "
           "is read); write a spec with `base: [...]` instead")});
-    set_path(spec.tree, parts, value, value.origin);
+    set_path(tree, parts, value, value.origin);
   }
+  return tree;
+}
+
+Spec load_spec_text(const std::string& text, const std::filesystem::path& file,
+                    const std::vector<std::string>& overrides) {
+  const BudgetScope budget;
+  Spec spec;
+  spec.file = file;
+  spec.tree = compose_spec(text, file, overrides);
   std::vector<SpecError> errors;
   fill_config(spec.tree, spec.base, &spec.description, errors);
   if (const SpecNode* sweep = spec.tree.find("sweep");
@@ -899,7 +936,7 @@ Spec load_spec_text(const std::string& text, const std::filesystem::path& file,
 }
 
 Spec load_spec(const std::filesystem::path& file, const std::vector<std::string>& overrides) {
-  auto text = read_text(file);
+  auto text = read_spec_file(file);
   if (!text) throw SpecErrors({SpecError{file.string(), 0, 0, "", "cannot read the spec file"}});
   return load_spec_text(*text, file, overrides);
 }

@@ -7,6 +7,7 @@
 #include <cstdint>
 #include <filesystem>
 #include <functional>
+#include <optional>
 #include <stdexcept>
 #include <string>
 #include <string_view>
@@ -99,6 +100,27 @@ struct Spec {
   Origin origin_of(const std::string& path) const;
   const SpecNode* sweep() const { return tree.find("sweep"); }
 };
+
+// The text of a spec file (at most kMaxSpecBytes + 1 bytes, so that parse_yaml refuses a longer
+// one without reading it all), or nullopt when it cannot be read.
+std::optional<std::string> read_spec_file(const std::filesystem::path& path);
+
+// The tree of a spec: `text` parsed, its `base:` files merged in (relative to `file`) and the
+// command-line overrides applied, every node keeping the origin of what set it. The start of
+// load_spec, shared with specs that fill something else than an ExperimentConfig (the stability
+// scan, analysis/stability_scan.hpp). Throws SpecErrors.
+SpecNode compose_spec(const std::string& text, const std::filesystem::path& file,
+                      const std::vector<std::string>& overrides = {});
+
+// One spec value as a T (double, int, std::int64_t, std::uint64_t, bool, std::string,
+// std::vector<int>, Range), by the rules of the config keys. Throws SpecErrors at the value's
+// origin naming `key`: "expected a number, got 'fast'".
+template <class T>
+T spec_value(const SpecNode& value, const std::string& key);
+
+// The entry of `candidates` nearest to `name` by edit distance (a case slip counts as none), or
+// "" when none is close enough to suggest.
+std::string nearest_name(std::string_view name, const std::vector<std::string>& candidates);
 
 // Loads, composes, applies overrides, fills and validates. Throws SpecErrors.
 Spec load_spec(const std::filesystem::path& file, const std::vector<std::string>& overrides = {});

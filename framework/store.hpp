@@ -21,13 +21,11 @@
 #include <vector>
 
 #include "framework/experiment.hpp"
+#include "framework/store_error.hpp"
 #include "framework/sweep.hpp"
 
 namespace wuxing {
 
-struct StoreError : std::runtime_error {
-  using std::runtime_error::runtime_error;
-};
 // The output's lock is held by another process (a writer that may finish soon).
 struct StoreBusy : StoreError {
   using StoreError::StoreError;

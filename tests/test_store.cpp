@@ -266,3 +266,15 @@ TEST_CASE("two stores on one file: the second is refused while the first lives")
   }
   CHECK_NOTHROW(ResultsStore(out, make_store_header(plan)));  // released
 }
+
+TEST_CASE("run status: names round-trip, an unknown name is refused") {
+  for (RunStatus s :
+       {RunStatus::ok, RunStatus::failed, RunStatus::numerical_trouble, RunStatus::pruned}) {
+    const auto back = parse_run_status(s.name());
+    REQUIRE(back.has_value());
+    CHECK(*back == s);
+  }
+  CHECK(RunStatus("numerical_trouble") == RunStatus::numerical_trouble);
+  CHECK_FALSE(parse_run_status("OK").has_value());
+  CHECK_FALSE(parse_run_status("").has_value());
+}
