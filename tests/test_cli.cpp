@@ -97,3 +97,21 @@ TEST_CASE("the production binary holds no test stand-in; the tests' build/wuxing
     CHECK((r.err.find("fake trainer") != std::string::npos) == fake);
   }
 }
+
+TEST_CASE("validate checks a stability spec: ok, or every error as file:line:col: key") {
+  test_support::TempDir dir("cli");
+  auto ok = run_wuxing(
+      {"validate", std::string(WUXING_SOURCE_DIR) + "/experiments/stability-hopf.yaml"}, dir.path);
+  CAPTURE(ok.err);
+  CHECK(ok.code == 0);
+  CHECK(ok.out.find("ok: stability spec") != std::string::npos);
+  const auto bad = dir.path / "bad.yaml";
+  std::ofstream(bad) << "stability:\n  n: [5]\n  ratios: 3\n  h: fast\n";
+  auto r = run_wuxing({"validate", bad.string()}, dir.path);
+  check_clean_failure(r, {bad.string() + ":3:3: stability.ratios: unknown key",
+                          bad.string() + ":4:6: stability.h: expected a number, got 'fast'"});
+  CHECK(r.code == 2);
+  auto o = run_wuxing({"validate", bad.string(), "stability.h=0.1", "stability.ratios="}, dir.path);
+  CHECK(o.code == 2);
+  CHECK(o.err.find("stability.h") == std::string::npos);  // overridden
+}
