@@ -10,7 +10,7 @@
 #include <set>
 
 #include "analysis/table.hpp"
-#include "framework/store.hpp"
+#include "framework/pipeline/store.hpp"
 
 namespace wuxing {
 

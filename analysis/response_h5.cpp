@@ -6,7 +6,7 @@
 #include <cmath>
 
 #include "analysis/response_scan.hpp"
-#include "framework/h5.hpp"
+#include "framework/pipeline/h5.hpp"
 
 namespace wuxing {
 namespace {

@@ -10,7 +10,7 @@
 #include <numbers>
 #include <stdexcept>
 
-#include "framework/h5.hpp"
+#include "framework/pipeline/h5.hpp"
 
 namespace wuxing {
 namespace {

@@ -31,7 +31,7 @@ struct StabilitySpec {
   void validate() const;
 };
 
-// Reads a spec with a `stability:` block on the common spec system (framework/spec.hpp):
+// Reads a spec with a `stability:` block on the common spec system (framework/pipeline/spec.hpp):
 // `base:` files, command-line overrides (`stability.n=[5]`), and SpecErrors naming the file,
 // line, column and key for unknown keys, wrong types and meaningless values
 // (analysis/stability_spec.cpp).

@@ -1,6 +1,6 @@
-// The `stability:` spec of `wuxing stability` on the common spec system (framework/spec.hpp):
-// the same YAML reading, `base:` files, command-line overrides and file:line:column errors as
-// experiment specs, with its own key table.
+// The `stability:` spec of `wuxing stability` on the common spec system
+// (framework/pipeline/spec.hpp): the same YAML reading, `base:` files, command-line overrides and
+// file:line:column errors as experiment specs, with its own key table.
 #include <fmt/format.h>
 
 #include <algorithm>
@@ -11,7 +11,7 @@
 #include <vector>
 
 #include "analysis/stability_scan.hpp"
-#include "framework/spec.hpp"
+#include "framework/pipeline/spec.hpp"
 
 namespace wuxing {
 namespace {

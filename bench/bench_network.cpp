@@ -27,7 +27,7 @@
 #include "framework/model/forward_phase.hpp"
 #include "framework/model/network.hpp"
 #include "framework/model/operating_point.hpp"
-#include "framework/spec.hpp"
+#include "framework/pipeline/spec.hpp"
 #include "framework/training.hpp"
 
 // ---------------------------------------------------------------------------------------

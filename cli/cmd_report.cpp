@@ -9,7 +9,7 @@
 
 #include "analysis/report.hpp"
 #include "cli/commands.hpp"
-#include "framework/store.hpp"
+#include "framework/pipeline/store.hpp"
 
 namespace wuxing::cli {
 

@@ -10,7 +10,7 @@
 
 #include "analysis/stability_scan.hpp"
 #include "cli/commands.hpp"
-#include "framework/spec.hpp"
+#include "framework/pipeline/spec.hpp"
 
 namespace wuxing::cli {
 namespace {

@@ -2,8 +2,8 @@
 // trainer they hand to the runner, and the up-front check of the data sets.
 #pragma once
 
-#include "framework/runner.hpp"
-#include "framework/sweep.hpp"
+#include "framework/pipeline/runner.hpp"
+#include "framework/pipeline/sweep.hpp"
 
 namespace wuxing {
 

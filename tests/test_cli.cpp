@@ -8,7 +8,7 @@
 #include <string>
 #include <vector>
 
-#include "framework/store.hpp"
+#include "framework/pipeline/store.hpp"
 #include "tests/cli_support.hpp"
 #include "tests/support.hpp"
 

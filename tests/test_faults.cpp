@@ -24,7 +24,7 @@
 #include <vector>
 
 #include "framework/checkpoint.hpp"
-#include "framework/store.hpp"
+#include "framework/pipeline/store.hpp"
 #include "tests/support.hpp"
 
 namespace fs = std::filesystem;

@@ -4,7 +4,7 @@
 
 #include <fstream>
 
-#include "framework/merge.hpp"
+#include "framework/pipeline/merge.hpp"
 #include "support.hpp"
 
 namespace wuxing {

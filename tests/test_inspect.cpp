@@ -6,8 +6,8 @@
 #include <sstream>
 
 #include "analysis/inspect.hpp"
-#include "framework/spec.hpp"
-#include "framework/sweep.hpp"
+#include "framework/pipeline/spec.hpp"
+#include "framework/pipeline/sweep.hpp"
 #include "support.hpp"
 
 namespace wuxing {

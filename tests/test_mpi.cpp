@@ -18,8 +18,8 @@
 #include <string>
 #include <vector>
 
-#include "framework/shard.hpp"
-#include "framework/store.hpp"
+#include "framework/pipeline/shard.hpp"
+#include "framework/pipeline/store.hpp"
 #include "tests/support.hpp"
 
 using namespace wuxing;

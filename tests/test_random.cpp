@@ -12,9 +12,9 @@
 #include <vector>
 
 #include "framework/data.hpp"
+#include "framework/pipeline/spec.hpp"
+#include "framework/pipeline/sweep.hpp"
 #include "framework/random.hpp"
-#include "framework/spec.hpp"
-#include "framework/sweep.hpp"
 #include "framework/training.hpp"
 
 using namespace wuxing;

@@ -15,9 +15,9 @@
 #include <vector>
 
 #include "analysis/report.hpp"
-#include "framework/spec.hpp"
-#include "framework/store.hpp"
-#include "framework/sweep.hpp"
+#include "framework/pipeline/spec.hpp"
+#include "framework/pipeline/store.hpp"
+#include "framework/pipeline/sweep.hpp"
 #include "tests/support.hpp"
 
 using namespace wuxing;

@@ -21,10 +21,10 @@
 #include <vector>
 
 #include "framework/checkpoint.hpp"
-#include "framework/runner.hpp"
-#include "framework/shard.hpp"
-#include "framework/store.hpp"
-#include "framework/sweep.hpp"
+#include "framework/pipeline/runner.hpp"
+#include "framework/pipeline/shard.hpp"
+#include "framework/pipeline/store.hpp"
+#include "framework/pipeline/sweep.hpp"
 #include "tests/fake/fake_trainer.hpp"
 #include "tests/support.hpp"
 

@@ -1,6 +1,6 @@
 // Shards of a sweep (--shard i/N, --shard slurm), `wuxing merge`, resume after a killed
-// shard, and the refusal of a build without MPI under mpirun (framework/shard.hpp,
-// framework/merge.hpp, framework/mpi.hpp).
+// shard, and the refusal of a build without MPI under mpirun (framework/pipeline/shard.hpp,
+// framework/pipeline/merge.hpp, framework/pipeline/mpi.hpp).
 #include <doctest/doctest.h>
 #include <fcntl.h>
 #include <signal.h>
@@ -17,12 +17,12 @@
 #include <thread>
 #include <vector>
 
-#include "framework/merge.hpp"
-#include "framework/mpi.hpp"
-#include "framework/runner.hpp"
-#include "framework/shard.hpp"
-#include "framework/store.hpp"
-#include "framework/sweep.hpp"
+#include "framework/pipeline/merge.hpp"
+#include "framework/pipeline/mpi.hpp"
+#include "framework/pipeline/runner.hpp"
+#include "framework/pipeline/shard.hpp"
+#include "framework/pipeline/store.hpp"
+#include "framework/pipeline/sweep.hpp"
 #include "tests/support.hpp"
 
 using namespace wuxing;

@@ -12,7 +12,7 @@
 
 #include "analysis/stability.hpp"
 #include "analysis/stability_scan.hpp"
-#include "framework/spec.hpp"
+#include "framework/pipeline/spec.hpp"
 
 using namespace wuxing;
 

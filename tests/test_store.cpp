@@ -7,9 +7,9 @@
 #include <fstream>
 #include <string>
 
-#include "framework/runner.hpp"
-#include "framework/store.hpp"
-#include "framework/sweep.hpp"
+#include "framework/pipeline/runner.hpp"
+#include "framework/pipeline/store.hpp"
+#include "framework/pipeline/sweep.hpp"
 #include "tests/fake/fake_trainer.hpp"
 #include "tests/support.hpp"
 

@@ -25,12 +25,12 @@
 
 #include "analysis/inspect.hpp"
 #include "framework/data.hpp"
-#include "framework/provenance.hpp"
-#include "framework/runner.hpp"
-#include "framework/search.hpp"
-#include "framework/spec.hpp"
-#include "framework/store.hpp"
-#include "framework/sweep.hpp"
+#include "framework/pipeline/provenance.hpp"
+#include "framework/pipeline/runner.hpp"
+#include "framework/pipeline/search.hpp"
+#include "framework/pipeline/spec.hpp"
+#include "framework/pipeline/store.hpp"
+#include "framework/pipeline/sweep.hpp"
 #include "framework/trainers.hpp"
 
 namespace py = pybind11;

@@ -9,7 +9,7 @@
 #include <stdexcept>
 #include <thread>
 
-#include "framework/spec.hpp"
+#include "framework/pipeline/spec.hpp"
 #include "framework/trainers.hpp"
 
 namespace wuxing::testing {

@@ -4,7 +4,7 @@
 // production library or build/wuxing.
 #pragma once
 
-#include "framework/runner.hpp"
+#include "framework/pipeline/runner.hpp"
 
 namespace wuxing::testing {
 
