@@ -275,6 +275,11 @@ TEST_CASE("run status: names round-trip, an unknown name is refused") {
     CHECK(*back == s);
   }
   CHECK(RunStatus("numerical_trouble") == RunStatus::numerical_trouble);
+  // Compared with a name (as tests do): a misspelt one throws, never just compares unequal.
+  const RunStatus ok = RunStatus::ok;
+  CHECK(ok == "ok");
+  CHECK(ok != "failed");
+  CHECK_THROWS_AS((void)(ok == "okk"), std::invalid_argument);
   CHECK_FALSE(parse_run_status("OK").has_value());
   CHECK_FALSE(parse_run_status("").has_value());
 }
