@@ -21,7 +21,6 @@
 #include <vector>
 
 #include "framework/checkpoint.hpp"
-#include "framework/pipeline/runner.hpp"
 #include "framework/pipeline/shard.hpp"
 #include "framework/pipeline/store.hpp"
 #include "framework/pipeline/sweep.hpp"
