@@ -6,8 +6,8 @@
 #include <algorithm>
 #include <memory>
 
-#include "framework/distributions.hpp"
-#include "framework/store.hpp"
+#include "framework/pipeline/distributions.hpp"
+#include "framework/pipeline/store.hpp"
 
 namespace wuxing {
 
@@ -30,7 +30,7 @@ void block(const SpecNode& map, int indent, std::string& out) {
   }
 }
 
-// ---- HDF5 reading (read-only; the writer is framework/store.cpp) ----
+// ---- HDF5 reading (read-only; the writer is framework/pipeline/store.cpp) ----
 
 struct Closer {
   herr_t (*close)(hid_t);

@@ -8,7 +8,7 @@
 #include <utility>
 #include <vector>
 
-#include "framework/spec.hpp"
+#include "framework/pipeline/spec.hpp"
 
 namespace wuxing {
 

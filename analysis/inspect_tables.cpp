@@ -6,7 +6,7 @@
 #include <cmath>
 #include <set>
 
-#include "framework/store.hpp"
+#include "framework/pipeline/store.hpp"
 
 namespace wuxing {
 

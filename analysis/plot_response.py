@@ -19,20 +19,10 @@ import argparse
 import os
 import sys
 
-try:
-    import h5py
-    import matplotlib
-    import numpy as np
-except ImportError as e:  # a pyenv/venv python3 without the Debian packages
-    if os.path.exists("/usr/bin/python3") and os.path.realpath(sys.executable) != os.path.realpath(
-            "/usr/bin/python3") and not os.environ.get("WUXING_PLOT_REEXEC"):
-        os.environ["WUXING_PLOT_REEXEC"] = "1"
-        os.execv("/usr/bin/python3", ["/usr/bin/python3"] + sys.argv)
-    sys.exit(f"plot_response.py: {e}; install python3-matplotlib and python3-h5py (apt) and use "
-             "/usr/bin/python3")
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from plot_common import plotting_modules  # noqa: E402
 
-matplotlib.use("Agg")
-import matplotlib.pyplot as plt  # noqa: E402  (after choosing the backend)
+h5py, matplotlib, plt, np = plotting_modules("plot_response.py")
 
 DPI = 100
 SIZE = (11, 4.5)  # inches; fixed, so the PNG is 1100 x 450

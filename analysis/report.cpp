@@ -10,7 +10,7 @@
 #include <set>
 
 #include "analysis/table.hpp"
-#include "framework/store.hpp"
+#include "framework/pipeline/store.hpp"
 
 namespace wuxing {
 
@@ -109,7 +109,7 @@ TextTable not_ok_table(const Report& r) {
   t.header.push_back("reason");
   t.right.assign(t.header.size(), false);
   for (const auto& run : r.not_ok) {
-    std::vector<std::string> row{run.id, run.status};
+    std::vector<std::string> row{run.id, std::string(run.status.name())};
     for (const auto& k : r.by.empty() ? std::vector<std::string>{"all"} : run.key) row.push_back(k);
     row.push_back(fmt::format("{}", run.seed));
     row.push_back(run.reason.empty() ? "(no reason stored)" : run.reason);
@@ -270,7 +270,7 @@ Report summarise_runs(const std::vector<ReportRun>& runs, const std::vector<std:
       members.emplace_back();
     }
     members[it->second].push_back(&run);
-    if (run.status != "ok") r.not_ok.push_back(run);
+    if (run.status != RunStatus::ok) r.not_ok.push_back(run);
   }
   std::vector<std::vector<std::pair<std::uint64_t, double>>> seeded(r.groups.size());
   // Better mean; NaN (no epoch finished) is never better.
@@ -280,7 +280,7 @@ Report summarise_runs(const std::vector<ReportRun>& runs, const std::vector<std:
     std::vector<double> value, acc, unsettled, clamps, clamp_fraction, wall;
     for (const ReportRun* run : members[i]) {
       ++g.runs;
-      if (run->status != "ok") continue;
+      if (run->status != RunStatus::ok) continue;
       ++g.ok;
       value.push_back(run->metric);
       seeded[i].emplace_back(static_cast<std::uint64_t>(run->seed), run->metric);
@@ -396,7 +396,11 @@ Report build_report(const std::vector<std::filesystem::path>& files,
     for (std::size_t i = 0; i < index.rows; ++i) {
       ReportRun run;
       run.id = ids[i];
-      run.status = status[i];
+      const auto parsed = parse_run_status(status[i]);
+      if (!parsed)
+        throw ReportError(
+            fmt::format("{}: run {} has an unknown status '{}'", file.string(), ids[i], status[i]));
+      run.status = *parsed;
       run.reason = reason[i];
       for (const auto& c : by) run.key.push_back(cell(c, i));
       run.seed = seeds ? (*seeds)[i] : kNaN;
@@ -404,7 +408,7 @@ Report build_report(const std::vector<std::filesystem::path>& files,
       run.metric = acc[i];
       run.wall_seconds = wall[i];
       run.unsettled_fraction = run.clamp_events = run.clamp_fraction = kNaN;
-      if (run.status == "ok") {
+      if (run.status == RunStatus::ok) {
         run.unsettled_fraction = last_or_nan(read_metric(file, run.id, "unsettled_fraction"));
         run.clamp_events = sum_or_nan(read_metric(file, run.id, "clamp_events"));
         run.clamp_fraction = last_or_nan(read_metric(file, run.id, "clamp_fraction"));
@@ -422,7 +426,7 @@ Report build_report(const std::vector<std::filesystem::path>& files,
       auto [it, fresh] = seen.emplace(run.id, runs.size());
       if (fresh)
         runs.push_back(std::move(run));
-      else if (runs[it->second].status != "ok" && run.status == "ok")
+      else if (runs[it->second].status != RunStatus::ok && run.status == RunStatus::ok)
         runs[it->second] = std::move(run);
     }
   }

@@ -21,6 +21,7 @@
 #include <vector>
 
 #include "analysis/statistics.hpp"
+#include "framework/experiment.hpp"
 
 namespace wuxing {
 
@@ -31,7 +32,7 @@ struct ReportError : std::runtime_error {
 // One stored run as the report sees it.
 struct ReportRun {
   std::string id;
-  std::string status;
+  RunStatus status;
   std::string reason;
   std::vector<std::string> key;  // values of the grouping columns, as text
   double seed = 0.0;

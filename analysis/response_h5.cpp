@@ -5,8 +5,8 @@
 #include <algorithm>
 #include <cmath>
 
-#include "analysis/h5_write.hpp"
 #include "analysis/response_scan.hpp"
+#include "framework/pipeline/h5.hpp"
 
 namespace wuxing {
 namespace {
@@ -102,55 +102,55 @@ void write_response_h5(const std::string& path, const ResponseAnalysis& a,
   const auto& o = a.options;
   const int n = p.topo.n;
   write_atomically(path, ::getpid(), [&](hid_t file) {
-    Handle root(group(file, "response"), H5Gclose, "create /response");
-    attr_string(root.id, "equation", std::string(p.eq->name()));
-    attr_string(root.id, "spec_file", prov.spec_file);
-    attr_string(root.id, "config", prov.config_yaml);
-    attr_string(root.id, "wuxing_version", WUXING_VERSION);
-    attr_values<double>(root.id, "K", {p.K.K1, p.K.K2, p.K.K3});
-    attr_values<int>(root.id, "n_g_k", {p.topo.n, p.topo.g, p.topo.k});
-    attr_scalar<int>(root.id, "drive_element", p.drive);
-    attr_scalar<int>(root.id, "read_element", p.read);
-    attr_values<double>(root.id, "value_range", {p.lo, p.hi});
-    attr_scalar<double>(root.id, "x_star", a.x_star);
-    attr_values<double>(root.id, "u_range", {o.u_min, o.u_max});
-    attr_scalar<double>(root.id, "du", o.du);
-    attr_scalar<double>(root.id, "arclength_step", o.arclength_step);
-    attr_string(root.id, "method", o.method);
-    attr_values<double>(root.id, "h_t_max_tol", {o.h, o.t_max, o.tol});
-    attr_string(root.id, "crossing_codes", kCrossingCodes);
-    attr_string(root.id, "branch_kinds", kBranchKinds);
+    Handle root = create_group(file, "response");
+    attr_string(root, "equation", std::string(p.eq->name()));
+    attr_string(root, "spec_file", prov.spec_file);
+    attr_string(root, "config", prov.config_yaml);
+    attr_string(root, "wuxing_version", WUXING_VERSION);
+    attr_numbers<double>(root, "K", {p.K.K1, p.K.K2, p.K.K3});
+    attr_numbers<int>(root, "n_g_k", {p.topo.n, p.topo.g, p.topo.k});
+    attr_number<int>(root, "drive_element", p.drive);
+    attr_number<int>(root, "read_element", p.read);
+    attr_numbers<double>(root, "value_range", {p.lo, p.hi});
+    attr_number<double>(root, "x_star", a.x_star);
+    attr_numbers<double>(root, "u_range", {o.u_min, o.u_max});
+    attr_number<double>(root, "du", o.du);
+    attr_number<double>(root, "arclength_step", o.arclength_step);
+    attr_string(root, "method", o.method);
+    attr_numbers<double>(root, "h_t_max_tol", {o.h, o.t_max, o.tol});
+    attr_string(root, "crossing_codes", kCrossingCodes);
+    attr_string(root, "branch_kinds", kBranchKinds);
     const auto& f = a.folds;
-    attr_scalar<int>(root.id, "stable_at_start", f.stable_at_start ? 1 : 0);
-    attr_values<double>(root.id, "leading_at_start",
-                        {f.leading_at_start.real(), f.leading_at_start.imag()});
-    attr_values<double>(root.id, "stable_branch_end_u", {f.left.u, f.right.u});
-    attr_values<int>(root.id, "stable_branch_end_crossing",
-                     {static_cast<int>(f.left.crossing), static_cast<int>(f.right.crossing)});
+    attr_number<int>(root, "stable_at_start", f.stable_at_start ? 1 : 0);
+    attr_numbers<double>(root, "leading_at_start",
+                         {f.leading_at_start.real(), f.leading_at_start.imag()});
+    attr_numbers<double>(root, "stable_branch_end_u", {f.left.u, f.right.u});
+    attr_numbers<int>(root, "stable_branch_end_crossing",
+                      {static_cast<int>(f.left.crossing), static_cast<int>(f.right.crossing)});
 
     {
-      Handle g(group(root.id, "branches"), H5Gclose, "create /response/branches");
+      Handle g = create_group(root, "branches");
       std::vector<int> id, kind;
       for (std::size_t b = 0; b < a.branches.size(); ++b) {
         id.push_back(static_cast<int>(b));
         kind.push_back(static_cast<int>(a.branches[b]));
       }
-      column(g.id, "id", id, "branch id (the `branch` column of points, special, integrated)");
-      column(g.id, "kind", kind, kBranchKinds);
+      column(g, "id", id, "branch id (the `branch` column of points, special, integrated)");
+      column(g, "kind", kind, kBranchKinds);
     }
     {
-      Handle g(group(root.id, "points"), H5Gclose, "create /response/points");
+      Handle g = create_group(root, "points");
       const auto& P = a.points;
       const std::size_t N = P.size();
       auto col_d = [&](const char* name, auto get, const std::string& desc) {
         std::vector<double> v;
         for (const auto& pt : P) v.push_back(get(pt));
-        column(g.id, name, v, desc);
+        column(g, name, v, desc);
       };
       auto col_i = [&](const char* name, auto get, const std::string& desc) {
         std::vector<int> v;
         for (const auto& pt : P) v.push_back(get(pt));
-        column(g.id, name, v, desc);
+        column(g, name, v, desc);
       };
       col_i(
           "branch", [](const auto& pt) { return pt.branch; }, "branch id (see branches)");
@@ -181,9 +181,9 @@ void write_response_h5(const std::string& path, const ResponseAnalysis& a,
           "ln(1e5) / -max_real: time for the slowest mode to shrink 1e-5-fold (inf: unstable)");
       const hsize_t rows = N, cols = static_cast<hsize_t>(n);
       auto x = matrix<double>(N, n, [&](std::size_t r, int e) { return P[r].x(e); });
-      dataset(g.id, "x", {rows, cols}, x.data(), "steady state, every element [point, element]");
+      dataset(g, "x", {rows, cols}, x.data(), "steady state, every element [point, element]");
       auto cl = matrix<int>(N, n, [&](std::size_t r, int e) { return P[r].state.clamp[e]; });
-      dataset(g.id, "clamp", {rows, cols}, cl.data(),
+      dataset(g, "clamp", {rows, cols}, cl.data(),
               "-1 held at x_min, +1 held at x_max, 0 free [point, element]");
       auto eig = [&](bool imag) {
         return matrix<double>(N, n, [&](std::size_t r, int e) {
@@ -193,12 +193,12 @@ void write_response_h5(const std::string& path, const ResponseAnalysis& a,
         });
       };
       const auto er = eig(false), ei = eig(true);
-      dataset(g.id, "eigenvalue_real", {rows, cols}, er.data(),
+      dataset(g, "eigenvalue_real", {rows, cols}, er.data(),
               "free-block eigenvalues by decreasing real part, NaN-padded [point, index]");
-      dataset(g.id, "eigenvalue_imag", {rows, cols}, ei.data(), "their imaginary parts");
+      dataset(g, "eigenvalue_imag", {rows, cols}, ei.data(), "their imaginary parts");
     }
     {
-      Handle g(group(root.id, "special"), H5Gclose, "create /response/special");
+      Handle g = create_group(root, "special");
       const auto& S = a.special;
       std::vector<int> br, cr;
       std::vector<double> u, s, re, im, mn;
@@ -211,18 +211,18 @@ void write_response_h5(const std::string& path, const ResponseAnalysis& a,
         im.push_back(sp.eigenvalue.imag());
         mn.push_back(sp.min_abs_eigenvalue);
       }
-      column(g.id, "branch", br, "branch id");
-      column(g.id, "crossing", cr, kCrossingCodes);
-      column(g.id, "u", u, "drive at the fold / Hopf point / end");
-      column(g.id, "s", s, "signal there");
-      column(g.id, "eigenvalue_real", re, "the eigenvalue that crosses (real part)");
-      column(g.id, "eigenvalue_imag", im, "its imaginary part (0: a real crossing)");
-      column(g.id, "min_abs_eigenvalue", mn, "smallest |lambda| of the free block there");
+      column(g, "branch", br, "branch id");
+      column(g, "crossing", cr, kCrossingCodes);
+      column(g, "u", u, "drive at the fold / Hopf point / end");
+      column(g, "s", s, "signal there");
+      column(g, "eigenvalue_real", re, "the eigenvalue that crosses (real part)");
+      column(g, "eigenvalue_imag", im, "its imaginary part (0: a real crossing)");
+      column(g, "min_abs_eigenvalue", mn, "smallest |lambda| of the free block there");
       auto x = matrix<double>(S.size(), n, [&](std::size_t r, int e) { return S[r].x(e); });
-      dataset(g.id, "x", {S.size(), static_cast<hsize_t>(n)}, x.data(), "state [point, element]");
+      dataset(g, "x", {S.size(), static_cast<hsize_t>(n)}, x.data(), "state [point, element]");
     }
     {
-      Handle g(group(root.id, "integrated"), H5Gclose, "create /response/integrated");
+      Handle g = create_group(root, "integrated");
       const auto& I = a.integrated;
       std::vector<double> u, s, t, d;
       std::vector<int> settled, br;
@@ -234,14 +234,14 @@ void write_response_h5(const std::string& path, const ResponseAnalysis& a,
         settled.push_back(in.settled ? 1 : 0);
         br.push_back(in.branch);
       }
-      column(g.id, "u", u, "grid drive");
-      column(g.id, "s", s, "signal at the end of integrating from x*");
-      column(g.id, "t", t, "time reached: the settling time if settled, else t_max");
-      column(g.id, "settled", settled, "1 if max |dx/dt| < tol before t_max");
-      column(g.id, "branch", br, "branch whose state it ended on (within 1e-3), -1: none");
-      column(g.id, "distance", d, "max-norm distance to that branch's state (NaN: none)");
+      column(g, "u", u, "grid drive");
+      column(g, "s", s, "signal at the end of integrating from x*");
+      column(g, "t", t, "time reached: the settling time if settled, else t_max");
+      column(g, "settled", settled, "1 if max |dx/dt| < tol before t_max");
+      column(g, "branch", br, "branch whose state it ended on (within 1e-3), -1: none");
+      column(g, "distance", d, "max-norm distance to that branch's state (NaN: none)");
       auto x = matrix<double>(I.size(), n, [&](std::size_t r, int e) { return I[r].x(e); });
-      dataset(g.id, "x", {I.size(), static_cast<hsize_t>(n)}, x.data(), "end state [u, element]");
+      dataset(g, "x", {I.size(), static_cast<hsize_t>(n)}, x.data(), "end state [u, element]");
     }
   });
 }

@@ -6,36 +6,18 @@
 #include <cmath>
 #include <functional>
 #include <numbers>
-#include <random>
 #include <stdexcept>
 #include <utility>
+
+#include "framework/random.hpp"
 
 namespace wuxing {
 namespace {
 
-// Unit vector with a seeded normal direction. Box-Muller on raw mt19937_64 output,
-// because std::normal_distribution is not the same across standard libraries.
-State unit_direction(int n, std::uint64_t seed) {
-  std::mt19937_64 rng(seed);
-  auto uniform = [&] { return (static_cast<double>(rng() >> 11) + 0.5) * 0x1.0p-53; };
-  State d(n);
-  for (int i = 0; i < n; i += 2) {
-    const double r = std::sqrt(-2.0 * std::log(uniform()));
-    const double phi = 2.0 * std::numbers::pi * uniform();
-    d[i] = r * std::cos(phi);
-    if (i + 1 < n) d[i + 1] = r * std::sin(phi);
-  }
-  double norm = 0.0;
-  for (double v : d) norm += v * v;
-  norm = std::sqrt(norm);
-  for (double& v : d) v /= norm;
-  return d;
-}
-
-// x* + size * d with d = unit_direction(n, seed): the rate fit and the regime classifier
+// x* + size * d with d = random_direction(n, seed): the rate fit and the regime classifier
 // start along the same direction, at their own distances.
 State displaced_from_fixed_point(int n, double xs, double size, std::uint64_t seed) {
-  const State dir = unit_direction(n, seed);
+  const State dir = random_direction(n, seed);
   State x(n);
   for (int i = 0; i < n; ++i) x[i] = xs + size * dir[i];
   return x;

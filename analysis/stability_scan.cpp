@@ -2,71 +2,18 @@
 
 #include <fmt/format.h>
 #include <unistd.h>
-#include <yaml-cpp/yaml.h>
 
 #include <algorithm>
 #include <cmath>
 #include <exception>
 #include <filesystem>
-#include <fstream>
 #include <numbers>
-#include <sstream>
 #include <stdexcept>
 
-#include "analysis/h5_write.hpp"
+#include "framework/pipeline/h5.hpp"
 
 namespace wuxing {
 namespace {
-
-// ---- YAML ---------------------------------------------------------------------------
-
-std::string where(const std::string& source, const YAML::Node& node) {
-  const YAML::Mark m = node.Mark();
-  if (m.is_null()) return source;
-  return fmt::format("{}:{}:{}", source, m.line + 1, m.column + 1);
-}
-
-[[noreturn]] void spec_error(const std::string& source, const YAML::Node& node,
-                             const std::string& message) {
-  throw std::invalid_argument(fmt::format("{}: {}", where(source, node), message));
-}
-
-template <class T>
-T read_scalar(const std::string& source, const YAML::Node& node, const std::string& key,
-              std::string_view expected) {
-  if (!node.IsScalar()) spec_error(source, node, fmt::format("'{}' must be {}", key, expected));
-  try {
-    return node.as<T>();
-  } catch (const YAML::Exception&) {
-    spec_error(source, node,
-               fmt::format("'{}' must be {}, got '{}'", key, expected, node.Scalar()));
-  }
-}
-
-double read_double(const std::string& s, const YAML::Node& v, const std::string& key) {
-  return read_scalar<double>(s, v, key, "a number");
-}
-int read_int(const std::string& s, const YAML::Node& v, const std::string& key) {
-  return read_scalar<int>(s, v, key, "an integer");
-}
-
-void check_map(const std::string& source, const YAML::Node& node, const std::string& key) {
-  if (!node.IsMap()) spec_error(source, node, fmt::format("'{}' must be a mapping", key));
-}
-
-// Walks a mapping, dispatching known keys and rejecting unknown ones.
-template <class Handler>
-void for_each_key(const std::string& source, const YAML::Node& map, const std::string& path,
-                  const std::vector<std::string>& known, Handler&& handle) {
-  for (const auto& kv : map) {
-    const std::string key = kv.first.as<std::string>();
-    if (std::find(known.begin(), known.end(), key) == known.end())
-      spec_error(
-          source, kv.first,
-          fmt::format("unknown key '{}' in '{}' (known: {})", key, path, fmt::join(known, ", ")));
-    handle(key, kv.second);
-  }
-}
 
 constexpr const char* kRegimeCodes =
     "0 = propagator (perturbation decays), 1 = oscillator (limit cycle), "
@@ -114,142 +61,6 @@ void StabilitySpec::validate() const {
   make_stepper(simulation.stepper, simulation.integration);
   make_stepper(simulation.classify_stepper, simulation.integration);
   simulation.validate();
-}
-
-StabilitySpec parse_stability_spec(const std::string& yaml_text, const std::string& source) {
-  StabilitySpec spec;
-  spec.source = source;
-  spec.text = yaml_text;
-  YAML::Node root;
-  try {
-    root = YAML::Load(yaml_text);
-  } catch (const YAML::ParserException& e) {
-    throw std::invalid_argument(fmt::format("{}:{}:{}: YAML syntax error: {}", source,
-                                            e.mark.line + 1, e.mark.column + 1, e.msg));
-  }
-  if (!root.IsMap()) throw std::invalid_argument(source + ": expected a mapping with 'stability'");
-  for_each_key(source, root, "<top level>", {"stability"}, [](auto&&, auto&&) {});
-  const YAML::Node st = root["stability"];
-  check_map(source, st, "stability");
-  auto& sim = spec.simulation;
-  const std::vector<std::string> known = {"equation",
-                                          "n",
-                                          "g",
-                                          "k",
-                                          "K1",
-                                          "fixed_point",
-                                          "ratio_range",
-                                          "bisection_tol",
-                                          "below_factor",
-                                          "above_factor",
-                                          "stepper",
-                                          "h",
-                                          "rtol",
-                                          "atol",
-                                          "max_steps",
-                                          "seed",
-                                          "perturbation",
-                                          "renorm",
-                                          "rate_t_skip",
-                                          "rate_t_end",
-                                          "classify",
-                                          "map"};
-  for_each_key(source, st, "stability", known, [&](const std::string& key, const YAML::Node& v) {
-    if (key == "equation")
-      spec.equation = read_scalar<std::string>(source, v, key, "a name");
-    else if (key == "n") {
-      spec.n.clear();
-      if (v.IsScalar())
-        spec.n.push_back(read_int(source, v, key));
-      else if (v.IsSequence())
-        for (const auto& e : v) spec.n.push_back(read_int(source, e, "n"));
-      else
-        spec_error(source, v, "'n' must be an integer or a list of integers");
-    } else if (key == "g")
-      spec.g = read_int(source, v, key);
-    else if (key == "k")
-      spec.k = read_int(source, v, key);
-    else if (key == "K1")
-      spec.K1 = read_double(source, v, key);
-    else if (key == "fixed_point")
-      spec.fixed_point = read_double(source, v, key);
-    else if (key == "ratio_range") {
-      if (!v.IsSequence() || v.size() != 2)
-        spec_error(source, v, "'ratio_range' must be a list [lo, hi]");
-      spec.ratio_lo = read_double(source, v[0], key);
-      spec.ratio_hi = read_double(source, v[1], key);
-    } else if (key == "bisection_tol")
-      spec.bisection_tol = read_double(source, v, key);
-    else if (key == "below_factor")
-      spec.below_factor = read_double(source, v, key);
-    else if (key == "above_factor")
-      spec.above_factor = read_double(source, v, key);
-    else if (key == "stepper")
-      sim.stepper = read_scalar<std::string>(source, v, key, "a name");
-    else if (key == "h")
-      sim.integration.h = read_double(source, v, key);
-    else if (key == "rtol")
-      sim.integration.rtol = read_double(source, v, key);
-    else if (key == "atol")
-      sim.integration.atol = read_double(source, v, key);
-    else if (key == "max_steps")
-      sim.integration.max_steps = read_scalar<std::size_t>(source, v, key, "a step count");
-    else if (key == "seed")
-      sim.seed = read_scalar<std::uint64_t>(source, v, key, "an integer");
-    else if (key == "perturbation")
-      sim.perturbation = read_double(source, v, key);
-    else if (key == "renorm")
-      sim.renorm = read_double(source, v, key);
-    else if (key == "rate_t_skip")
-      sim.rate_t_skip = read_double(source, v, key);
-    else if (key == "rate_t_end")
-      sim.rate_t_end = read_double(source, v, key);
-    else if (key == "classify") {
-      check_map(source, v, "stability.classify");
-      for_each_key(source, v, "stability.classify",
-                   {"stepper", "perturbation", "t_max", "saturation_cycles", "saturation_tolerance",
-                    "divergence_factor"},
-                   [&](const std::string& ck, const YAML::Node& cv) {
-                     if (ck == "stepper")
-                       sim.classify_stepper = read_scalar<std::string>(source, cv, ck, "a name");
-                     else if (ck == "perturbation")
-                       sim.classify_perturbation = read_double(source, cv, ck);
-                     else if (ck == "t_max")
-                       sim.classify_t_max = read_double(source, cv, ck);
-                     else if (ck == "saturation_cycles")
-                       sim.saturation_cycles = read_int(source, cv, ck);
-                     else if (ck == "saturation_tolerance")
-                       sim.saturation_tolerance = read_double(source, cv, ck);
-                     else
-                       sim.divergence_factor = read_double(source, cv, ck);
-                   });
-    } else if (key == "map") {
-      check_map(source, v, "stability.map");
-      for_each_key(source, v, "stability.map", {"ratio_points", "simulate"},
-                   [&](const std::string& mk, const YAML::Node& mv) {
-                     if (mk == "ratio_points")
-                       spec.map_ratio_points = read_int(source, mv, mk);
-                     else
-                       spec.map_simulate = read_scalar<bool>(source, mv, mk, "true or false");
-                   });
-    }
-  });
-  try {
-    spec.validate();
-  } catch (const std::invalid_argument& e) {
-    const std::string m = e.what();
-    // Messages from the model do not know the file; name it.
-    throw std::invalid_argument(m.rfind(source, 0) == 0 ? m : source + ": stability: " + m);
-  }
-  return spec;
-}
-
-StabilitySpec load_stability_spec(const std::string& path) {
-  std::ifstream in(path);
-  if (!in) throw std::invalid_argument(fmt::format("cannot read stability spec '{}'", path));
-  std::stringstream buffer;
-  buffer << in.rdbuf();
-  return parse_stability_spec(buffer.str(), path);
 }
 
 // ---- scan ---------------------------------------------------------------------------
@@ -374,46 +185,44 @@ void write_stability_h5(const std::string& path, const StabilitySpec& spec,
                         const std::vector<ScanRow>& rows, const StabilityMap& map) {
   using namespace h5;
   write_atomically(path, ::getpid(), [&](hid_t file) {
-    Handle root(H5Gcreate2(file, "stability", H5P_DEFAULT, H5P_DEFAULT, H5P_DEFAULT), H5Gclose,
-                "create group /stability");
+    Handle root = create_group(file, "stability");
     const auto& sim = spec.simulation;
-    attr_string(root.id, "equation", spec.equation);
-    attr_string(root.id, "spec_file", spec.source);
-    attr_string(root.id, "spec", spec.text);
-    attr_string(root.id, "stepper", sim.stepper);
-    attr_string(root.id, "classify_stepper", sim.classify_stepper);
-    attr_string(root.id, "regime_codes", kRegimeCodes);
-    attr_scalar<int>(root.id, "g", spec.g);
-    attr_scalar<int>(root.id, "k", spec.k);
-    attr_scalar<double>(root.id, "K1", spec.K1);
-    attr_scalar<double>(root.id, "fixed_point", spec.fixed_point);
-    attr_values<double>(root.id, "ratio_range", {spec.ratio_lo, spec.ratio_hi});
-    attr_scalar<double>(root.id, "bisection_tol", spec.bisection_tol);
-    attr_scalar<double>(root.id, "h", sim.integration.h);
-    attr_values<double>(root.id, "rtol_atol", {sim.integration.rtol, sim.integration.atol});
-    attr_scalar<double>(root.id, "perturbation", sim.perturbation);
-    attr_scalar<double>(root.id, "classify_perturbation", sim.classify_perturbation);
-    attr_values<double>(root.id, "rate_fit_window", {sim.rate_t_skip, sim.rate_t_end});
-    attr_scalar<unsigned long long>(root.id, "seed", sim.seed);
-    attr_scalar<double>(root.id, "below_factor", spec.below_factor);
-    attr_scalar<double>(root.id, "above_factor", spec.above_factor);
-    attr_scalar<double>(root.id, "classify_t_max", sim.classify_t_max);
-    attr_scalar<double>(root.id, "divergence_factor", sim.divergence_factor);
-    attr_string(root.id, "wuxing_version", WUXING_VERSION);
+    attr_string(root, "equation", spec.equation);
+    attr_string(root, "spec_file", spec.source);
+    attr_string(root, "spec", spec.text);
+    attr_string(root, "stepper", sim.stepper);
+    attr_string(root, "classify_stepper", sim.classify_stepper);
+    attr_string(root, "regime_codes", kRegimeCodes);
+    attr_number<int>(root, "g", spec.g);
+    attr_number<int>(root, "k", spec.k);
+    attr_number<double>(root, "K1", spec.K1);
+    attr_number<double>(root, "fixed_point", spec.fixed_point);
+    attr_numbers<double>(root, "ratio_range", {spec.ratio_lo, spec.ratio_hi});
+    attr_number<double>(root, "bisection_tol", spec.bisection_tol);
+    attr_number<double>(root, "h", sim.integration.h);
+    attr_numbers<double>(root, "rtol_atol", {sim.integration.rtol, sim.integration.atol});
+    attr_number<double>(root, "perturbation", sim.perturbation);
+    attr_number<double>(root, "classify_perturbation", sim.classify_perturbation);
+    attr_numbers<double>(root, "rate_fit_window", {sim.rate_t_skip, sim.rate_t_end});
+    attr_number<unsigned long long>(root, "seed", sim.seed);
+    attr_number<double>(root, "below_factor", spec.below_factor);
+    attr_number<double>(root, "above_factor", spec.above_factor);
+    attr_number<double>(root, "classify_t_max", sim.classify_t_max);
+    attr_number<double>(root, "divergence_factor", sim.divergence_factor);
+    attr_string(root, "wuxing_version", WUXING_VERSION);
 
-    Handle scan(H5Gcreate2(root.id, "scan", H5P_DEFAULT, H5P_DEFAULT, H5P_DEFAULT), H5Gclose,
-                "create group /stability/scan");
-    attr_string(scan.id, "description",
+    Handle scan = create_group(root, "scan");
+    attr_string(scan, "description",
                 "one row per element count n; NaN where there is no boundary in ratio_range");
     auto col_d = [&](const std::string& name, auto get, const std::string& desc) {
       std::vector<double> v;
       for (const auto& r : rows) v.push_back(get(r));
-      column(scan.id, name, v, desc);
+      column(scan, name, v, desc);
     };
     auto col_i = [&](const std::string& name, auto get, const std::string& desc) {
       std::vector<int> v;
       for (const auto& r : rows) v.push_back(get(r));
-      column(scan.id, name, v, desc);
+      column(scan, name, v, desc);
     };
     const double nan = std::numeric_limits<double>::quiet_NaN();
     col_i(
@@ -468,27 +277,26 @@ void write_stability_h5(const std::string& path, const StabilitySpec& spec,
         "period", [](const ScanRow& r) { return r.below.period; },
         "limit-cycle period at ratio_below, from upward crossings of x* (NaN: none)");
 
-    Handle mg(H5Gcreate2(root.id, "map", H5P_DEFAULT, H5P_DEFAULT, H5P_DEFAULT), H5Gclose,
-              "create group /stability/map");
-    attr_string(mg.id, "axes", "rows: n (dataset 'n'), columns: K3/K1 (dataset 'ratio')");
-    column(mg.id, "ratio", map.ratio, "K3/K1, the column axis");
-    column(mg.id, "n", map.n, "element count, the row axis");
+    Handle mg = create_group(root, "map");
+    attr_string(mg, "axes", "rows: n (dataset 'n'), columns: K3/K1 (dataset 'ratio')");
+    column(mg, "ratio", map.ratio, "K3/K1, the column axis");
+    column(mg, "n", map.n, "element count, the row axis");
     const std::vector<hsize_t> dims = {map.n.size(), map.ratio.size()};
     // Eigen is column-major; HDF5 wants row-major.
     using RowD = Eigen::Matrix<double, Eigen::Dynamic, Eigen::Dynamic, Eigen::RowMajor>;
     using RowI = Eigen::Matrix<int, Eigen::Dynamic, Eigen::Dynamic, Eigen::RowMajor>;
     const RowD mre = map.max_real_eigenvalue;
     const RowI reg = map.regime;
-    dataset(mg.id, "max_real_eigenvalue", dims, mre.data(),
+    dataset(mg, "max_real_eigenvalue", dims, mre.data(),
             "closed-form max Re lambda of the fixed-point Jacobian [n, ratio]");
-    dataset(mg.id, "regime", dims, reg.data(),
+    dataset(mg, "regime", dims, reg.data(),
             std::string("regime predicted by the eigenvalues [n, ratio]: ") + kRegimeCodes);
     const RowD gap = map.spectral_gap;
-    dataset(mg.id, "spectral_gap", dims, gap.data(),
+    dataset(mg, "spectral_gap", dims, gap.data(),
             "max Re lambda minus the next distinct real part [n, ratio] (inf: one mode only)");
     if (spec.map_simulate) {
       const RowD sr = map.simulated_rate;
-      dataset(mg.id, "simulated_rate", dims, sr.data(),
+      dataset(mg, "simulated_rate", dims, sr.data(),
               "simulated growth rate of a small perturbation [n, ratio]");
     }
   });

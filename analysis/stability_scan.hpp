@@ -9,10 +9,6 @@
 
 #include "analysis/stability.hpp"
 
-namespace YAML {
-class Node;
-}
-
 namespace wuxing {
 
 struct StabilitySpec {
@@ -35,10 +31,16 @@ struct StabilitySpec {
   void validate() const;
 };
 
-// Reads the `stability:` block. Unknown keys and wrong types are errors naming the
-// file, line and key.
-StabilitySpec load_stability_spec(const std::string& path);
-StabilitySpec parse_stability_spec(const std::string& yaml_text, const std::string& source);
+// Reads a spec with a `stability:` block on the common spec system (framework/pipeline/spec.hpp):
+// `base:` files, command-line overrides (`stability.n=[5]`), and SpecErrors naming the file,
+// line, column and key for unknown keys, wrong types and meaningless values
+// (analysis/stability_spec.cpp).
+StabilitySpec load_stability_spec(const std::string& path,
+                                  const std::vector<std::string>& overrides = {});
+StabilitySpec parse_stability_spec(const std::string& yaml_text, const std::string& source,
+                                   const std::vector<std::string>& overrides = {});
+// Whether the spec at `path` is a stability spec (its composed tree has a `stability:` block).
+bool is_stability_spec(const std::string& path);
 
 struct ScanRow {
   int n = 0;

@@ -27,7 +27,7 @@
 #include "framework/model/forward_phase.hpp"
 #include "framework/model/network.hpp"
 #include "framework/model/operating_point.hpp"
-#include "framework/spec.hpp"
+#include "framework/pipeline/spec.hpp"
 #include "framework/training.hpp"
 
 // ---------------------------------------------------------------------------------------
@@ -269,8 +269,9 @@ void BM_TrainEpoch(benchmark::State& state, std::string rule, int threads,
   for (auto _ : state) res = train_once(cfg, *data, threads);
   state.counters["peak_heap_MB"] = static_cast<double>(g_peak.load() - heap_before) / 1e6;
   omp_set_num_threads(1);
-  if (res.status != "ok") {
-    state.SkipWithError(("run status " + res.status + ": " + res.reason).c_str());
+  if (res.status != RunStatus::ok) {
+    state.SkipWithError(
+        ("run status " + std::string(res.status.name()) + ": " + res.reason).c_str());
     return;
   }
   if (threads > 1 && !same_result(reference, res)) {

@@ -7,7 +7,7 @@
 
 #include "analysis/inspect_tables.hpp"
 #include "cli/commands.hpp"
-#include "framework/store.hpp"
+#include "framework/pipeline/store.hpp"
 
 namespace wuxing::cli {
 

@@ -7,7 +7,7 @@
 #include <vector>
 
 #include "cli/commands.hpp"
-#include "framework/merge.hpp"
+#include "framework/pipeline/merge.hpp"
 
 namespace wuxing::cli {
 

@@ -9,7 +9,7 @@
 
 #include "analysis/report.hpp"
 #include "cli/commands.hpp"
-#include "framework/store.hpp"
+#include "framework/pipeline/store.hpp"
 
 namespace wuxing::cli {
 
@@ -42,7 +42,7 @@ int do_report(const ReportArgs& a) {
     fmt::print(stderr, "{} run(s) not ok (see the table form for details):\n",
                report.not_ok.size());
     for (const auto& r : report.not_ok)
-      fmt::print(stderr, "  {} {}: {}\n", r.id, r.status, r.reason);
+      fmt::print(stderr, "  {} {}: {}\n", r.id, r.status.name(), r.reason);
   }
   return 0;
 }

@@ -9,7 +9,7 @@
 
 #include "analysis/response_scan.hpp"
 #include "cli/commands.hpp"
-#include "framework/spec.hpp"
+#include "framework/pipeline/spec.hpp"
 
 namespace wuxing::cli {
 namespace {

@@ -14,18 +14,19 @@
 #include <string>
 #include <vector>
 
+#include "analysis/stability_scan.hpp"
 #include "cli/commands.hpp"
 #include "framework/data.hpp"
 #include "framework/equations/registry.hpp"
 #include "framework/experiment.hpp"
 #include "framework/learning/loss_functions.hpp"
-#include "framework/mpi.hpp"
-#include "framework/provenance.hpp"
-#include "framework/runner.hpp"
-#include "framework/shard.hpp"
-#include "framework/spec.hpp"
-#include "framework/store.hpp"
-#include "framework/sweep.hpp"
+#include "framework/pipeline/mpi.hpp"
+#include "framework/pipeline/provenance.hpp"
+#include "framework/pipeline/runner.hpp"
+#include "framework/pipeline/shard.hpp"
+#include "framework/pipeline/spec.hpp"
+#include "framework/pipeline/store.hpp"
+#include "framework/pipeline/sweep.hpp"
 #include "framework/trainers.hpp"
 #include "integrators/registry.hpp"
 
@@ -108,10 +109,6 @@ std::string spec_help() {
          stepper_registry().help("    ") + "  training.loss:\n" + loss_registry().help("    ");
 }
 
-void print_errors(const SpecErrors& e) {
-  for (const auto& err : e.errors()) fmt::print(stderr, "error: {}\n", err.to_string());
-}
-
 // What `run --dry-run` shows: the runs this process would own (with --shard, only the
 // shard's), their IDs, stored status and swept values, and the file it would write.
 int print_dry_run(const SweepPlan& plan, const std::filesystem::path& out,
@@ -137,7 +134,7 @@ int print_dry_run(const SweepPlan& plan, const std::filesystem::path& out,
   for (std::size_t i : owned) {
     const auto& r = plan.runs[i];
     auto it = stored.find(r.id);
-    const std::string state = it == stored.end() ? "todo" : it->second.status;
+    const std::string state = it == stored.end() ? "todo" : std::string(it->second.status.name());
     fmt::print("{:>5}  {}  {:<17}  {}\n", r.index, r.id, state, swept_values(r));
   }
   return 0;
@@ -232,7 +229,7 @@ int do_run(const RunArgs& a) {
   }
   options.threads = threads;
   options.rerun_failed = a.rerun_failed;
-  options.trainer = production_trainer();
+  options.trainer = program_trainer();
   options.stop = &g_stop;
   // Test/tuning knob: seconds between re-assemblies of the main file (default 2).
   if (const char* interval = std::getenv("WUXING_ASSEMBLE_INTERVAL"))
@@ -265,7 +262,7 @@ int do_run(const RunArgs& a) {
     auto it = runs.find(plan.runs.front().id);
     if (it != runs.end())
       fmt::print("final test accuracy: {:.4f} (run {}, status {})\n",
-                 it->second.final_test_accuracy, it->first, it->second.status);
+                 it->second.final_test_accuracy, it->first, it->second.status.name());
   }
   if (s.stopped) {
     const int sig = g_stop_signal.load();
@@ -284,6 +281,10 @@ int do_run(const RunArgs& a) {
 }
 
 }  // namespace
+
+void print_errors(const SpecErrors& e) {
+  for (const auto& err : e.errors()) fmt::print(stderr, "error: {}\n", err.to_string());
+}
 
 void add_run_command(CLI::App& app) {
   auto args = std::make_shared<RunArgs>();
@@ -328,7 +329,8 @@ void add_validate_command(CLI::App& app) {
   auto* cmd = app.add_subcommand(
       "validate",
       "Check a spec without running it: syntax, unknown keys (with suggestions), types, "
-      "physically meaningless values and the sweep. Prints one line per error "
+      "physically meaningless values and the sweep (or a stability spec's keys and values). Prints "
+      "one line per error "
       "(file:line:column: key: message).");
   cmd->footer(spec_help());
   cmd->add_option("spec", *spec_file, "Experiment spec (YAML)")
@@ -339,6 +341,12 @@ void add_validate_command(CLI::App& app) {
     // Every check `run` makes before it starts: the spec, every planned run's config, and
     // the data sets (the same check_data).
     try {
+      if (is_stability_spec(*spec_file)) {
+        const StabilitySpec spec = load_stability_spec(*spec_file, *overrides);
+        fmt::print("{}: ok: stability spec, n = [{}], {} map ratios\n", *spec_file,
+                   fmt::join(spec.n, ", "), spec.map_ratio_points);
+        return;
+      }
       Spec spec = load_spec(*spec_file, *overrides);
       const std::uint64_t n = count_runs(spec);
       if (n <= kLargeSweepRuns) {

@@ -6,21 +6,30 @@
 #include <cmath>
 #include <filesystem>
 #include <string>
+#include <vector>
 
 #include "analysis/stability_scan.hpp"
 #include "cli/commands.hpp"
+#include "framework/pipeline/spec.hpp"
 
 namespace wuxing::cli {
 namespace {
 
 struct StabilityArgs {
   std::string spec;
+  std::vector<std::string> overrides;
   std::string output;
 };
 
 void run_stability(const StabilityArgs& args) {
   const auto start = std::chrono::steady_clock::now();
-  const StabilitySpec spec = load_stability_spec(args.spec);
+  StabilitySpec spec;
+  try {
+    spec = load_stability_spec(args.spec, args.overrides);
+  } catch (const SpecErrors& e) {
+    print_errors(e);
+    throw CLI::RuntimeError(2);
+  }
   const std::string output =
       args.output.empty()
           ? (std::filesystem::path("results") / std::filesystem::path(args.spec).stem()).string() +
@@ -74,13 +83,16 @@ void add_stability_command(CLI::App& app) {
       "Example: wuxing stability experiments/stability-hopf.yaml");
   cmd->add_option(
          "spec", args->spec,
-         "YAML spec with a 'stability:' block (keys: equation, n, g, k, K1, fixed_point,\n"
+         "YAML spec with a 'stability:' block (may have base: files; keys: equation, n, g, k, K1, "
+         "fixed_point,\n"
          "ratio_range, bisection_tol, below_factor, above_factor, stepper, h, rtol, atol,\n"
          "max_steps, seed, perturbation, renorm, rate_t_skip, rate_t_end,\n"
          "classify: {stepper, perturbation, t_max, saturation_cycles, saturation_tolerance,\n"
          "divergence_factor}, map: {ratio_points, simulate})")
       ->required()
       ->check(CLI::ExistingFile);
+  cmd->add_option("overrides", args->overrides,
+                  "key.path=value overrides, e.g. stability.n=[5] stability.map.ratio_points=20");
   cmd->add_option("-o,--output", args->output,
                   "HDF5 file to write (default: results/<spec name>.h5); written to a temporary\n"
                   "file and renamed");

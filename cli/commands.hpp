@@ -3,7 +3,14 @@
 
 #include <CLI/CLI.hpp>
 
+namespace wuxing {
+class SpecErrors;
+}
+
 namespace wuxing::cli {
+
+// One line per spec error on stderr: "error: file:line:col: key: message" (cmd_run.cpp).
+void print_errors(const SpecErrors& e);
 
 void add_run_command(CLI::App& app);        // cmd_run.cpp
 void add_validate_command(CLI::App& app);   // cmd_run.cpp

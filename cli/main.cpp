@@ -16,7 +16,7 @@
 #include <vector>
 
 #include "cli/commands.hpp"
-#include "framework/provenance.hpp"
+#include "framework/pipeline/provenance.hpp"
 
 namespace wuxing::cli {
 namespace {

@@ -10,7 +10,7 @@
 #include <sstream>
 #include <type_traits>
 
-#include "framework/spec.hpp"
+#include "framework/hash.hpp"
 
 namespace wuxing {
 

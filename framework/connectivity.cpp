@@ -4,53 +4,10 @@
 
 #include <algorithm>
 #include <cmath>
-#include <numbers>
 #include <numeric>
 #include <stdexcept>
 
 namespace wuxing {
-
-std::uint64_t splitmix64(std::uint64_t x) {
-  x += 0x9e3779b97f4a7c15ULL;
-  x = (x ^ (x >> 30)) * 0xbf58476d1ce4e5b9ULL;
-  x = (x ^ (x >> 27)) * 0x94d049bb133111ebULL;
-  return x ^ (x >> 31);
-}
-
-std::uint64_t stream_seed(std::uint64_t seed, RngStream stream, std::uint64_t index) {
-  return splitmix64(splitmix64(seed ^ static_cast<std::uint64_t>(stream)) ^ index);
-}
-
-Rng::Rng(std::uint64_t seed) : engine_(seed) {}
-
-std::uint64_t Rng::next() { return engine_(); }
-
-double Rng::uniform() { return static_cast<double>(next() >> 11) * 0x1.0p-53; }
-
-double Rng::normal() {
-  if (have_spare_) {
-    have_spare_ = false;
-    return spare_;
-  }
-  double u1 = uniform();
-  while (u1 <= 0.0) u1 = uniform();
-  const double u2 = uniform();
-  const double r = std::sqrt(-2.0 * std::log(u1));
-  const double angle = 2.0 * std::numbers::pi * u2;
-  spare_ = r * std::sin(angle);
-  have_spare_ = true;
-  return r * std::cos(angle);
-}
-
-std::uint64_t Rng::below(std::uint64_t n) {
-  if (n == 0) return 0;
-  // Rejection keeps every value equally likely (no modulo bias).
-  const std::uint64_t limit =
-      std::numeric_limits<std::uint64_t>::max() - std::numeric_limits<std::uint64_t>::max() % n;
-  std::uint64_t v = next();
-  while (v >= limit) v = next();
-  return v % n;
-}
 
 void ConnectionSet::build_index() {
   const std::size_t m = coef.size();

@@ -4,12 +4,12 @@
 
 #include <cstdint>
 #include <filesystem>
-#include <random>
 #include <stdexcept>
 #include <string>
 #include <vector>
 
 #include "framework/config.hpp"
+#include "framework/random.hpp"
 
 namespace wuxing {
 
@@ -67,9 +67,9 @@ struct DatasetSplit {
 // Subsets (files only): train_size / test_size must be in [1, available]. If
 // config.shuffle, a seeded uniformly random subset of that size is kept, in file order
 // (so train_size == available keeps the whole file whatever the seed); otherwise the
-// first N samples. Train and test use independent streams derived from `seed`. The
-// choice uses std::mt19937_64 with our own Fisher-Yates and bounded draws, so it is the
-// same on every standard library (std::shuffle and the std distributions are not).
+// first N samples. Train and test use independent streams derived from `seed`
+// (derive_seed), drawn with seeded_permutation (framework/random.hpp), so the subset is the
+// same on every standard library.
 //
 // config.input_noise > 0: Gaussian noise is added to the test pixels after the subset is
 // taken (add_gaussian_noise, its own seeded stream); the training set stays clean.
@@ -78,7 +78,7 @@ DatasetSplit load_dataset(const DataConfig& config, std::uint64_t seed);
 // Adds N(0, sigma^2) noise to every pixel of `data`, sigma in pixel units (after
 // pixel_scale, so 0.1 is 10 % of the MNIST range), rounded to the nearest byte and clamped
 // to [0, 255] so that images stay valid (the clamp makes the noise smaller near black and
-// white). Seeded and portable: std::mt19937_64 with our own Box-Muller transform.
+// white). Seeded and portable: box_muller on open_unit_from_bits draws (framework/random.hpp).
 void add_gaussian_noise(Dataset& data, double sigma, std::uint64_t seed);
 
 // Where a dataset's files are looked for when DataConfig::dir is empty.
@@ -88,14 +88,5 @@ void add_gaussian_noise(Dataset& data, double sigma, std::uint64_t seed);
 // "fashion_mnist": /usr/share/datasets/fashion-mnist (Debian dataset-fashion-mnist).
 // Throws DataError for any other name.
 std::filesystem::path default_data_dir(const std::string& dataset);
-
-// Portable seeded randomness, identical across standard libraries and platforms.
-// An integer uniform in [0, bound), by rejection (unbiased). bound >= 1.
-std::uint64_t uniform_below(std::mt19937_64& rng, std::uint64_t bound);
-// A permutation of 0..n-1 by Fisher-Yates driven by uniform_below.
-std::vector<std::size_t> seeded_permutation(std::size_t n, std::mt19937_64& rng);
-// A well-mixed seed for an independent stream `stream` of a run seeded with `seed`
-// (splitmix64), so nearby seeds and streams do not give correlated generators.
-std::uint64_t derive_seed(std::uint64_t seed, std::uint64_t stream);
 
 }  // namespace wuxing

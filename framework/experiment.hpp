@@ -6,8 +6,12 @@
 #include <complex>
 #include <cstdint>
 #include <functional>
+#include <iterator>
 #include <map>
+#include <optional>
+#include <stdexcept>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "framework/config.hpp"
@@ -68,9 +72,45 @@ struct StabilityRecord {
   std::map<std::string, std::vector<double>> diagnostics;
 };
 
+// How a run ended: ok, failed (an exception, or stopped), numerical_trouble (NaN, divergence,
+// not settling, chance level) or pruned (stopped early by a tuner). Stored as its name
+// (docs/results-format.md) and parsed back where a results file is read (parse_run_status).
+// A name written in the code is checked: when assigned (`result.status = "numerical_trouble"`)
+// by the compiler, a misspelt one does not build; when compared (`status == "ok"`, as tests do)
+// at run time, a misspelt one throws std::invalid_argument instead of comparing unequal.
+class RunStatus {
+ public:
+  enum Value : std::uint8_t { ok, failed, numerical_trouble, pruned };
+  constexpr RunStatus(Value value = ok) : value_(value) {}
+  consteval RunStatus(const char* name) : value_(from_name(name)) {}
+  constexpr Value value() const { return value_; }
+  constexpr std::string_view name() const { return kNames[value_]; }
+  friend constexpr bool operator==(RunStatus a, RunStatus b) { return a.value_ == b.value_; }
+  template <std::size_t N>
+  friend bool operator==(RunStatus a, const char (&name)[N]) {
+    return a.value_ == checked(name);
+  }
+
+ private:
+  static constexpr std::string_view kNames[] = {"ok", "failed", "numerical_trouble", "pruned"};
+  static consteval Value from_name(const char* name) {
+    for (std::uint8_t i = 0; i < std::size(kNames); ++i)
+      if (kNames[i] == name) return static_cast<Value>(i);
+    throw "unknown run status";  // at compile time: the build fails here
+  }
+  static Value checked(std::string_view name) {
+    for (std::uint8_t i = 0; i < std::size(kNames); ++i)
+      if (kNames[i] == name) return static_cast<Value>(i);
+    throw std::invalid_argument("unknown run status '" + std::string(name) + "'");
+  }
+  Value value_;
+};
+// The status named `name`, or none when it names none.
+std::optional<RunStatus> parse_run_status(std::string_view name);
+
 struct RunResult {
-  std::string status = "ok";  // ok | failed | numerical_trouble
-  std::string reason;         // why, when not ok
+  RunStatus status = RunStatus::ok;
+  std::string reason;  // why, when not ok
   std::vector<EpochMetrics> epochs;
   std::vector<LayerParameters> parameters;  // one per non-input layer
   std::vector<Trajectory> trajectories;

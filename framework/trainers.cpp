@@ -1,9 +1,6 @@
 #include "framework/trainers.hpp"
 
-#include <fmt/format.h>
-
 #include <algorithm>
-#include <cstdlib>
 #include <map>
 #include <string>
 #include <utility>
@@ -13,16 +10,6 @@
 namespace wuxing {
 
 Trainer production_trainer() {
-  if (const char* fake = std::getenv("WUXING_FAKE_TRAINER")) {
-    const int sleep_ms = std::atoi(fake);
-    fmt::print(stderr,
-               "wuxing: WUXING_FAKE_TRAINER is set: using the test-only fake trainer ({} ms "
-               "per epoch)\n",
-               sleep_ms);
-    return [sleep_ms](const ExperimentConfig& c, const RunObserver& o, int threads) {
-      return testing::fake_train_experiment(c, o, threads, sleep_ms);
-    };
-  }
   return [](const ExperimentConfig& c, const RunObserver& o, int threads) {
     return train_experiment(c, o, threads);
   };

@@ -20,7 +20,7 @@ if(GIT_FOUND)
                     OUTPUT_VARIABLE status OUTPUT_STRIP_TRAILING_WHITESPACE ERROR_QUIET)
     if(NOT status STREQUAL "")
       set(dirty 1)
-      # The same command the binary runs to compare (framework/provenance.cpp).
+      # The same command the binary runs to compare (framework/pipeline/provenance.cpp).
       execute_process(COMMAND sh -c "git -C '${SOURCE_DIR}' diff HEAD | git hash-object --stdin"
                       OUTPUT_VARIABLE diff_hash OUTPUT_STRIP_TRAILING_WHITESPACE ERROR_QUIET)
     endif()

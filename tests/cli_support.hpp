@@ -34,8 +34,9 @@ struct Outcome {
   std::string err;  // stderr
 };
 
-// Runs build/wuxing with `args` in `cwd`, extra environment `env`; waits for it.
-inline Outcome run_wuxing(const std::vector<std::string>& args, const fs::path& cwd,
+// Runs `binary` with `args` in `cwd`, extra environment `env`; waits for it.
+inline Outcome run_binary(const std::string& binary, const std::vector<std::string>& args,
+                          const fs::path& cwd,
                           const std::vector<std::pair<std::string, std::string>>& env = {}) {
   static int counter = 0;
   const fs::path out_file =
@@ -53,13 +54,13 @@ inline Outcome run_wuxing(const std::vector<std::string>& args, const fs::path& 
     const int e = ::open(err_file.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0644);
     dup2(o, 1);
     dup2(e, 2);
+    std::string name = binary;
     std::vector<char*> argv;
-    std::string binary = WUXING_BINARY;
-    argv.push_back(binary.data());
+    argv.push_back(name.data());
     std::vector<std::string> copy = args;
     for (auto& a : copy) argv.push_back(a.data());
     argv.push_back(nullptr);
-    execv(WUXING_BINARY, argv.data());
+    execv(name.c_str(), argv.data());
     _exit(127);
   }
   int status = 0;
@@ -73,6 +74,16 @@ inline Outcome run_wuxing(const std::vector<std::string>& args, const fs::path& 
   fs::remove(out_file);
   fs::remove(err_file);
   return r;
+}
+
+// Runs build/wuxing with `args` in `cwd`, extra environment `env`; waits for it. When `env`
+// sets WUXING_FAKE_TRAINER, runs build/wuxing_fake: the fake trainer is only in the tests'
+// build of the command line (tests/fake/).
+inline Outcome run_wuxing(const std::vector<std::string>& args, const fs::path& cwd,
+                          const std::vector<std::pair<std::string, std::string>>& env = {}) {
+  bool fake = false;
+  for (const auto& kv : env) fake = fake || kv.first == "WUXING_FAKE_TRAINER";
+  return run_binary(fake ? WUXING_FAKE_BINARY : WUXING_BINARY, args, cwd, env);
 }
 
 // Lines that mean the program did not handle the error itself.

@@ -21,8 +21,8 @@
 #include <thread>
 #include <vector>
 
-#include "framework/store.hpp"
-#include "framework/sweep.hpp"
+#include "framework/pipeline/store.hpp"
+#include "framework/pipeline/sweep.hpp"
 
 namespace wuxing::test_support {
 

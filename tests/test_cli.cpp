@@ -8,7 +8,7 @@
 #include <string>
 #include <vector>
 
-#include "framework/store.hpp"
+#include "framework/pipeline/store.hpp"
 #include "tests/cli_support.hpp"
 #include "tests/support.hpp"
 
@@ -71,4 +71,47 @@ TEST_CASE("results record the commit the binary was built from, the one --versio
   auto version = run_wuxing({"--version"}, dir.path);
   CAPTURE(version.out);
   CHECK(version.out.find("(commit " + commit) != std::string::npos);
+}
+
+TEST_CASE("the production binary holds no test stand-in; the tests' build/wuxing_fake does") {
+  auto contains = [](const char* binary, const std::string& what) {
+    return test_support::slurp(binary).find(what) != std::string::npos;
+  };
+  CHECK_FALSE(contains(WUXING_BINARY, "WUXING_FAKE_TRAINER"));
+  CHECK_FALSE(contains(WUXING_BINARY, "fake trainer"));
+  CHECK(contains(WUXING_FAKE_BINARY, "WUXING_FAKE_TRAINER"));
+
+  // So build/wuxing trains for real whatever the environment says.
+  test_support::TempDir dir("cli");
+  const auto spec = dir.path / "p.yaml";
+  std::ofstream(spec) << "name: p\ndata: {dataset: synthetic, train_size: 20, test_size: 10}\n"
+                         "training: {epochs: 1}\n";
+  for (const bool fake : {false, true}) {
+    const std::string binary = fake ? WUXING_FAKE_BINARY : WUXING_BINARY;
+    const auto out = dir.path / (fake ? "fake.h5" : "real.h5");
+    auto r = test_support::run_binary(binary, {"run", spec.string(), "-o", out.string()}, dir.path,
+                                      {{"WUXING_FAKE_TRAINER", "0"}});
+    CAPTURE(binary);
+    CAPTURE(r.err);
+    REQUIRE(r.code == 0);
+    CHECK((r.err.find("fake trainer") != std::string::npos) == fake);
+  }
+}
+
+TEST_CASE("validate checks a stability spec: ok, or every error as file:line:col: key") {
+  test_support::TempDir dir("cli");
+  auto ok = run_wuxing(
+      {"validate", std::string(WUXING_SOURCE_DIR) + "/experiments/stability-hopf.yaml"}, dir.path);
+  CAPTURE(ok.err);
+  CHECK(ok.code == 0);
+  CHECK(ok.out.find("ok: stability spec") != std::string::npos);
+  const auto bad = dir.path / "bad.yaml";
+  std::ofstream(bad) << "stability:\n  n: [5]\n  ratios: 3\n  h: fast\n";
+  auto r = run_wuxing({"validate", bad.string()}, dir.path);
+  check_clean_failure(r, {bad.string() + ":3:3: stability.ratios: unknown key",
+                          bad.string() + ":4:6: stability.h: expected a number, got 'fast'"});
+  CHECK(r.code == 2);
+  auto o = run_wuxing({"validate", bad.string(), "stability.h=0.1", "stability.ratios="}, dir.path);
+  CHECK(o.code == 2);
+  CHECK(o.err.find("stability.h") == std::string::npos);  // overridden
 }

@@ -24,7 +24,7 @@
 #include <vector>
 
 #include "framework/checkpoint.hpp"
-#include "framework/store.hpp"
+#include "framework/pipeline/store.hpp"
 #include "tests/support.hpp"
 
 namespace fs = std::filesystem;
@@ -52,11 +52,11 @@ pid_t start_wuxing(const std::vector<std::string>& args, const fs::path& err_fil
     dup2(err_fd, 2);
     std::vector<std::string> copy = args;
     std::vector<char*> argv;
-    std::string binary = WUXING_BINARY;
+    std::string binary = WUXING_FAKE_BINARY;
     argv.push_back(binary.data());
     for (auto& a : copy) argv.push_back(a.data());
     argv.push_back(nullptr);
-    execv(WUXING_BINARY, argv.data());
+    execv(WUXING_FAKE_BINARY, argv.data());
     _exit(127);
   }
   return pid;
@@ -129,7 +129,7 @@ TEST_CASE("SIGKILL at 24 seeded random moments never loses a reported run; the r
   // gives the kills plenty of renames and HDF5 writes to land in.
   const std::map<std::string, std::string> env = {{"WUXING_FAKE_TRAINER", "40"},
                                                   {"WUXING_ASSEMBLE_INTERVAL", "0"}};
-  std::vector<std::string> argv{WUXING_BINARY};
+  std::vector<std::string> argv{WUXING_FAKE_BINARY};
   argv.insert(argv.end(), args.begin(), args.end());
   std::mt19937 rng(20261126);
   std::uniform_int_distribution<int> kill_line(0, 9);
@@ -172,7 +172,7 @@ TEST_CASE("SIGKILL at 24 seeded random moments never loses a reported run; the r
   CHECK(WEXITSTATUS(status) == 0);
   const auto runs = read_runs(out);
   CHECK(runs.size() == 60);
-  for (const auto& [id, r] : runs) CHECK(r.status == "ok");
+  for (const auto& [id, r] : runs) CHECK(r.status == RunStatus::ok);
   for (const auto& [id, start] : seen) CHECK(runs.at(id).start_time == start);
   CHECK(read_index(out).rows == 60);
   if (h5dump) CHECK(h5dump_reads(out));
@@ -191,7 +191,7 @@ TEST_CASE("a second Ctrl-C stops at once: reported runs are kept and the rerun f
                                          out.string(), "--threads",   "2"};
   const std::vector<std::pair<std::string, std::string>> env = {{"WUXING_FAKE_TRAINER", "50"}};
   test_support::WatchedChild child(
-      {WUXING_BINARY, "run", spec.string(), "-o", out.string(), "--threads", "2"},
+      {WUXING_FAKE_BINARY, "run", spec.string(), "-o", out.string(), "--threads", "2"},
       {{"WUXING_FAKE_TRAINER", "50"}});
   // The first Ctrl-C once two runs are reported finished; the second once the first was
   // acknowledged (a second signal sent before the handler ran would merge with the first).
@@ -347,8 +347,8 @@ TEST_CASE("kill -9 at 20+ points of a 5-epoch run: no finished epoch lost, bit-i
   const fs::path reference = dir.path / "ref.h5";
   const fs::path out = dir.path / "out.h5";
   auto argv_for = [&](const fs::path& o) {
-    return std::vector<std::string>{WUXING_BINARY, "run", spec.string(), "-o", o.string(),
-                                    "--threads",   "1"};
+    return std::vector<std::string>{WUXING_FAKE_BINARY, "run", spec.string(), "-o", o.string(),
+                                    "--threads",        "1"};
   };
   int ref_code = -1;
   {

@@ -4,7 +4,7 @@
 
 #include <fstream>
 
-#include "framework/merge.hpp"
+#include "framework/pipeline/merge.hpp"
 #include "support.hpp"
 
 namespace wuxing {
@@ -20,7 +20,7 @@ const char* kSpec =
 
 Child run(const std::filesystem::path& spec, const std::vector<std::string>& extra,
           const std::filesystem::path& log) {
-  std::vector<std::string> argv{WUXING_BINARY, "run", spec.string()};
+  std::vector<std::string> argv{WUXING_FAKE_BINARY, "run", spec.string()};
   argv.insert(argv.end(), extra.begin(), extra.end());
   return test_support::run_child(
       argv, {{"WUXING_FAKE_TRAINER", "0"}, {"WUXING_ASSEMBLE_INTERVAL", "0"}}, log);

@@ -3,7 +3,8 @@
 docs/results-format.md. Uses the test-only fake trainer (WUXING_FAKE_TRAINER), so it
 checks the file format, not the numerics.
 
-usage: test_h5py.py path/to/build/wuxing
+usage: test_h5py.py path/to/build/wuxing_fake   (the tests' build of the command line,
+       whose trainer is the fake one when WUXING_FAKE_TRAINER is set: tests/fake/)
 """
 import os
 import subprocess

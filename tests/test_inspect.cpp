@@ -6,8 +6,8 @@
 #include <sstream>
 
 #include "analysis/inspect.hpp"
-#include "framework/spec.hpp"
-#include "framework/sweep.hpp"
+#include "framework/pipeline/spec.hpp"
+#include "framework/pipeline/sweep.hpp"
 #include "support.hpp"
 
 namespace wuxing {
@@ -19,7 +19,7 @@ using test_support::TempDir;
 
 Child wuxing_cli(const std::vector<std::string>& args, const std::filesystem::path& log,
                  const std::map<std::string, std::string>& env = {}) {
-  std::vector<std::string> argv{WUXING_BINARY};
+  std::vector<std::string> argv{WUXING_FAKE_BINARY};
   argv.insert(argv.end(), args.begin(), args.end());
   return test_support::run_child(argv, env, log);
 }

@@ -18,8 +18,8 @@
 #include <string>
 #include <vector>
 
-#include "framework/shard.hpp"
-#include "framework/store.hpp"
+#include "framework/pipeline/shard.hpp"
+#include "framework/pipeline/store.hpp"
 #include "tests/support.hpp"
 
 using namespace wuxing;
@@ -38,7 +38,7 @@ test_support::Child launch(int ranks, const std::vector<std::string>& args,
   std::vector<std::string> argv;
   if (ranks > 0)
     argv = {"mpirun", "-np", std::to_string(ranks), "--oversubscribe", "--allow-run-as-root"};
-  argv.push_back(WUXING_BINARY);
+  argv.push_back(WUXING_FAKE_BINARY);
   argv.insert(argv.end(), args.begin(), args.end());
   return test_support::run_child(argv, env, log);
 }

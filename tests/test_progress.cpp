@@ -1,13 +1,13 @@
-// Progress lines (framework/progress.hpp): swept values next to the run ID, and an ETA from
-// the measured epoch times of the work still to go (no clock involved: the epoch times are
-// the ones reported).
+// Progress lines (framework/pipeline/progress.hpp): swept values next to the run ID, and an ETA
+// from the measured epoch times of the work still to go (no clock involved: the epoch times are the
+// ones reported).
 #include <doctest/doctest.h>
 
 #include <cmath>
 #include <cstdio>
 #include <string>
 
-#include "framework/progress.hpp"
+#include "framework/pipeline/progress.hpp"
 
 using namespace wuxing;
 

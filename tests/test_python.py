@@ -3,7 +3,8 @@
 reads, run() in-process against `build/wuxing run`, the per-epoch callback, pruning, an
 exception in the callback, a grown sweep, validate() and config().
 
-usage: test_python.py path/to/build/wuxing   (ctest sets PYTHONPATH to the package and build)
+usage: test_python.py path/to/build/wuxing_fake   (ctest sets PYTHONPATH to the package and
+       build/python-fake: the tests' build of the module, with the fake trainer of tests/fake/)
 """
 import os
 import subprocess

@@ -21,7 +21,7 @@
 #include <vector>
 
 #include "framework/data.hpp"
-#include "framework/store.hpp"
+#include "framework/pipeline/store.hpp"
 #include "tests/cli_support.hpp"
 #include "tests/fuzz/fuzz_entries.hpp"
 

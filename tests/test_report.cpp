@@ -15,9 +15,9 @@
 #include <vector>
 
 #include "analysis/report.hpp"
-#include "framework/spec.hpp"
-#include "framework/store.hpp"
-#include "framework/sweep.hpp"
+#include "framework/pipeline/spec.hpp"
+#include "framework/pipeline/store.hpp"
+#include "framework/pipeline/sweep.hpp"
 #include "tests/support.hpp"
 
 using namespace wuxing;
@@ -39,7 +39,7 @@ SweepPlan report_plan() {
 struct Chosen {
   double k3 = 0;
   std::string rule;
-  std::string status = "ok";
+  RunStatus status = RunStatus::ok;
   std::string reason;
   std::vector<double> test_acc, unsettled, clamp_fraction;
   std::vector<std::int64_t> clamp_events;
@@ -152,7 +152,7 @@ struct Fixture {
       store.add(record_for(run, c));
       for (Expected* e : {&expected[{c.k3, c.rule}], &by_rule[c.rule]}) {
         ++e->runs;
-        if (c.status != "ok") continue;
+        if (c.status != RunStatus::ok) continue;
         ++e->ok;
         e->acc.push_back(c.test_acc.back());
         e->unsettled.push_back(c.unsettled.back());
@@ -240,10 +240,10 @@ TEST_CASE("report: grouping by every swept column but the seed, statistics, best
 
   REQUIRE(r.not_ok.size() == 2);
   CHECK(r.not_ok[0].id == fx.plan.runs[4].id);
-  CHECK(r.not_ok[0].status == "failed");
+  CHECK(r.not_ok[0].status == RunStatus::failed);
   CHECK(r.not_ok[0].reason == "trainer threw: something broke");
   CHECK(r.not_ok[1].id == fx.plan.runs[9].id);
-  CHECK(r.not_ok[1].status == "numerical_trouble");
+  CHECK(r.not_ok[1].status == RunStatus::numerical_trouble);
   CHECK(r.not_ok[1].reason == "non-finite loss in epoch 2");
 }
 

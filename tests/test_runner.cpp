@@ -21,10 +21,10 @@
 #include <vector>
 
 #include "framework/checkpoint.hpp"
-#include "framework/runner.hpp"
-#include "framework/shard.hpp"
-#include "framework/store.hpp"
-#include "framework/sweep.hpp"
+#include "framework/pipeline/shard.hpp"
+#include "framework/pipeline/store.hpp"
+#include "framework/pipeline/sweep.hpp"
+#include "tests/fake/fake_trainer.hpp"
 #include "tests/support.hpp"
 
 using namespace wuxing;
@@ -94,9 +94,9 @@ TEST_CASE("failed runs are recorded with their reason and the sweep goes on; res
   REQUIRE(stored.size() == 9);
   const std::string crashed = plan.runs[4].id;  // K3 = 0.4, seed 1
   const std::string nan_run = plan.runs[8].id;  // K3 = 0.6, seed 2
-  CHECK(stored[crashed].status == "failed");
+  CHECK(stored[crashed].status == RunStatus::failed);
   CHECK(stored[crashed].reason == "simulated crash");
-  CHECK(stored[nan_run].status == "numerical_trouble");
+  CHECK(stored[nan_run].status == RunStatus::numerical_trouble);
   CHECK(stored[nan_run].reason.find("non-finite") != std::string::npos);
   auto index = read_index(out);
   CHECK(index.text["status"][4] == "failed");
@@ -119,8 +119,8 @@ TEST_CASE("failed runs are recorded with their reason and the sweep goes on; res
   CHECK(calls == std::multiset<std::string>{crashed, nan_run});
   calls.clear();
   stored = read_runs(out);
-  CHECK(stored[crashed].status == "ok");
-  CHECK(stored[nan_run].status == "ok");
+  CHECK(stored[crashed].status == RunStatus::ok);
+  CHECK(stored[nan_run].status == RunStatus::ok);
   for (const auto& [id, r] : stored)
     if (id != crashed && id != nan_run) CHECK(r.start_time == before[id]);
   // Everything done: nothing to do.
@@ -282,8 +282,8 @@ std::unique_ptr<WatchedChild> start_run(const std::filesystem::path& spec,
   std::map<std::string, std::string> env{{"WUXING_FAKE_TRAINER", std::to_string(epoch_ms)}};
   if (assemble_each_run) env["WUXING_ASSEMBLE_INTERVAL"] = "0";
   return std::make_unique<WatchedChild>(
-      std::vector<std::string>{WUXING_BINARY, "run", spec.string(), "-o", out.string(), "--threads",
-                               "2"},
+      std::vector<std::string>{WUXING_FAKE_BINARY, "run", spec.string(), "-o", out.string(),
+                               "--threads", "2"},
       env);
 }
 
@@ -327,7 +327,7 @@ TEST_CASE("SIGKILL at any moment: the file stays readable, no finished run is lo
   CHECK(WEXITSTATUS(status) == 0);
   auto runs = read_runs(out);
   CHECK(runs.size() == 32);
-  for (const auto& [id, r] : runs) CHECK(r.status == "ok");
+  for (const auto& [id, r] : runs) CHECK(r.status == RunStatus::ok);
   for (const auto& [id, start] : seen) CHECK(runs[id].start_time == start);
   CHECK(read_index(out).rows == 32);
   CHECK_FALSE(std::filesystem::exists(out.string() + ".parts"));
@@ -418,7 +418,7 @@ TEST_CASE(
     const auto stored = read_runs(out);
     CHECK(stored.size() > 0);
     CHECK(stored.size() < 16);
-    for (const auto& [id, r] : stored) CHECK(r.status == "ok");
+    for (const auto& [id, r] : stored) CHECK(r.status == RunStatus::ok);
     auto index = read_index(out);
     CHECK(index.rows == stored.size());
     for (double e : index.numeric["epochs_done"]) CHECK(e == 3);  // no half-run stored
@@ -473,25 +473,25 @@ TEST_CASE("judge_status: mostly unsettled or at chance level is numerical_troubl
   };
   RunResult ok = result(0.5, 0.26);  // at the thresholds, on the good side
   judge_status(ok, c);
-  CHECK(ok.status == "ok");
+  CHECK(ok.status == RunStatus::ok);
   RunResult unsettled = result(0.51, 0.9);
   judge_status(unsettled, c);
-  CHECK(unsettled.status == "numerical_trouble");
+  CHECK(unsettled.status == RunStatus::numerical_trouble);
   CHECK(unsettled.reason.find("51.0 % unsettled") != std::string::npos);
   RunResult chance = result(0.0, 0.25);
   judge_status(chance, c);
-  CHECK(chance.status == "numerical_trouble");
+  CHECK(chance.status == RunStatus::numerical_trouble);
   CHECK(chance.reason.find("final test accuracy 0.2500 is at chance level (1/4") !=
         std::string::npos);
   c.status.max_unsettled_fraction = 1;  // both checks off
   c.status.min_above_chance = -1;
   RunResult off = result(1.0, 0.0);
   judge_status(off, c);
-  CHECK(off.status == "ok");
+  CHECK(off.status == RunStatus::ok);
   c.status.min_above_chance = 0.1;  // must beat chance by more than 0.1
   RunResult close = result(0.0, 0.35);
   judge_status(close, c);
-  CHECK(close.status == "numerical_trouble");
+  CHECK(close.status == RunStatus::numerical_trouble);
   RunResult failed = result(1.0, 0.0);  // a status already set is kept with its reason
   failed.status = "failed";
   failed.reason = "x";

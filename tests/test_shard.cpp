@@ -1,6 +1,6 @@
 // Shards of a sweep (--shard i/N, --shard slurm), `wuxing merge`, resume after a killed
-// shard, and the refusal of a build without MPI under mpirun (framework/shard.hpp,
-// framework/merge.hpp, framework/mpi.hpp).
+// shard, and the refusal of a build without MPI under mpirun (framework/pipeline/shard.hpp,
+// framework/pipeline/merge.hpp, framework/pipeline/mpi.hpp).
 #include <doctest/doctest.h>
 #include <fcntl.h>
 #include <signal.h>
@@ -17,12 +17,12 @@
 #include <thread>
 #include <vector>
 
-#include "framework/merge.hpp"
-#include "framework/mpi.hpp"
-#include "framework/runner.hpp"
-#include "framework/shard.hpp"
-#include "framework/store.hpp"
-#include "framework/sweep.hpp"
+#include "framework/pipeline/merge.hpp"
+#include "framework/pipeline/mpi.hpp"
+#include "framework/pipeline/runner.hpp"
+#include "framework/pipeline/shard.hpp"
+#include "framework/pipeline/store.hpp"
+#include "framework/pipeline/sweep.hpp"
 #include "tests/support.hpp"
 
 using namespace wuxing;
@@ -41,7 +41,7 @@ EnvLookup env_of(std::map<std::string, std::string> vars) {
 test_support::Child run_wuxing(const std::vector<std::string>& args,
                                const std::map<std::string, std::string>& env,
                                const std::filesystem::path& log) {
-  std::vector<std::string> argv{WUXING_BINARY};
+  std::vector<std::string> argv{WUXING_FAKE_BINARY};
   argv.insert(argv.end(), args.begin(), args.end());
   return test_support::run_child(argv, env, log);
 }
@@ -136,7 +136,7 @@ TEST_CASE("build/wuxing without MPI under an MPI launcher refuses and writes not
 #endif
 
 TEST_CASE("choose_sources: a run ok in any input is ok; otherwise the later input wins") {
-  auto run = [](const std::string& status) {
+  auto run = [](RunStatus status) {
     StoredRun r;
     r.status = status;
     return r;
@@ -212,7 +212,7 @@ TEST_CASE("shards 0/3, 1/3, 2/3 run separately and merged equal a single-process
     REQUIRE(read_runs(broken).size() == 4);
     REQUIRE(run_wuxing({"merge", partial.string(), broken.string()}, {}, dir.path / "log")
                 .exit_code() == 0);
-    for (const auto& [id, r] : read_runs(partial)) CHECK(r.status == "failed");
+    for (const auto& [id, r] : read_runs(partial)) CHECK(r.status == RunStatus::failed);
     REQUIRE(
         run_wuxing({"merge", partial.string(), broken.string(), shard_path(out, {0, 3}).string(),
                     shard_path(out, {1, 3}).string(), shard_path(out, {2, 3}).string()},
@@ -227,10 +227,10 @@ TEST_CASE("shards 0/3, 1/3, 2/3 run separately and merged equal a single-process
     const auto broken_runs = read_runs(broken);
     for (const auto& [id, r] : read_runs(partial)) {
       CAPTURE(id);
-      if (good.at(id).status == "ok")
-        CHECK(r.status == "ok");
+      if (good.at(id).status == RunStatus::ok)
+        CHECK(r.status == RunStatus::ok);
       else
-        CHECK(r.status == (broken_runs.count(id) ? "failed" : good.at(id).status));
+        CHECK(r.status == (broken_runs.count(id) ? RunStatus::failed : good.at(id).status));
     }
   }
 }
@@ -291,7 +291,7 @@ TEST_CASE("a shard SIGKILLed mid-way and re-run completes without redoing finish
   const std::vector<std::string> args = {"run",     spec.string(), "-o",        out.string(),
                                          "--shard", "1/2",         "--threads", "1"};
   {
-    std::vector<std::string> argv{WUXING_BINARY};
+    std::vector<std::string> argv{WUXING_FAKE_BINARY};
     argv.insert(argv.end(), args.begin(), args.end());
     test_support::WatchedChild killed(argv, fake_env(40));
     REQUIRE(killed.wait_for(" ok: test acc", 4));

@@ -8,8 +8,8 @@
 #include <string>
 #include <vector>
 
-#include "framework/spec.hpp"
-#include "framework/sweep.hpp"
+#include "framework/pipeline/spec.hpp"
+#include "framework/pipeline/sweep.hpp"
 
 using namespace wuxing;
 

@@ -6,11 +6,13 @@
 
 #include <cmath>
 #include <filesystem>
+#include <fstream>
 #include <numbers>
 #include <string>
 
 #include "analysis/stability.hpp"
 #include "analysis/stability_scan.hpp"
+#include "framework/pipeline/spec.hpp"
 
 using namespace wuxing;
 
@@ -228,7 +230,7 @@ TEST_CASE("numerical trouble in the stability runs is reported, not hidden") {
   CHECK(!u.detail.empty());
 }
 
-TEST_CASE("stability spec: errors name the file, line and key") {
+TEST_CASE("stability spec: errors name the file, line, column and key") {
   const std::string good =
       "stability:\n  n: [5]\n  g: 1\n  k: 2\n  ratio_range: [0.05, 0.5]\n  map: {ratio_points: "
       "5}\n";
@@ -236,28 +238,72 @@ TEST_CASE("stability spec: errors name the file, line and key") {
   CHECK(spec.n == std::vector<int>{5});
   CHECK(spec.ratio_lo == 0.05);
   CHECK(spec.map_ratio_points == 5);
+  CHECK(spec.text == good);
+  CHECK(parse_stability_spec("stability:\n  n: 7\n", "one.yaml").n == std::vector<int>{7});
   auto error_of = [](const std::string& text) {
     try {
       parse_stability_spec(text, "bad.yaml");
-    } catch (const std::invalid_argument& e) {
+    } catch (const SpecErrors& e) {
       return std::string(e.what());
     }
     return std::string();
   };
-  const std::string unknown = error_of("stability:\n  n: [5]\n  ratios: [0.1, 0.2]\n");
-  CHECK(unknown.find("bad.yaml:3:") != std::string::npos);
-  CHECK(unknown.find("'ratios'") != std::string::npos);
-  CHECK(error_of("stability:\n  map:\n    points: 4\n").find("bad.yaml:3:") != std::string::npos);
-  CHECK(error_of("stability:\n  h: fast\n").find("'h' must be a number") != std::string::npos);
+  CHECK(error_of("stability:\n  n: [5]\n  ratios: [0.1, 0.2]\n")
+            .find("bad.yaml:3:3: stability.ratios: unknown key") != std::string::npos);
+  CHECK(error_of("stability:\n  map:\n    points: 4\n")
+            .find("bad.yaml:3:5: stability.map.points: unknown key") != std::string::npos);
+  CHECK(error_of("stability:\n  bisection_toll: 1.0e-5\n")
+            .find("did you mean 'stability.bisection_tol'?") != std::string::npos);
+  CHECK(error_of("stability:\n  h: fast\n")
+            .find("bad.yaml:2:6: stability.h: expected a number, got 'fast'") != std::string::npos);
+  CHECK(error_of("stability:\n  classify: 3\n")
+            .find("bad.yaml:2:13: stability.classify: expected a mapping") != std::string::npos);
   CHECK(error_of("stability:\n  stepper: rk5\n").find("rk5") != std::string::npos);
   CHECK(error_of("stability:\n  n: [2]\n").find("n = 2") != std::string::npos);
   CHECK(error_of("stability:\n  ratio_range: [0.5, 1.5]\n").find("ratio_range") !=
         std::string::npos);
-  CHECK(error_of("other: 1\n").find("unknown key 'other'") != std::string::npos);
+  CHECK(error_of("other: 1\n").find("bad.yaml:1:1: other: unknown key") != std::string::npos);
   CHECK(error_of("stability: [1\n").find("bad.yaml:") != std::string::npos);
+  // Every error at once, not the first only.
+  const std::string two = error_of("stability:\n  h: fast\n  ratios: 1\n");
+  CHECK(two.find("stability.h") != std::string::npos);
+  CHECK(two.find("stability.ratios") != std::string::npos);
   // The shipped experiment parses.
   CHECK_NOTHROW(
       load_stability_spec(std::string(WUXING_SOURCE_DIR) + "/experiments/stability-hopf.yaml"));
+}
+
+TEST_CASE("stability spec: base files and command-line overrides, as experiment specs have") {
+  const auto dir = std::filesystem::temp_directory_path() / "wuxing-test-stability-spec";
+  std::filesystem::remove_all(dir);
+  std::filesystem::create_directories(dir);
+  std::ofstream(dir / "common.yaml")
+      << "stability:\n  K1: 2.0\n  n: [3, 4]\n  map: {ratio_points: 9}\n";
+  std::ofstream(dir / "five.yaml") << "base: common.yaml\nstability:\n  n: [5]\n";
+  const std::string five = (dir / "five.yaml").string();
+  CHECK(is_stability_spec(five));
+  CHECK_FALSE(is_stability_spec(std::string(WUXING_SOURCE_DIR) + "/experiments/quickstart.yaml"));
+  const StabilitySpec s = load_stability_spec(five, {"stability.map.ratio_points=20"});
+  CHECK(s.K1 == 2.0);
+  CHECK(s.n == std::vector<int>{5});
+  CHECK(s.map_ratio_points == 20);
+  CHECK(s.text.find("# overrides: stability.map.ratio_points=20") != std::string::npos);
+  try {
+    load_stability_spec(five, {"stability.map.point=3"});
+    FAIL("an unknown override key was accepted");
+  } catch (const SpecErrors& e) {
+    CHECK(std::string(e.what()).find("<command line>:1:1: stability.map.point: unknown key") !=
+          std::string::npos);
+  }
+  std::ofstream(dir / "typo.yaml") << "base: common.yaml\nstability:\n  seeds: 3\n";
+  try {
+    load_stability_spec((dir / "typo.yaml").string());
+    FAIL("an unknown key was accepted");
+  } catch (const SpecErrors& e) {
+    CHECK(std::string(e.what()).find("typo.yaml:3:3: stability.seeds: unknown key") !=
+          std::string::npos);
+  }
+  std::filesystem::remove_all(dir);
 }
 
 TEST_CASE("scan and map: same results for any thread count, written to HDF5") {

@@ -7,9 +7,10 @@
 #include <fstream>
 #include <string>
 
-#include "framework/runner.hpp"
-#include "framework/store.hpp"
-#include "framework/sweep.hpp"
+#include "framework/pipeline/runner.hpp"
+#include "framework/pipeline/store.hpp"
+#include "framework/pipeline/sweep.hpp"
+#include "tests/fake/fake_trainer.hpp"
 #include "tests/support.hpp"
 
 using namespace wuxing;
@@ -93,7 +94,7 @@ TEST_CASE("store round trip: index, metrics, config text, provenance") {
   // Reopening sees the stored runs.
   ResultsStore again(out, make_store_header(plan));
   CHECK(again.runs().size() == 4);
-  CHECK(again.runs().at(run.id).status == "ok");
+  CHECK(again.runs().at(run.id).status == RunStatus::ok);
   CHECK(again.runs().at(run.id).plan_index == 5);
 }
 
@@ -225,11 +226,11 @@ TEST_CASE("a re-run replaces the stored run; merge_results merges shards") {
     failed.result.reason = "boom";
     store.add(failed);
     store.assemble();
-    CHECK(read_runs(out).at(plan.runs[0].id).status == "failed");
+    CHECK(read_runs(out).at(plan.runs[0].id).status == RunStatus::failed);
     store.add(record_for(plan.runs[0]));
     store.assemble();
   }
-  CHECK(read_runs(out).at(plan.runs[0].id).status == "ok");
+  CHECK(read_runs(out).at(plan.runs[0].id).status == RunStatus::ok);
   CHECK(read_index(out).rows == 1);
 
   // Two shards written separately, merged into one file.
@@ -264,4 +265,21 @@ TEST_CASE("two stores on one file: the second is refused while the first lives")
     }
   }
   CHECK_NOTHROW(ResultsStore(out, make_store_header(plan)));  // released
+}
+
+TEST_CASE("run status: names round-trip, an unknown name is refused") {
+  for (RunStatus s :
+       {RunStatus::ok, RunStatus::failed, RunStatus::numerical_trouble, RunStatus::pruned}) {
+    const auto back = parse_run_status(s.name());
+    REQUIRE(back.has_value());
+    CHECK(*back == s);
+  }
+  CHECK(RunStatus("numerical_trouble") == RunStatus::numerical_trouble);
+  // Compared with a name (as tests do): a misspelt one throws, never just compares unequal.
+  const RunStatus ok = RunStatus::ok;
+  CHECK(ok == "ok");
+  CHECK(ok != "failed");
+  CHECK_THROWS_AS((void)(ok == "okk"), std::invalid_argument);
+  CHECK_FALSE(parse_run_status("OK").has_value());
+  CHECK_FALSE(parse_run_status("").has_value());
 }

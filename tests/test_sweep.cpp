@@ -7,7 +7,7 @@
 #include <string>
 #include <vector>
 
-#include "framework/sweep.hpp"
+#include "framework/pipeline/sweep.hpp"
 
 using namespace wuxing;
 

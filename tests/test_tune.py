@@ -4,7 +4,8 @@ stored as runs (pruned ones with status `pruned`), a study killed with SIGKILL r
 workers share one study, and bad search sections are refused. Uses the test-only fake trainer
 (WUXING_FAKE_TRAINER), whose accuracy is a deterministic function of the config.
 
-usage: test_tune.py path/to/build/wuxing
+usage: test_tune.py path/to/build/wuxing_fake   (the tests' build of the command line and, on
+       PYTHONPATH, of the module: the fake trainer when WUXING_FAKE_TRAINER is set, tests/fake/)
 """
 import os
 import signal

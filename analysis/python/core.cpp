@@ -25,12 +25,12 @@
 
 #include "analysis/inspect.hpp"
 #include "framework/data.hpp"
-#include "framework/provenance.hpp"
-#include "framework/runner.hpp"
-#include "framework/search.hpp"
-#include "framework/spec.hpp"
-#include "framework/store.hpp"
-#include "framework/sweep.hpp"
+#include "framework/pipeline/provenance.hpp"
+#include "framework/pipeline/runner.hpp"
+#include "framework/pipeline/search.hpp"
+#include "framework/pipeline/spec.hpp"
+#include "framework/pipeline/store.hpp"
+#include "framework/pipeline/sweep.hpp"
 #include "framework/trainers.hpp"
 
 namespace py = pybind11;
@@ -118,7 +118,7 @@ Trainer observed_trainer(Trainer inner, CallbackState& state) {
     if (pruned_after > 0 && !state.stop.load()) {
       // The trainer noticed the stop at the start of the next epoch: drop that stub.
       if (static_cast<int>(r.epochs.size()) > pruned_after) r.epochs.resize(pruned_after);
-      r.status = "pruned";
+      r.status = RunStatus::pruned;
       r.reason = fmt::format("pruned by the on_epoch callback after epoch {}", pruned_after);
     }
     return r;
@@ -175,7 +175,7 @@ py::dict run(const std::string& spec_file, const std::vector<std::string>& overr
   options.output = out;
   options.threads = threads > 0 ? threads : spec.base.threads;
   options.rerun_failed = rerun_failed;
-  options.trainer = observed_trainer(production_trainer(), state);
+  options.trainer = observed_trainer(program_trainer(), state);
   options.stop = &state.stop;
   options.show_progress = progress;
   SweepSummary s;
@@ -221,8 +221,8 @@ py::dict run_trial(const std::string& spec_file, const std::vector<std::string>&
   d["reused"] = false;
   if (std::filesystem::exists(out)) {
     const auto stored = read_runs(out);
-    if (auto it = stored.find(run.id); it != stored.end() && it->second.status == "ok") {
-      d["status"] = it->second.status;
+    if (auto it = stored.find(run.id); it != stored.end() && it->second.status == RunStatus::ok) {
+      d["status"] = std::string(it->second.status.name());
       d["reason"] = it->second.reason;
       d["final_test_accuracy"] = it->second.final_test_accuracy;
       d["test_accuracy"] = read_metric(out, run.id, "test_accuracy");
@@ -232,7 +232,7 @@ py::dict run_trial(const std::string& spec_file, const std::vector<std::string>&
   }
   CallbackState state;
   state.on_epoch = on_epoch;
-  const Trainer trainer = observed_trainer(production_trainer(), state);
+  const Trainer trainer = observed_trainer(program_trainer(), state);
   RunRecord rec = make_run_record(run);
   rec.plan_index = static_cast<std::size_t>(trial);
   run_watching_signals(state, [&] {
@@ -256,7 +256,7 @@ py::dict run_trial(const std::string& spec_file, const std::vector<std::string>&
           trainer(run.config, RunObserver{}, threads > 0 ? threads : omp_get_max_threads());
     } catch (const std::exception& e) {
       rec.result = RunResult{};
-      rec.result.status = "failed";
+      rec.result.status = RunStatus::failed;
       rec.result.reason = e.what();
     }
     rec.end_time = utc_now_iso();
@@ -279,7 +279,7 @@ py::dict run_trial(const std::string& spec_file, const std::vector<std::string>&
     }
   }
   const auto& epochs = rec.result.epochs;
-  d["status"] = rec.result.status;
+  d["status"] = std::string(rec.result.status.name());
   d["reason"] = rec.result.reason;
   d["final_test_accuracy"] =
       epochs.empty() ? std::numeric_limits<double>::quiet_NaN() : epochs.back().test_accuracy;

@@ -18,8 +18,8 @@
 #include <vector>
 
 #include "framework/data.hpp"
-#include "framework/spec.hpp"
-#include "framework/sweep.hpp"
+#include "framework/pipeline/spec.hpp"
+#include "framework/pipeline/sweep.hpp"
 
 namespace wuxing::fuzz {
 

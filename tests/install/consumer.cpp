@@ -2,7 +2,7 @@
 #include <cstdio>
 
 #include "framework/config.hpp"
-#include "framework/spec.hpp"
+#include "framework/pipeline/spec.hpp"
 
 int main() {
   std::printf("%s\n", wuxing::run_id(wuxing::ExperimentConfig{}).c_str());

@@ -178,7 +178,7 @@ def tune(spec, overrides=(), output=None, storage=None, trials=None, pruner=None
     overrides = _run._overrides(overrides)
     space = core.search_space(os.fspath(spec), overrides)
     if not space["params"]:
-        raise _run.SpecError(f"{spec}: no search: section (see framework/search.hpp)")
+        raise _run.SpecError(f"{spec}: no search: section (see framework/pipeline/search.hpp)")
     output = os.fspath(output) if output else os.path.join("results", space["name"] + ".h5")
     os.makedirs(os.path.dirname(os.path.abspath(output)), exist_ok=True)
     trials = trials or space["trials"]

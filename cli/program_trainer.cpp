@@ -1,0 +1,9 @@
+// The trainer of build/wuxing and of the Python module: the real one, always. (The test
+// programs link tests/fake/program_trainer.cpp instead.)
+#include "framework/trainers.hpp"
+
+namespace wuxing {
+
+Trainer program_trainer() { return production_trainer(); }
+
+}  // namespace wuxing

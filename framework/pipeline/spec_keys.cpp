@@ -1,0 +1,459 @@
+// Specs, part 2: the table of config keys (one entry per key of framework/config.hpp) and the
+// conversion of spec values.
+#include "framework/pipeline/spec_keys.hpp"
+
+#include <fmt/format.h>
+#include <yaml-cpp/yaml.h>
+
+#include <algorithm>
+#include <cmath>
+
+#include "framework/pipeline/spec.hpp"
+
+namespace wuxing {
+
+using namespace detail;
+
+// ---- Field table -------------------------------------------------------------------
+
+namespace detail {
+
+struct TypeMismatch {
+  std::string expected;
+};
+
+bool yaml_null_text(const std::string& s) {
+  return s.empty() || s == "~" || s == "null" || s == "Null" || s == "NULL";
+}
+
+double to_double(const SpecNode& n) {
+  if (!n.is_scalar() || n.quoted) throw TypeMismatch{"a number"};
+  double v = 0;
+  if (!YAML::convert<double>::decode(YAML::Node(n.scalar), v)) throw TypeMismatch{"a number"};
+  return v;
+}
+
+std::int64_t to_int64(const SpecNode& n, const char* expected = "an integer") {
+  if (!n.is_scalar() || n.quoted) throw TypeMismatch{expected};
+  std::int64_t v = 0;
+  if (!YAML::convert<std::int64_t>::decode(YAML::Node(n.scalar), v)) {
+    // Accept 1e3-style integers written as floats only if they are whole.
+    double d = 0;
+    if (YAML::convert<double>::decode(YAML::Node(n.scalar), d) && std::isfinite(d) &&
+        d == std::floor(d) && std::fabs(d) < 9e15)
+      return static_cast<std::int64_t>(d);
+    throw TypeMismatch{expected};
+  }
+  return v;
+}
+
+std::string quote(const std::string& s) {
+  std::string out = "\"";
+  for (char c : s) {
+    switch (c) {
+      case '"':
+        out += "\\\"";
+        break;
+      case '\\':
+        out += "\\\\";
+        break;
+      case '\n':
+        out += "\\n";
+        break;
+      case '\t':
+        out += "\\t";
+        break;
+      case '\r':
+        out += "\\r";
+        break;
+      default:
+        if (static_cast<unsigned char>(c) < 0x20)
+          out += fmt::format("\\x{:02x}", static_cast<unsigned char>(c));
+        else
+          out += c;
+    }
+  }
+  return out + "\"";
+}
+
+std::string double_text(double v) {
+  if (std::isnan(v)) return ".nan";
+  if (std::isinf(v)) return v > 0 ? ".inf" : "-.inf";
+  return fmt::format("{}", v);
+}
+
+template <class T>
+struct Conv;
+
+template <>
+struct Conv<double> {
+  static constexpr FieldKind kind = FieldKind::number;
+  static double from(const SpecNode& n) { return to_double(n); }
+  static std::string text(double v) { return double_text(v); }
+};
+template <>
+struct Conv<int> {
+  static constexpr FieldKind kind = FieldKind::integer;
+  static int from(const SpecNode& n) {
+    auto v = to_int64(n);
+    if (v < INT32_MIN || v > INT32_MAX) throw TypeMismatch{"an integer that fits in 32 bits"};
+    return static_cast<int>(v);
+  }
+  static std::string text(int v) { return fmt::format("{}", v); }
+};
+template <>
+struct Conv<std::int64_t> {
+  static constexpr FieldKind kind = FieldKind::integer;
+  static std::int64_t from(const SpecNode& n) { return to_int64(n); }
+  static std::string text(std::int64_t v) { return fmt::format("{}", v); }
+};
+template <>
+struct Conv<std::uint64_t> {
+  static constexpr FieldKind kind = FieldKind::integer;
+  static std::uint64_t from(const SpecNode& n) {
+    if (!n.is_scalar() || n.quoted || n.scalar.empty() || n.scalar[0] == '-')
+      throw TypeMismatch{"a non-negative integer"};
+    std::uint64_t v = 0;
+    if (!YAML::convert<std::uint64_t>::decode(YAML::Node(n.scalar), v))
+      throw TypeMismatch{"a non-negative integer"};
+    return v;
+  }
+  static std::string text(std::uint64_t v) { return fmt::format("{}", v); }
+};
+template <>
+struct Conv<bool> {
+  static constexpr FieldKind kind = FieldKind::boolean;
+  static bool from(const SpecNode& n) {
+    bool v = false;
+    if (!n.is_scalar() || n.quoted || !YAML::convert<bool>::decode(YAML::Node(n.scalar), v))
+      throw TypeMismatch{"true or false"};
+    return v;
+  }
+  static std::string text(bool v) { return v ? "true" : "false"; }
+};
+template <>
+struct Conv<std::string> {
+  static constexpr FieldKind kind = FieldKind::string;
+  static std::string from(const SpecNode& n) {
+    if (!n.is_scalar()) throw TypeMismatch{"a string"};
+    return n.scalar;
+  }
+  static std::string text(const std::string& v) { return quote(v); }
+};
+template <>
+struct Conv<std::vector<int>> {
+  static constexpr FieldKind kind = FieldKind::list;
+  static std::vector<int> from(const SpecNode& n) {
+    if (n.is_null()) return {};
+    if (!n.is_sequence()) throw TypeMismatch{"a list of integers, e.g. [100]"};
+    std::vector<int> out;
+    for (const auto& i : n.items) {
+      try {
+        out.push_back(Conv<int>::from(i));
+      } catch (const TypeMismatch&) {
+        throw TypeMismatch{"a list of integers, e.g. [100]"};
+      }
+    }
+    return out;
+  }
+  static std::string text(const std::vector<int>& v) {
+    return fmt::format("[{}]", fmt::join(v, ", "));
+  }
+};
+template <>
+struct Conv<std::vector<std::string>> {
+  static constexpr FieldKind kind = FieldKind::list;
+  static std::vector<std::string> from(const SpecNode& n) {
+    if (n.is_null()) return {};
+    if (n.is_scalar()) return {n.scalar};
+    if (!n.is_sequence()) throw TypeMismatch{"a list of names"};
+    std::vector<std::string> out;
+    for (const auto& i : n.items) {
+      if (!i.is_scalar()) throw TypeMismatch{"a list of names"};
+      out.push_back(i.scalar);
+    }
+    return out;
+  }
+  static std::string text(const std::vector<std::string>& v) {
+    std::vector<std::string> q;
+    for (const auto& s : v) q.push_back(quote(s));
+    return fmt::format("[{}]", fmt::join(q, ", "));
+  }
+};
+template <>
+struct Conv<Range> {
+  static constexpr FieldKind kind = FieldKind::list;
+  static Range from(const SpecNode& n) {
+    const char* expected = "a list of two numbers [min, max]";
+    if (!n.is_sequence() || n.items.size() != 2) throw TypeMismatch{expected};
+    try {
+      return Range{to_double(n.items[0]), to_double(n.items[1])};
+    } catch (const TypeMismatch&) {
+      throw TypeMismatch{expected};
+    }
+  }
+  static std::string text(const Range& r) {
+    return fmt::format("[{}, {}]", double_text(r.min), double_text(r.max));
+  }
+};
+template <>
+struct Conv<std::optional<double>> {
+  static constexpr FieldKind kind = FieldKind::number;
+  static std::optional<double> from(const SpecNode& n) {
+    if (n.is_null() || (n.is_scalar() && !n.quoted && yaml_null_text(n.scalar)))
+      return std::nullopt;
+    try {
+      return to_double(n);
+    } catch (const TypeMismatch&) {
+      throw TypeMismatch{"a number or null"};
+    }
+  }
+  static std::string text(const std::optional<double>& v) {
+    return v ? double_text(*v) : std::string("null");
+  }
+};
+
+Field added_later(Field f) {
+  f.added_later = true;
+  return f;
+}
+
+template <class T, class Get>
+Field make_field(std::string path, Get get) {
+  Field f;
+  f.path = std::move(path);
+  f.kind = Conv<T>::kind;
+  f.set = [get](ExperimentConfig& c, const SpecNode& n) { get(c) = Conv<T>::from(n); };
+  f.text = [get](const ExperimentConfig& c) {
+    return Conv<T>::text(get(const_cast<ExperimentConfig&>(c)));
+  };
+  return f;
+}
+
+#define WUXING_TOP(key)                        \
+  make_field<decltype(ExperimentConfig::key)>( \
+      #key, [](ExperimentConfig & c) -> auto& { return c.key; })
+#define WUXING_FIELD(sec, key)                                               \
+  make_field<std::remove_reference_t<decltype(ExperimentConfig{}.sec.key)>>( \
+      #sec "." #key, [](ExperimentConfig & c) -> auto& { return c.sec.key; })
+
+const std::vector<Field>& fields() {
+  static const std::vector<Field> table = {
+      WUXING_TOP(name),
+      WUXING_TOP(seed),
+      WUXING_TOP(threads),
+      WUXING_FIELD(model, variant),
+      WUXING_FIELD(model, n),
+      WUXING_FIELD(model, g),
+      WUXING_FIELD(model, k),
+      WUXING_FIELD(model, K1),
+      WUXING_FIELD(model, K2),
+      WUXING_FIELD(model, K3),
+      WUXING_FIELD(model, fixed_point_target),
+      WUXING_FIELD(model, sharing),
+      added_later(WUXING_FIELD(model, input_sharing)),
+      WUXING_FIELD(model, K1_range),
+      WUXING_FIELD(model, K2_range),
+      WUXING_FIELD(model, K3_range),
+      WUXING_FIELD(network, hidden),
+      WUXING_FIELD(network, connectivity),
+      WUXING_FIELD(network, sparse_base),
+      WUXING_FIELD(network, sparsity),
+      WUXING_FIELD(network, input_element),
+      WUXING_FIELD(network, output_element),
+      WUXING_FIELD(network, input_layer_output_element),
+      WUXING_FIELD(network, alpha),
+      WUXING_FIELD(network, init),
+      WUXING_FIELD(network, init_scale),
+      WUXING_FIELD(network, x_min),
+      WUXING_FIELD(network, x_max),
+      WUXING_FIELD(data, dataset),
+      WUXING_FIELD(data, dir),
+      WUXING_FIELD(data, train_size),
+      WUXING_FIELD(data, test_size),
+      WUXING_FIELD(data, pixel_scale),
+      WUXING_FIELD(data, shuffle),
+      WUXING_FIELD(data, input_noise),
+      WUXING_FIELD(data, synthetic_features),
+      WUXING_FIELD(data, synthetic_classes),
+      WUXING_FIELD(integrator, method),
+      WUXING_FIELD(integrator, h),
+      WUXING_FIELD(integrator, t_max),
+      WUXING_FIELD(integrator, tol),
+      WUXING_FIELD(integrator, backward_t_max),
+      WUXING_FIELD(integrator, backward_tol),
+      added_later(WUXING_FIELD(integrator, backward_method)),
+      added_later(WUXING_FIELD(integrator, forward_method)),
+      added_later(WUXING_FIELD(integrator, solve_tol)),
+      added_later(WUXING_FIELD(integrator, solve_max_iterations)),
+      added_later(WUXING_FIELD(integrator, table_step)),
+      WUXING_FIELD(integrator, max_steps),
+      WUXING_FIELD(integrator, rtol),
+      WUXING_FIELD(integrator, atol),
+      WUXING_FIELD(training, rule),
+      WUXING_FIELD(training, pid_target),
+      WUXING_FIELD(training, trainable_K),
+      WUXING_FIELD(training, train_connections_too),
+      added_later(WUXING_FIELD(training, pin_fixed_point)),
+      WUXING_FIELD(training, loss),
+      WUXING_FIELD(training, logit_scale),
+      WUXING_FIELD(training, target_amplitude),
+      WUXING_FIELD(training, optimizer),
+      WUXING_FIELD(training, learning_rate),
+      WUXING_FIELD(training, lr_schedule),
+      WUXING_FIELD(training, momentum),
+      WUXING_FIELD(training, batch_size),
+      WUXING_FIELD(training, epochs),
+      WUXING_FIELD(training, mlp_activation),
+      WUXING_FIELD(training, pid.kp),
+      WUXING_FIELD(training, pid.ki),
+      WUXING_FIELD(training, pid.kd),
+      WUXING_FIELD(training, pid.integral_leak),
+      WUXING_FIELD(training, pid.integral_clamp),
+      WUXING_FIELD(record, probe_samples),
+      WUXING_FIELD(record, probe_layers),
+      WUXING_FIELD(record, trajectory_stride),
+      WUXING_FIELD(record, stability),
+      WUXING_FIELD(record, stability_samples),
+      added_later(WUXING_FIELD(status, max_unsettled_fraction)),
+      added_later(WUXING_FIELD(status, min_above_chance)),
+  };
+  return table;
+}
+#undef WUXING_TOP
+#undef WUXING_FIELD
+
+const Field* find_field(std::string_view path) {
+  for (const auto& f : fields())
+    if (f.path == path) return &f;
+  return nullptr;
+}
+
+const std::vector<std::string> kSections = {"model",    "network", "data",  "integrator",
+                                            "training", "record",  "status"};
+// Top-level keys that are not config fields.
+const std::vector<std::string> kSpecKeys = {"description", "base", "sweep", "search"};
+
+std::size_t edit_distance(std::string_view a, std::string_view b) {
+  std::vector<std::size_t> prev(b.size() + 1), cur(b.size() + 1);
+  for (std::size_t j = 0; j <= b.size(); ++j) prev[j] = j;
+  for (std::size_t i = 1; i <= a.size(); ++i) {
+    cur[0] = i;
+    for (std::size_t j = 1; j <= b.size(); ++j) {
+      std::size_t sub = prev[j - 1] + (a[i - 1] == b[j - 1] ? 0 : 1);
+      cur[j] = std::min({prev[j] + 1, cur[j - 1] + 1, sub});
+    }
+    std::swap(prev, cur);
+  }
+  return prev[b.size()];
+}
+
+std::string leaf_of(std::string_view path) {
+  auto dot = path.rfind('.');
+  return std::string(dot == std::string_view::npos ? path : path.substr(dot + 1));
+}
+
+}  // namespace detail
+
+const std::vector<std::string>& config_keys() {
+  static const std::vector<std::string> keys = [] {
+    std::vector<std::string> k;
+    for (const auto& f : fields()) k.push_back(f.path);
+    return k;
+  }();
+  return keys;
+}
+
+bool is_config_key(std::string_view path) { return find_field(path) != nullptr; }
+
+FieldKind field_kind(std::string_view path) {
+  const Field* f = find_field(path);
+  if (!f) throw std::invalid_argument(fmt::format("unknown config key '{}'", path));
+  return f->kind;
+}
+
+std::string nearest_key(std::string_view path) {
+  std::vector<std::string> candidates = config_keys();
+  for (const auto& s : kSections) candidates.push_back(s);
+  candidates.push_back("training.pid");
+  for (const auto& s : kSpecKeys) candidates.push_back(s);
+  const std::string leaf = leaf_of(path);
+  // A right key in the wrong section is the likeliest slip.
+  if (path.find('.') != std::string_view::npos)
+    for (const auto& c : config_keys())
+      if (leaf_of(c) == leaf && c.find('.') != std::string::npos) return c;
+  return nearest_name(path, candidates);
+}
+
+std::string nearest_name(std::string_view path, const std::vector<std::string>& candidates) {
+  const std::string leaf = leaf_of(path);
+  std::string best;
+  std::size_t best_d = SIZE_MAX;
+  for (const auto& c : candidates) {
+    std::size_t d = edit_distance(path, c);
+    // Case slips (k3 for K3) count as half an edit.
+    std::string lp(path), lc(c);
+    std::transform(lp.begin(), lp.end(), lp.begin(), ::tolower);
+    std::transform(lc.begin(), lc.end(), lc.begin(), ::tolower);
+    if (lp == lc) d = 0;
+    if (d < best_d) {
+      best_d = d;
+      best = c;
+    }
+  }
+  const std::size_t limit = std::max<std::size_t>(2, leaf.size() / 2);
+  return best_d <= limit ? best : std::string();
+}
+
+namespace {
+
+SpecErrors mismatch(const SpecNode& value, const std::string& key, const TypeMismatch& m) {
+  std::string got = value.is_scalar()     ? fmt::format("'{}'", value.scalar)
+                    : value.is_sequence() ? std::string("a list")
+                    : value.is_map()      ? std::string("a mapping")
+                                          : std::string("nothing");
+  return SpecErrors(
+      {make_spec_error(value.origin, key, fmt::format("expected {}, got {}", m.expected, got))});
+}
+
+}  // namespace
+
+template <class T>
+T spec_value(const SpecNode& value, const std::string& key) {
+  try {
+    return Conv<T>::from(value);
+  } catch (const TypeMismatch& m) {
+    throw mismatch(value, key, m);
+  }
+}
+template double spec_value<double>(const SpecNode&, const std::string&);
+template int spec_value<int>(const SpecNode&, const std::string&);
+template std::int64_t spec_value<std::int64_t>(const SpecNode&, const std::string&);
+template std::uint64_t spec_value<std::uint64_t>(const SpecNode&, const std::string&);
+template bool spec_value<bool>(const SpecNode&, const std::string&);
+template std::string spec_value<std::string>(const SpecNode&, const std::string&);
+template std::vector<int> spec_value<std::vector<int>>(const SpecNode&, const std::string&);
+template Range spec_value<Range>(const SpecNode&, const std::string&);
+
+void apply_value(ExperimentConfig& config, const std::string& path, const SpecNode& value) {
+  const Field* f = find_field(path);
+  if (!f) {
+    std::string hint = nearest_key(path);
+    throw SpecErrors({make_spec_error(
+        value.origin, path,
+        hint.empty() ? "unknown key" : fmt::format("unknown key; did you mean '{}'?", hint))});
+  }
+  try {
+    f->set(config, value);
+  } catch (const TypeMismatch& m) {
+    throw mismatch(value, path, m);
+  }
+}
+
+std::string value_text(const ExperimentConfig& config, const std::string& path) {
+  const Field* f = find_field(path);
+  if (!f) throw std::invalid_argument(fmt::format("unknown config key '{}'", path));
+  return f->text(config);
+}
+
+}  // namespace wuxing

@@ -1,0 +1,218 @@
+// Specs, part 4: physically meaningless or unknown values of a filled config
+// (validate_config), each error at the origin of its key.
+#include <fmt/format.h>
+
+#include <algorithm>
+#include <cmath>
+#include <set>
+
+#include "framework/learning/loss_functions.hpp"
+#include "framework/neuron.hpp"
+#include "framework/pipeline/spec.hpp"
+#include "framework/pipeline/spec_keys.hpp"
+#include "integrators/integrator.hpp"
+
+namespace wuxing {
+
+using namespace detail;
+
+// ---- Validation --------------------------------------------------------------------
+
+namespace {
+const std::vector<std::string> kSharing = {"shared", "per_layer", "per_neuron"};
+const std::vector<std::string> kInputSharing = {"fixed", "shared", "per_neuron"};
+const std::vector<std::string> kConnectivity = {"uniform_random", "fixed", "sparse", "one_to_one"};
+const std::vector<std::string> kSparseBase = {"uniform_random", "fixed"};
+const std::vector<std::string> kInit = {"normal", "uniform"};
+const std::vector<std::string> kDatasets = {"mnist", "fashion_mnist", "synthetic"};
+const std::vector<std::string> kRules = {"connection", "fixed_point", "pid", "bptt",
+                                         "mlp_backprop"};
+const std::vector<std::string> kPidTargets = {"connection", "fixed_point"};
+const std::vector<std::string> kTrainableK = {"K1", "K2", "K3"};
+const std::vector<std::string> kOptimizers = {"sgd", "momentum", "adam"};
+const std::vector<std::string> kSchedules = {"constant", "inverse_epoch"};
+const std::vector<std::string> kActivations = {"tanh", "sigmoid"};
+}  // namespace
+
+std::vector<SpecError> validate_config(const ExperimentConfig& c,
+                                       const std::function<Origin(const std::string&)>& origin_of) {
+  std::vector<SpecError> errors;
+  auto fail = [&](const std::string& key, std::string message) {
+    errors.push_back(make_spec_error(origin_of(key), key, std::move(message)));
+  };
+  auto one_of = [&](const std::string& key, const std::string& value,
+                    const std::vector<std::string>& valid) {
+    if (std::find(valid.begin(), valid.end(), value) == valid.end())
+      fail(key,
+           fmt::format("unknown value '{}'; expected one of: {}", value, fmt::join(valid, ", ")));
+  };
+  auto positive = [&](const std::string& key, double v) {
+    if (!(v > 0)) fail(key, fmt::format("must be > 0, got {}", double_text(v)));
+  };
+  auto range = [&](const std::string& key, const Range& r) {
+    if (!(r.min < r.max))
+      fail(key, fmt::format("expected [min, max] with min < max, got [{}, {}]", double_text(r.min),
+                            double_text(r.max)));
+  };
+
+  // An infinite or NaN number passes every comparison below the wrong way (K1 = .inf > K3)
+  // and only fails inside a run: refuse them all here, before anything else.
+  for (const auto& f : fields()) {
+    if (f.kind != FieldKind::number && f.path.find("_range") == std::string::npos) continue;
+    const std::string text = f.text(c);
+    if (text.find(".inf") != std::string::npos || text.find(".nan") != std::string::npos)
+      fail(f.path, fmt::format("expected a finite number, got {}", text));
+  }
+  if (!errors.empty()) return errors;
+
+  if (c.threads < 0) fail("threads", "must be >= 0 (0: all cores)");
+  // The name makes the default output path results/<name>.h5.
+  if (c.name.empty())
+    fail("name", "must not be empty (it names the default output file results/<name>.h5)");
+  else if (c.name.find('/') != std::string::npos || c.name == "." || c.name == "..")
+    fail("name", fmt::format("expected a plain file name without '/' (it names the default "
+                             "output file results/<name>.h5), got '{}'",
+                             c.name));
+
+  const auto& m = c.model;
+  one_of("model.variant", m.variant, equation_names());
+  if (m.n < 3) fail("model.n", fmt::format("a neuron needs at least 3 elements, got n = {}", m.n));
+  if (m.g <= 0 || m.g >= m.n)
+    fail("model.g", fmt::format("must be in (0, n) = (0, {}), got {}", m.n, m.g));
+  if (m.k <= 0 || m.k >= m.n)
+    fail("model.k", fmt::format("must be in (0, n) = (0, {}), got {}", m.n, m.k));
+  if (m.g == m.k)
+    fail("model.k",
+         fmt::format("the generating and overcoming offsets must differ (g = k = {})", m.g));
+  if (!(m.K1 > m.K3)) {
+    const std::string key = origin_of("model.K3").line > 0 ? "model.K3" : "model.K1";
+    fail(key, fmt::format("K1 must be greater than K3 for a positive fixed point, got K1 = {}, "
+                          "K3 = {}",
+                          double_text(m.K1), double_text(m.K3)));
+  }
+  if (m.fixed_point_target && !(*m.fixed_point_target > 0))
+    fail("model.fixed_point_target", "must be > 0 (or null)");
+  one_of("model.sharing", m.sharing, kSharing);
+  one_of("model.input_sharing", m.input_sharing, kInputSharing);
+  range("model.K1_range", m.K1_range);
+  range("model.K2_range", m.K2_range);
+  range("model.K3_range", m.K3_range);
+
+  const auto& n = c.network;
+  for (int h : n.hidden)
+    if (h < 1) fail("network.hidden", fmt::format("layer sizes must be >= 1, got {}", h));
+  {
+    // Dense layers between the data's inputs, the hidden layers and the classes: a limit on
+    // the parameters, so that no spec makes a run allocate without bound.
+    const bool synthetic = c.data.dataset == "synthetic";
+    double prev = synthetic ? c.data.synthetic_features : 784.0;
+    double connections = 0;
+    for (int h : n.hidden) {
+      connections += prev * std::max(h, 0);
+      prev = std::max(h, 0);
+    }
+    connections += prev * (synthetic ? c.data.synthetic_classes : 10);
+    if (connections > static_cast<double>(kMaxConnections))
+      fail("network.hidden",
+           fmt::format("the network would have {:.3g} connections, more than the limit of {}",
+                       connections, kMaxConnections));
+  }
+  one_of("network.connectivity", n.connectivity, kConnectivity);
+  one_of("network.sparse_base", n.sparse_base, kSparseBase);
+  if (!(n.sparsity > 0 && n.sparsity <= 1))
+    fail("network.sparsity", fmt::format("must be in (0, 1], got {}", double_text(n.sparsity)));
+  for (const char* key : {"input_element", "output_element", "input_layer_output_element"}) {
+    int v = key == std::string("input_element")    ? n.input_element
+            : key == std::string("output_element") ? n.output_element
+                                                   : n.input_layer_output_element;
+    if (v < 0 || v >= m.n)
+      fail(std::string("network.") + key,
+           fmt::format("an element index in [0, n) = [0, {}), got {}", m.n, v));
+  }
+  one_of("network.init", n.init, kInit);
+  if (!(n.init_scale >= 0)) fail("network.init_scale", "must be >= 0");
+  if (!(n.x_min < n.x_max))
+    fail("network.x_max", fmt::format("x_min must be below x_max, got x_min = {}, x_max = {}",
+                                      double_text(n.x_min), double_text(n.x_max)));
+
+  const auto& d = c.data;
+  one_of("data.dataset", d.dataset, kDatasets);
+  if (d.train_size <= 0) fail("data.train_size", fmt::format("must be > 0, got {}", d.train_size));
+  if (d.test_size <= 0) fail("data.test_size", fmt::format("must be > 0, got {}", d.test_size));
+  positive("data.pixel_scale", d.pixel_scale);
+  if (!(d.input_noise >= 0)) fail("data.input_noise", "must be >= 0");
+  if (d.synthetic_features < 1) fail("data.synthetic_features", "must be >= 1");
+  if (d.synthetic_classes < 2 || d.synthetic_classes > d.synthetic_features)
+    fail("data.synthetic_classes",
+         fmt::format("must be in [2, synthetic_features] = [2, {}], got {}", d.synthetic_features,
+                     d.synthetic_classes));
+
+  const auto& i = c.integrator;
+  one_of("integrator.method", i.method, stepper_names());
+  positive("integrator.h", i.h);
+  positive("integrator.t_max", i.t_max);
+  positive("integrator.tol", i.tol);
+  positive("integrator.backward_t_max", i.backward_t_max);
+  positive("integrator.backward_tol", i.backward_tol);
+  one_of("integrator.backward_method", i.backward_method, {"integrate", "solve"});
+  one_of("integrator.forward_method", i.forward_method, {"integrate", "solve", "table"});
+  positive("integrator.solve_tol", i.solve_tol);
+  if (i.solve_max_iterations < 1) fail("integrator.solve_max_iterations", "must be >= 1");
+  positive("integrator.table_step", i.table_step);
+  if (i.max_steps < 1) fail("integrator.max_steps", "must be >= 1");
+  positive("integrator.rtol", i.rtol);
+  positive("integrator.atol", i.atol);
+
+  const auto& t = c.training;
+  one_of("training.rule", t.rule, kRules);
+  one_of("training.pid_target", t.pid_target, kPidTargets);
+  for (const auto& k : t.trainable_K) one_of("training.trainable_K", k, kTrainableK);
+  if (t.trainable_K.empty() &&
+      (t.rule == "fixed_point" || (t.rule == "pid" && t.pid_target == "fixed_point")))
+    fail("training.trainable_K", "the fixed_point rule needs at least one of K1, K2, K3");
+  one_of("training.loss", t.loss, loss_registry().names());
+  positive("training.logit_scale", t.logit_scale);
+  positive("training.target_amplitude", t.target_amplitude);
+  one_of("training.optimizer", t.optimizer, kOptimizers);
+  if (!(t.learning_rate >= 0))
+    fail("training.learning_rate",
+         fmt::format("must be >= 0, got {}", double_text(t.learning_rate)));
+  one_of("training.lr_schedule", t.lr_schedule, kSchedules);
+  if (!(t.momentum >= 0 && t.momentum < 1)) fail("training.momentum", "must be in [0, 1)");
+  if (t.batch_size < 1)
+    fail("training.batch_size", fmt::format("must be >= 1, got {}", t.batch_size));
+  if (t.epochs < 1) fail("training.epochs", fmt::format("must be >= 1, got {}", t.epochs));
+  one_of("training.mlp_activation", t.mlp_activation, kActivations);
+  if (!(t.pid.kp >= 0)) fail("training.pid.kp", "must be >= 0");
+  if (!(t.pid.ki >= 0)) fail("training.pid.ki", "must be >= 0");
+  if (!(t.pid.kd >= 0)) fail("training.pid.kd", "must be >= 0");
+  if (!(t.pid.integral_leak >= 0 && t.pid.integral_leak <= 1))
+    fail("training.pid.integral_leak", "must be in [0, 1]");
+  positive("training.pid.integral_clamp", t.pid.integral_clamp);
+
+  const auto& r = c.record;
+  for (int s : r.probe_samples)
+    if (s < 0 || s >= d.test_size)
+      fail("record.probe_samples",
+           fmt::format("test-set indices must be in [0, test_size) = [0, {}), got {}", d.test_size,
+                       s));
+  const int layers = static_cast<int>(n.hidden.size()) + 1;
+  for (int l : r.probe_layers)
+    if (l < 0 || l >= layers)
+      fail("record.probe_layers",
+           fmt::format("layer indices must be in [0, {}) (0 = first non-input layer), got {}",
+                       layers, l));
+  if (r.trajectory_stride < 1) fail("record.trajectory_stride", "must be >= 1");
+  if (r.stability_samples < 1) fail("record.stability_samples", "must be >= 1");
+
+  const auto& st = c.status;
+  if (!(st.max_unsettled_fraction >= 0 && st.max_unsettled_fraction <= 1))
+    fail("status.max_unsettled_fraction", fmt::format("must be in [0, 1] (1: no check), got {}",
+                                                      double_text(st.max_unsettled_fraction)));
+  if (!(st.min_above_chance >= -1 && st.min_above_chance < 1))
+    fail("status.min_above_chance", fmt::format("must be in [-1, 1) (-1: no check), got {}",
+                                                double_text(st.min_above_chance)));
+  return errors;
+}
+
+}  // namespace wuxing
