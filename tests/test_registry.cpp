@@ -21,7 +21,7 @@
 #include "analysis/stability.hpp"
 #include "framework/equations/registry.hpp"
 #include "framework/learning/loss_functions.hpp"
-#include "framework/spec.hpp"
+#include "framework/pipeline/spec.hpp"
 #include "integrators/registry.hpp"
 #include "tests/cli_support.hpp"
 #include "tests/support.hpp"
