@@ -187,6 +187,18 @@ SweepSummary SweepRunner::run() {
 
   const std::filesystem::path ckpt_dir =
       options_.checkpoint_dir.empty() ? checkpoint_dir(options_.output) : options_.checkpoint_dir;
+  // A run stored for good (it trained to its end: ok or numerical_trouble; a failed or stopped
+  // run keeps its checkpoint for --rerun-failed) may still have its checkpoint when a kill
+  // landed between the store and the checkpoint's removal below: remove it now.
+  for (const auto& r : plan_.runs)
+    if (auto it = stored.find(r.id);
+        it != stored.end() &&
+        (it->second.status == RunStatus::ok || it->second.status == RunStatus::numerical_trouble)) {
+      std::error_code ec;
+      const auto left = checkpoint_path(ckpt_dir, r.id);
+      std::filesystem::remove(left, ec);
+      std::filesystem::remove(left.string() + ".tmp", ec);
+    }
   std::atomic<bool> ckpt_warned{false};
   auto warn_checkpoint = [&](const std::string& message) {
     if (!ckpt_warned.exchange(true))
