@@ -48,6 +48,11 @@ struct NetworkConfig {
   double init_scale = 1.0;             // std (normal) or half-width (uniform), / sqrt(fan_in)
   double x_min = 0.0;                  // value range of every element; clamps are counted
   double x_max = 4.0;
+  // What the loss reads from an output neuron: state (its read element's settled signal
+  // x - x*, the papers' network) | drive (the total drive it receives, a linear readout of
+  // the last hidden layer as in Laborieux et al. 2021; the output neurons' own dynamics and
+  // K's then do not enter the loss).
+  std::string readout = "state";
 };
 
 struct DataConfig {

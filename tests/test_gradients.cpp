@@ -86,9 +86,11 @@ double relative_error(const std::vector<double>& g, const std::vector<double>& f
 }
 
 void check_connection_gradient(const std::string& connectivity, const std::string& loss,
-                               const std::string& backward_method = "integrate") {
+                               const std::string& backward_method = "integrate",
+                               const std::string& readout = "state") {
   ExperimentConfig c = tight_config(connectivity, loss);
   c.integrator.backward_method = backward_method;
+  c.network.readout = readout;
   const Dataset d = random_pixels(6, 3, 5, 11);
   Network net(c, 6, 3);
   PhaseReport f, b;
@@ -110,7 +112,8 @@ void check_connection_gradient(const std::string& connectivity, const std::strin
       fd[i] = (up - down) / (2 * eps);
     }
     const double err = relative_error(g.coef[l - 1], fd);
-    INFO(connectivity, " ", loss, " ", backward_method, " layer ", l, " relative error ", err);
+    INFO(connectivity, " ", loss, " ", backward_method, " ", readout, " layer ", l,
+         " relative error ", err);
     CHECK(err < 1e-4);
   }
 }
@@ -151,6 +154,48 @@ TEST_CASE("backward_method solve: the adjoint's fixed point directly, same gradi
       k_solve.push_back(g_solve.K[e][m]);
     }
   CHECK(relative_error(k_solve, k_int) < 1e-9);
+}
+
+TEST_CASE("network.readout drive: the gradients of a linear readout equal finite differences") {
+  for (const char* backward : {"integrate", "solve"}) {
+    check_connection_gradient("uniform_random", "cross_entropy", backward, "drive");
+    check_connection_gradient("fixed", "mse", backward, "drive");
+  }
+  // The K's of every layer: the hidden ones through the drive's x* terms and their own
+  // equations; the output neurons' K's do not enter the loss (finite differences say 0).
+  ExperimentConfig c = tight_config("fixed", "cross_entropy");
+  c.network.readout = "drive";
+  c.network.hidden = {4, 3};
+  c.integrator.forward_method = "solve";  // the adjoint from the solve's sensitivities
+  c.integrator.backward_method = "solve";
+  const Dataset d = random_pixels(6, 3, 5, 29);
+  Network net(c, 6, 3);
+  Rng rng(5);
+  for (auto& K : net.k_table()) {
+    K.K1 = 1.0 + 0.2 * rng.uniform();
+    K.K2 = 0.5 + 0.2 * rng.uniform();
+    K.K3 = 0.45 + 0.1 * rng.uniform();
+  }
+  const Gradients g = local(net, d, c, false, true);
+  for (int m = 0; m < 3; ++m) {
+    std::vector<double> analytic, fd;
+    for (std::size_t e = 0; e < net.k_table().size(); ++e) {
+      KParams& K = net.k_table()[e];
+      double& p = m == 0 ? K.K1 : m == 1 ? K.K2 : K.K3;
+      const double keep = p, eps = 1e-5;
+      p = keep + eps;
+      const double up = settled_loss(net, d, c);
+      p = keep - eps;
+      const double down = settled_loss(net, d, c);
+      p = keep;
+      fd.push_back((up - down) / (2 * eps));
+      analytic.push_back(g.K[e][m]);
+    }
+    const double err = relative_error(analytic, fd);
+    INFO("K", m + 1, " relative error ", err);
+    CHECK(err < 1e-4);
+    for (int k = 0; k < 3; ++k) CHECK(g.K[net.k_entry(3, k)][m] == 0.0);
+  }
 }
 
 TEST_CASE("backward_method solve reports an unstable operating point as unsettled, as the ODE") {

@@ -97,7 +97,10 @@ void adjoint_from_sensitivity(const Network& net, const Batch& batch, const doub
   const std::size_t nB = static_cast<std::size_t>(n) * B;
   std::vector<double> r(nB);
   std::size_t first_block = integrated_neurons(net);
-  for (int l = L; l >= 1; --l) {
+  // readout drive: the output layer's lambda is dL/du, set by the caller.
+  const int top = net.config().readout == "drive" ? L - 1 : L;
+  first_block -= (L - top) * static_cast<std::size_t>(net.layer_size(L));
+  for (int l = top; l >= 1; --l) {
     first_block -= net.layer_size(l);
     for (int j = 0; j < net.layer_size(l); ++j) {
       const std::size_t k = first_block + j;
@@ -135,16 +138,28 @@ PhaseReport backward_phase(const Network& net, const Batch& batch, const std::ve
   for (std::size_t q = 0; q < size; ++q) D[q] = (batch.x[q] <= lo || batch.x[q] >= hi) ? 0.0 : 1.0;
   std::vector<double> e(size, 0.0);
   const std::size_t off = net.layer_offset(L, B);
-  for (int k = 0; k < net.layer_size(L); ++k)
-    for (std::size_t b = 0; b < B; ++b) {
-      const std::size_t q = off + (static_cast<std::size_t>(k) * n + net.output_element()) * B + b;
-      e[q] = D[q] * dlds[static_cast<std::size_t>(k) * B + b];
-    }
+  // readout drive: the loss reads the output neurons' drives, so lambda there is dL/du itself,
+  // a constant of the backward phase (mask 0, set below); their own dynamics do not enter.
+  const bool drive_readout = net.config().readout == "drive";
+  if (drive_readout)
+    std::fill(D.begin() + static_cast<std::ptrdiff_t>(off), D.end(), 0.0);
+  else
+    for (int k = 0; k < net.layer_size(L); ++k)
+      for (std::size_t b = 0; b < B; ++b) {
+        const std::size_t q =
+            off + (static_cast<std::size_t>(k) * n + net.output_element()) * B + b;
+        e[q] = D[q] * dlds[static_cast<std::size_t>(k) * B + b];
+      }
   detail::AdjointField field(net, B, batch.x.data(), D.data(), e.data());
   auto rhs = [&](const double* v, double* out) {
     detail::eval_all(field, static_cast<std::size_t>(n) * B, v, out);
   };
   lambda.assign(size, 0.0);
+  if (drive_readout)
+    for (int k = 0; k < net.layer_size(L); ++k)
+      for (int a = 0; a < n; ++a)
+        std::copy_n(dlds.data() + static_cast<std::size_t>(k) * B, B,
+                    lambda.data() + off + (static_cast<std::size_t>(k) * n + a) * B);
   const double t_max = integ.backward_t_max;
   if (integ.backward_method == "solve") {
     if (batch.sensitivity.empty()) {

@@ -169,7 +169,13 @@ void local_gradients(const Network& net, const Batch& batch, const std::vector<d
   }
   if (want_K) {
     std::vector<double> kg(integrated_neurons(net) * 3, 0.0);
-    detail::k_gradient_terms(net, B, batch.x.data(), lambda.data(), dlds.data(), scale, kg);
+    const bool drive_readout = net.config().readout == "drive";
+    detail::k_gradient_terms(net, B, batch.x.data(), lambda.data(),
+                             drive_readout ? nullptr : dlds.data(), scale, kg);
+    // readout drive: the output neurons' K's do not enter the loss (their lambda is dL/du, not
+    // an adjoint of their own equations), the output neurons come last in kg.
+    if (drive_readout)
+      std::fill(kg.end() - static_cast<std::ptrdiff_t>(net.layer_size(L)) * 3, kg.end(), 0.0);
     detail::reduce_k(net, kg, grads);
     if (net.inputs_trainable())
       detail::input_k_gradient(net, batch, lambda.data() + net.layer_offset(1, B), scale, grads);

@@ -1,26 +1,57 @@
 #include "framework/learning/loss.hpp"
 
 #include "framework/learning/loss_functions.hpp"
+#include "framework/model/connection_kernels.hpp"
 
 namespace wuxing {
+
+std::vector<double> output_signals(const Network& net, const Batch& batch) {
+  const int L = net.layer_count() - 1;
+  const int C = net.layer_size(L);
+  const int n = net.n();
+  const std::size_t B = batch.B;
+  std::vector<double> s(static_cast<std::size_t>(C) * B, 0.0);
+  if (net.config().readout == "drive") {
+    // The total drive of output neuron k over its elements: sum_e u_{k,e}.
+    const double* pre = batch.s_in.data();
+    std::vector<double> signals;
+    if (L > 1) {
+      signals.resize(static_cast<std::size_t>(net.layer_size(L - 1)) * n * B);
+      layer_signals(net, L - 1, B, batch.x.data(), signals.data());
+      pre = signals.data();
+    }
+    std::vector<double> u(static_cast<std::size_t>(C) * n * B, 0.0);
+    gather_drive(net.connections(L), n, B, pre, nullptr, u.data());
+    for (int k = 0; k < C; ++k)
+      for (int e = 0; e < n; ++e)
+        for (std::size_t b = 0; b < B; ++b)
+          s[static_cast<std::size_t>(k) * B + b] +=
+              u[(static_cast<std::size_t>(k) * n + e) * B + b];
+    return s;
+  }
+  const double* xl = batch.x.data() + net.layer_offset(L, B);
+  const int oe = net.output_element();
+  for (int k = 0; k < C; ++k)
+    for (std::size_t b = 0; b < B; ++b)
+      s[static_cast<std::size_t>(k) * B + b] =
+          xl[(static_cast<std::size_t>(k) * n + oe) * B + b] - net.fixed_point(L, k);
+  return s;
+}
 
 std::vector<double> output_loss(const Network& net, const Batch& batch,
                                 const TrainingConfig& training, std::vector<double>& dlds,
                                 std::vector<int>* predictions) {
   const int L = net.layer_count() - 1;
   const int C = net.layer_size(L);
-  const int n = net.n();
   const std::size_t B = batch.B;
-  const double* xl = batch.x.data() + net.layer_offset(L, B);
-  const int oe = net.output_element();
+  const std::vector<double> signals = output_signals(net, batch);
   const LossEntry& entry = loss_registry().at(training.loss);
   dlds.assign(static_cast<std::size_t>(C) * B, 0.0);
   std::vector<double> loss(B, 0.0);
   if (predictions) predictions->assign(B, 0);
   std::vector<double> s(C), scratch(C);
   for (std::size_t b = 0; b < B; ++b) {
-    for (int k = 0; k < C; ++k)
-      s[k] = xl[(static_cast<std::size_t>(k) * n + oe) * B + b] - net.fixed_point(L, k);
+    for (int k = 0; k < C; ++k) s[k] = signals[static_cast<std::size_t>(k) * B + b];
     int best = 0;
     for (int k = 1; k < C; ++k)
       if (s[k] > s[best]) best = k;

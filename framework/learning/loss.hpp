@@ -8,6 +8,10 @@
 
 namespace wuxing {
 
+// The output signals s [class][b] the loss reads (network.readout): state: x - x* of each
+// output neuron's read element; drive: the total drive each output neuron receives.
+std::vector<double> output_signals(const Network& net, const Batch& batch);
+
 // Loss of the output signals: the registered loss training.loss (loss_functions.hpp)
 // of every sample. Throws std::invalid_argument for an unregistered name. Fills dL/ds of every
 // sample ([class][b]) and returns the per-sample losses; `predictions` receives the argmax.

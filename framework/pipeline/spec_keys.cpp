@@ -267,6 +267,7 @@ const std::vector<Field>& fields() {
       WUXING_FIELD(network, init_scale),
       WUXING_FIELD(network, x_min),
       WUXING_FIELD(network, x_max),
+      added_later(WUXING_FIELD(network, readout)),
       WUXING_FIELD(data, dataset),
       WUXING_FIELD(data, dir),
       WUXING_FIELD(data, train_size),

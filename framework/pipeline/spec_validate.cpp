@@ -24,6 +24,7 @@ const std::vector<std::string> kInputSharing = {"fixed", "shared", "per_neuron"}
 const std::vector<std::string> kConnectivity = {"uniform_random", "fixed", "sparse", "one_to_one"};
 const std::vector<std::string> kSparseBase = {"uniform_random", "fixed"};
 const std::vector<std::string> kInit = {"normal", "uniform"};
+const std::vector<std::string> kReadouts = {"state", "drive"};
 const std::vector<std::string> kDatasets = {"mnist", "fashion_mnist", "synthetic"};
 const std::vector<std::string> kRules = {"connection", "fixed_point", "pid", "bptt",
                                          "mlp_backprop"};
@@ -130,6 +131,9 @@ std::vector<SpecError> validate_config(const ExperimentConfig& c,
            fmt::format("an element index in [0, n) = [0, {}), got {}", m.n, v));
   }
   one_of("network.init", n.init, kInit);
+  one_of("network.readout", n.readout, kReadouts);
+  if (n.readout == "drive" && c.training.rule == "bptt")
+    fail("network.readout", "drive is not implemented for the bptt rule (use state)");
   if (!(n.init_scale >= 0)) fail("network.init_scale", "must be >= 0");
   if (!(n.x_min < n.x_max))
     fail("network.x_max", fmt::format("x_min must be below x_max, got x_min = {}, x_max = {}",
