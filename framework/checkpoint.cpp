@@ -15,13 +15,13 @@
 namespace wuxing {
 
 // A field added to these must be added to the encoding below (and the version bumped).
-static_assert(sizeof(TroubleCounts) == 9 * sizeof(std::int64_t), "update checkpoint.cpp");
+static_assert(sizeof(TroubleCounts) == 10 * sizeof(std::int64_t), "update checkpoint.cpp");
 static_assert(sizeof(EpochMetrics) == 8 + 9 * sizeof(double) + sizeof(TroubleCounts),
               "update checkpoint.cpp");
 
 namespace {
 
-constexpr char kMagic[8] = {'W', 'U', 'X', 'C', 'K', 'P', 'T', '3'};
+constexpr char kMagic[8] = {'W', 'U', 'X', 'C', 'K', 'P', 'T', '4'};
 
 class Writer {
  public:
@@ -92,7 +92,7 @@ void put_epoch(Writer& w, const EpochMetrics& m) {
   const TroubleCounts& t = m.trouble;
   for (std::int64_t v :
        {t.unsettled_samples, t.backward_unsettled, t.step_cap_hits, t.clamp_events, t.non_finite,
-        t.k_clamp_events, t.input_clamps, t.excluded_samples, t.solve_fallbacks})
+        t.k_clamp_events, t.input_clamps, t.excluded_samples, t.solve_fallbacks, t.held_elements})
     w.put(v);
 }
 
@@ -104,9 +104,9 @@ EpochMetrics get_epoch(Reader& r) {
         &m.clamp_fraction, &m.max_re_lambda, &m.mean_steps, &m.wall_seconds})
     *v = r.get<double>();
   TroubleCounts& t = m.trouble;
-  for (std::int64_t* v :
-       {&t.unsettled_samples, &t.backward_unsettled, &t.step_cap_hits, &t.clamp_events,
-        &t.non_finite, &t.k_clamp_events, &t.input_clamps, &t.excluded_samples, &t.solve_fallbacks})
+  for (std::int64_t* v : {&t.unsettled_samples, &t.backward_unsettled, &t.step_cap_hits,
+                          &t.clamp_events, &t.non_finite, &t.k_clamp_events, &t.input_clamps,
+                          &t.excluded_samples, &t.solve_fallbacks, &t.held_elements})
     *v = r.get<std::int64_t>();
   return m;
 }

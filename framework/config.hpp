@@ -114,8 +114,13 @@ struct TrainingConfig {
   bool pin_fixed_point = false;
   std::string loss = "cross_entropy";  // cross_entropy | mse
   double logit_scale = 10.0;           // softmax over logit_scale * s
-  double target_amplitude = 0.5;       // mse: one-hot target signal amplitude
-  std::string optimizer = "sgd";       // sgd | momentum | adam
+  // A sample whose forward phase did not settle (local rules): exclude_sample leaves it out of
+  // the gradient; exclude_element keeps it and holds only its elements that are still moving
+  // (|dx/dt| >= tol) as constants in the backward phase, as clamped elements are (counted as
+  // held_elements). Settling itself can be made exact with integrator.forward_method: solve.
+  std::string unsettled_policy = "exclude_sample";
+  double target_amplitude = 0.5;  // mse: one-hot target signal amplitude
+  std::string optimizer = "sgd";  // sgd | momentum | adam
   double learning_rate = 0.01;
   std::string lr_schedule = "inverse_epoch";  // constant | inverse_epoch: lr / (1 + epoch)
   double momentum = 0.9;

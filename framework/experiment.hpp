@@ -31,6 +31,9 @@ struct TroubleCounts {
   // forward_method solve/table: forward phases integrated because the solve did not converge
   // or reached an unstable state
   std::int64_t solve_fallbacks = 0;
+  // training.unsettled_policy exclude_element: elements of unsettled samples held as constants
+  // in the backward phase (the rest of each such sample kept in the gradient)
+  std::int64_t held_elements = 0;
 };
 
 struct EpochMetrics {

@@ -10,6 +10,7 @@
 
 #include "framework/checkpoint.hpp"
 #include "framework/learning/run_records.hpp"
+#include "framework/learning/unsettled.hpp"
 
 namespace wuxing {
 namespace {
@@ -34,6 +35,7 @@ void add_stats(BatchStats& into, const BatchStats& s) {
   add_report(into.backward, s.backward);
   into.input_clamps += s.input_clamps;
   into.excluded += s.excluded;
+  into.held += s.held;
 }
 
 void add_grads(Gradients& into, const Gradients& g) {
@@ -156,13 +158,19 @@ BatchStats Trainer::gradient(const Dataset& data, const std::vector<std::size_t>
       st.forward = forward_phase(net_, batch, config_.integrator);
       std::vector<double> dlds, lambda;
       loss = output_loss(net_, batch, config_.training, dlds, &pred);
-      st.backward = backward_phase(net_, batch, dlds, config_.integrator, lambda);
       // A sample whose forward phase did not reach a fixed point, or whose adjoint did not
       // settle (an unstable operating point makes it grow without bound), has no
-      // steady-state gradient: it contributes nothing (both counts are reported).
+      // steady-state gradient: it contributes nothing (both counts are reported), unless
+      // training.unsettled_policy exclude_element holds only its moving elements.
+      std::vector<char> held, usable = st.forward.sample_settled;
+      if (config_.training.unsettled_policy == "exclude_element" && st.forward.unsettled > 0)
+        st.held = detail::hold_slow_elements(net_, batch, st.forward.sample_settled,
+                                             config_.integrator.tol, held, usable);
+      st.backward = backward_phase(net_, batch, dlds, config_.integrator, lambda,
+                                   held.empty() ? nullptr : &held);
       const std::size_t B = batch.B;
       for (std::size_t b = 0; b < B; ++b) {
-        if (st.forward.sample_settled[b] && st.backward.sample_settled[b]) continue;
+        if (usable[b] && st.backward.sample_settled[b]) continue;
         ++st.excluded;
         for (std::size_t q = b; q < lambda.size(); q += B) lambda[q] = 0.0;
         for (std::size_t q = b; q < dlds.size(); q += B) dlds[q] = 0.0;
@@ -373,6 +381,7 @@ class WuxingLearner final : public Learner {
     m.trouble.input_clamps = tr.input_clamps + te.input_clamps;
     m.trouble.excluded_samples = tr.excluded;
     m.trouble.solve_fallbacks = tr.forward.solve_fallbacks + te.forward.solve_fallbacks;
+    m.trouble.held_elements = tr.held;
     m.max_re_lambda = nan;
     if (config_.record.stability && test.size() > 0)
       result.stability.push_back(

@@ -125,7 +125,8 @@ void adjoint_from_sensitivity(const Network& net, const Batch& batch, const doub
 }
 
 PhaseReport backward_phase(const Network& net, const Batch& batch, const std::vector<double>& dlds,
-                           const IntegratorConfig& integ, std::vector<double>& lambda) {
+                           const IntegratorConfig& integ, std::vector<double>& lambda,
+                           const std::vector<char>* held) {
   PhaseReport r;
   const std::size_t B = batch.B;
   const int n = net.n();
@@ -136,6 +137,9 @@ PhaseReport backward_phase(const Network& net, const Batch& batch, const std::ve
   // element is a constant of the clamped system, so its adjoint stays 0 and passes nothing on.
   std::vector<double> D(size);
   for (std::size_t q = 0; q < size; ++q) D[q] = (batch.x[q] <= lo || batch.x[q] >= hi) ? 0.0 : 1.0;
+  if (held)
+    for (std::size_t q = 0; q < size; ++q)
+      if ((*held)[q]) D[q] = 0.0;
   std::vector<double> e(size, 0.0);
   const std::size_t off = net.layer_offset(L, B);
   // readout drive: the loss reads the output neurons' drives, so lambda there is dL/du itself,

@@ -13,8 +13,10 @@ namespace wuxing {
 
 // Backward phase: d(lambda)/dt = D (J_net(x^f)^T (D lambda) + e), e = dlds at the output
 // read element, D zeroes elements clamped at the end of the forward phase. Settles to
-// lambda = dL/du. `lambda` has the state's layout.
+// lambda = dL/du. `lambda` has the state's layout. Elements marked in `held` (state layout;
+// training.unsettled_policy exclude_element) are masked as the clamped ones are.
 PhaseReport backward_phase(const Network& net, const Batch& batch, const std::vector<double>& dlds,
-                           const IntegratorConfig& integ, std::vector<double>& lambda);
+                           const IntegratorConfig& integ, std::vector<double>& lambda,
+                           const std::vector<char>* held = nullptr);
 
 }  // namespace wuxing

@@ -25,6 +25,7 @@ struct BatchStats {
   PhaseReport backward;
   std::int64_t input_clamps = 0;
   std::int64_t excluded = 0;  // samples left out of the gradient (a phase did not settle)
+  std::int64_t held = 0;      // unsettled samples' elements held constant (exclude_element)
 };
 
 class Learner {

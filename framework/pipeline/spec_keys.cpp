@@ -298,6 +298,7 @@ const std::vector<Field>& fields() {
       added_later(WUXING_FIELD(training, pin_fixed_point)),
       WUXING_FIELD(training, loss),
       WUXING_FIELD(training, logit_scale),
+      added_later(WUXING_FIELD(training, unsettled_policy)),
       WUXING_FIELD(training, target_amplitude),
       WUXING_FIELD(training, optimizer),
       WUXING_FIELD(training, learning_rate),

@@ -25,6 +25,7 @@ const std::vector<std::string> kConnectivity = {"uniform_random", "fixed", "spar
 const std::vector<std::string> kSparseBase = {"uniform_random", "fixed"};
 const std::vector<std::string> kInit = {"normal", "uniform"};
 const std::vector<std::string> kReadouts = {"state", "drive"};
+const std::vector<std::string> kUnsettledPolicies = {"exclude_sample", "exclude_element"};
 const std::vector<std::string> kDatasets = {"mnist", "fashion_mnist", "synthetic"};
 const std::vector<std::string> kRules = {"connection", "fixed_point", "pid", "bptt",
                                          "mlp_backprop"};
@@ -176,6 +177,7 @@ std::vector<SpecError> validate_config(const ExperimentConfig& c,
     fail("training.trainable_K", "the fixed_point rule needs at least one of K1, K2, K3");
   one_of("training.loss", t.loss, loss_registry().names());
   positive("training.logit_scale", t.logit_scale);
+  one_of("training.unsettled_policy", t.unsettled_policy, kUnsettledPolicies);
   positive("training.target_amplitude", t.target_amplitude);
   one_of("training.optimizer", t.optimizer, kOptimizers);
   if (!(t.learning_rate >= 0))

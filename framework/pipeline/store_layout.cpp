@@ -170,6 +170,7 @@ void write_metrics(hid_t run, const std::vector<EpochMetrics>& epochs) {
   icol("input_clamps", [](const EpochMetrics& e) { return e.trouble.input_clamps; });
   icol("excluded_samples", [](const EpochMetrics& e) { return e.trouble.excluded_samples; });
   icol("solve_fallbacks", [](const EpochMetrics& e) { return e.trouble.solve_fallbacks; });
+  icol("held_elements", [](const EpochMetrics& e) { return e.trouble.held_elements; });
 }
 
 void write_parameters(hid_t run, const std::vector<LayerParameters>& layers) {
