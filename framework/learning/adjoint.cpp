@@ -158,12 +158,17 @@ PhaseReport backward_phase(const Network& net, const Batch& batch, const std::ve
   auto rhs = [&](const double* v, double* out) {
     detail::eval_all(field, static_cast<std::size_t>(n) * B, v, out);
   };
-  lambda.assign(size, 0.0);
-  if (drive_readout)
-    for (int k = 0; k < net.layer_size(L); ++k)
-      for (int a = 0; a < n; ++a)
-        std::copy_n(dlds.data() + static_cast<std::size_t>(k) * B, B,
-                    lambda.data() + off + (static_cast<std::size_t>(k) * n + a) * B);
+  // The start of every backward computation below: 0, except that readout drive fixes the
+  // output layer's lambda at dL/du.
+  auto initial_lambda = [&](std::vector<double>& v) {
+    v.assign(size, 0.0);
+    if (drive_readout)
+      for (int k = 0; k < net.layer_size(L); ++k)
+        for (int a = 0; a < n; ++a)
+          std::copy_n(dlds.data() + static_cast<std::size_t>(k) * B, B,
+                      v.data() + off + (static_cast<std::size_t>(k) * n + a) * B);
+  };
+  initial_lambda(lambda);
   const double t_max = integ.backward_t_max;
   if (integ.backward_method == "solve") {
     if (batch.sensitivity.empty()) {
@@ -174,7 +179,8 @@ PhaseReport backward_phase(const Network& net, const Batch& batch, const std::ve
       // also judges whether their operating point is stable.
       PhaseReport factorised;
       if (std::find(batch.solved.begin(), batch.solved.end(), 0) != batch.solved.end()) {
-        std::vector<double> other(size, 0.0);
+        std::vector<double> other;
+        initial_lambda(other);
         solve_adjoint(net, batch, D.data(), e.data(), other, factorised);
         for (std::size_t b = 0; b < B; ++b)
           if (!batch.solved[b])
