@@ -1,4 +1,4 @@
-// The registries (framework/registry.hpp): every registration in the sources is in its
+// The registries (framework/base/registry.hpp): every registration in the sources is in its
 // table, the docs, `--help` and spec validation list exactly the registered names, and
 // every registered equation, stepper and loss passes the checks any new one must pass.
 // Eigen's dense solves at dynamic size trip GCC 12's false -Wmaybe-uninitialized (GCC bug

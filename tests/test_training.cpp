@@ -5,10 +5,10 @@
 #include <cmath>
 #include <vector>
 
-#include "framework/connectivity.hpp"
-#include "framework/data.hpp"
-#include "framework/optimizer.hpp"
-#include "framework/training.hpp"
+#include "framework/base/data.hpp"
+#include "framework/learning/optimizer.hpp"
+#include "framework/learning/training.hpp"
+#include "framework/model/connectivity.hpp"
 
 using namespace wuxing;
 

@@ -2,7 +2,8 @@
 // Fixed point x* = (K1 - K3) / K2 for every element; positive iff K1 > K3.
 #pragma once
 
-#include "framework/neuron.hpp"
+#include "framework/model/layer.hpp"
+#include "framework/model/neuron.hpp"
 
 namespace wuxing {
 

@@ -5,6 +5,7 @@
 #include <cstddef>
 #include <vector>
 
+#include "framework/learning/layer.hpp"
 #include "framework/model/network.hpp"
 
 namespace wuxing {

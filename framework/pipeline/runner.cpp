@@ -11,7 +11,7 @@
 #include <mutex>
 #include <thread>
 
-#include "framework/checkpoint.hpp"
+#include "framework/base/checkpoint.hpp"
 #include "framework/pipeline/progress.hpp"
 #include "framework/pipeline/provenance.hpp"
 

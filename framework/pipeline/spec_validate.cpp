@@ -7,7 +7,7 @@
 #include <set>
 
 #include "framework/learning/loss_functions.hpp"
-#include "framework/neuron.hpp"
+#include "framework/model/neuron.hpp"
 #include "framework/pipeline/spec.hpp"
 #include "framework/pipeline/spec_keys.hpp"
 #include "integrators/integrator.hpp"

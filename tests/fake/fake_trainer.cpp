@@ -10,7 +10,7 @@
 #include <thread>
 
 #include "framework/pipeline/spec.hpp"
-#include "framework/trainers.hpp"
+#include "framework/pipeline/trainers.hpp"
 
 namespace wuxing::testing {
 

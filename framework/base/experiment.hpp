@@ -1,5 +1,6 @@
-// Running one experiment: the contract between the network/training code, which
-// implements train_experiment(), and the pipeline (runner, store, CLI), which calls it.
+// Running one experiment: the contract between the training code, which implements
+// train_experiment() (framework/learning/train_experiment.hpp), and the pipeline (runner, store,
+// CLI), which calls it.
 #pragma once
 
 #include <atomic>
@@ -14,7 +15,7 @@
 #include <string_view>
 #include <vector>
 
-#include "framework/config.hpp"
+#include "framework/base/config.hpp"
 
 namespace wuxing {
 
@@ -118,7 +119,7 @@ struct RunResult {
   double wall_seconds = 0.0;
 };
 
-struct TrainingState;  // framework/checkpoint.hpp
+struct TrainingState;  // framework/base/checkpoint.hpp
 
 struct RunObserver {
   // Called at progress points inside an epoch (samples done of total), from the
@@ -128,18 +129,12 @@ struct RunObserver {
   std::function<void(const EpochMetrics&)> on_epoch;
   // Set by the caller to ask for a clean stop between minibatches.
   const std::atomic<bool>* stop = nullptr;
-  // Checkpoints (framework/checkpoint.hpp). on_checkpoint, when set, gets the state to resume
+  // Checkpoints (framework/base/checkpoint.hpp). on_checkpoint, when set, gets the state to resume
   // from after every finished epoch, before on_epoch reports it; resume, when set, is such a
   // state to go on from instead of starting at epoch 1.
   std::function<void(const TrainingState&)> on_checkpoint;
   const TrainingState* resume = nullptr;
 };
-
-// Runs one experiment with `threads` OpenMP threads (the result does not depend on
-// it). Throws on bad configuration or missing data; numerical trouble is recorded
-// in the result's status and metrics instead of thrown.
-RunResult train_experiment(const ExperimentConfig& config, const RunObserver& observer = {},
-                           int threads = 1);
 
 // The end of an epoch, shared by the trainers: stores and reports the epoch's metrics, marks
 // the run numerical_trouble when its losses are not finite and failed when it was stopped.

@@ -10,6 +10,8 @@
 #include <string_view>
 #include <vector>
 
+#include "framework/model/layer.hpp"
+
 namespace wuxing {
 
 // Which elements interact: element i-g generates i, element i-k overcomes i.

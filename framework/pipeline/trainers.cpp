@@ -1,11 +1,12 @@
-#include "framework/trainers.hpp"
+#include "framework/pipeline/trainers.hpp"
 
 #include <algorithm>
 #include <map>
 #include <string>
 #include <utility>
 
-#include "framework/data.hpp"
+#include "framework/base/data.hpp"
+#include "framework/learning/train_experiment.hpp"
 
 namespace wuxing {
 

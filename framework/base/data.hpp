@@ -8,8 +8,8 @@
 #include <string>
 #include <vector>
 
-#include "framework/config.hpp"
-#include "framework/random.hpp"
+#include "framework/base/config.hpp"
+#include "framework/base/random.hpp"
 
 namespace wuxing {
 
@@ -68,7 +68,7 @@ struct DatasetSplit {
 // config.shuffle, a seeded uniformly random subset of that size is kept, in file order
 // (so train_size == available keeps the whole file whatever the seed); otherwise the
 // first N samples. Train and test use independent streams derived from `seed`
-// (derive_seed), drawn with seeded_permutation (framework/random.hpp), so the subset is the
+// (derive_seed), drawn with seeded_permutation (framework/base/random.hpp), so the subset is the
 // same on every standard library.
 //
 // config.input_noise > 0: Gaussian noise is added to the test pixels after the subset is
@@ -78,7 +78,7 @@ DatasetSplit load_dataset(const DataConfig& config, std::uint64_t seed);
 // Adds N(0, sigma^2) noise to every pixel of `data`, sigma in pixel units (after
 // pixel_scale, so 0.1 is 10 % of the MNIST range), rounded to the nearest byte and clamped
 // to [0, 255] so that images stay valid (the clamp makes the noise smaller near black and
-// white). Seeded and portable: box_muller on open_unit_from_bits draws (framework/random.hpp).
+// white). Seeded and portable: box_muller on open_unit_from_bits draws (framework/base/random.hpp).
 void add_gaussian_noise(Dataset& data, double sigma, std::uint64_t seed);
 
 // Where a dataset's files are looked for when DataConfig::dir is empty.

@@ -34,7 +34,7 @@ enum class RngStream : std::uint64_t {
 // splitmix64(splitmix64(seed ^ tag) ^ index).
 std::uint64_t stream_seed(std::uint64_t seed, RngStream stream, std::uint64_t index = 0);
 
-// The seed of the data's numbered stream `stream` (framework/data.cpp: subsets, synthetic
+// The seed of the data's numbered stream `stream` (framework/base/data.cpp: subsets, synthetic
 // sets, test noise): splitmix64(seed ^ splitmix64(stream)).
 std::uint64_t derive_seed(std::uint64_t seed, std::uint64_t stream);
 

@@ -17,7 +17,7 @@
 #include <utility>
 #include <vector>
 
-#include "framework/experiment.hpp"
+#include "framework/base/experiment.hpp"
 
 namespace wuxing {
 

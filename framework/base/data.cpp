@@ -1,4 +1,4 @@
-#include "framework/data.hpp"
+#include "framework/base/data.hpp"
 
 #include <algorithm>
 #include <cmath>
@@ -6,7 +6,7 @@
 #include <memory>
 #include <mutex>
 
-#include "framework/data_detail.hpp"
+#include "framework/base/data_detail.hpp"
 
 namespace wuxing {
 

@@ -1,4 +1,4 @@
-// Internal to framework/data.cpp and data_idx.cpp: how a data error names its file.
+// Internal to framework/base/data.cpp and data_idx.cpp: how a data error names its file.
 #pragma once
 
 #include <cstdint>

@@ -2,7 +2,7 @@
 // packing (the intrinsics' self-initialised __Y); it is not in our code.
 #pragma GCC diagnostic ignored "-Wmaybe-uninitialized"
 #pragma GCC diagnostic ignored "-Wuninitialized"
-#include "framework/mlp.hpp"
+#include "framework/learning/mlp.hpp"
 
 #include <fmt/format.h>
 
@@ -11,9 +11,9 @@
 #include <limits>
 #include <stdexcept>
 
-#include "framework/checkpoint.hpp"
-#include "framework/connectivity.hpp"
-#include "framework/optimizer.hpp"
+#include "framework/base/checkpoint.hpp"
+#include "framework/learning/optimizer.hpp"
+#include "framework/model/connectivity.hpp"
 
 namespace wuxing {
 
@@ -139,7 +139,7 @@ std::vector<int> labels_of(const Dataset& d, const std::vector<std::size_t>& idx
   return y;
 }
 
-// The backprop baseline as a Learner for the epoch loop (framework/epoch_loop.hpp).
+// The backprop baseline as a Learner for the epoch loop (framework/learning/epoch_loop.hpp).
 class MlpLearner final : public Learner {
  public:
   MlpLearner(const ExperimentConfig& config, int features, int classes)
@@ -206,7 +206,7 @@ class MlpLearner final : public Learner {
     }
   }
 
-  // Checkpoints (framework/checkpoint.hpp): the weights and the optimizer states.
+  // Checkpoints (framework/base/checkpoint.hpp): the weights and the optimizer states.
   void save_state(TrainingState& s) const override {
     for (std::size_t l = 0; l < mlp_.W.size(); ++l) {
       s.put(fmt::format("W/{}", l), {mlp_.W[l].data(), mlp_.W[l].data() + mlp_.W[l].size()});

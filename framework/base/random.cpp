@@ -1,4 +1,4 @@
-#include "framework/random.hpp"
+#include "framework/base/random.hpp"
 
 #include <cmath>
 #include <limits>

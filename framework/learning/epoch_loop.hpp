@@ -5,8 +5,9 @@
 #include <cstdint>
 #include <vector>
 
-#include "framework/data.hpp"
-#include "framework/experiment.hpp"
+#include "framework/base/data.hpp"
+#include "framework/base/experiment.hpp"
+#include "framework/learning/layer.hpp"
 
 namespace wuxing {
 

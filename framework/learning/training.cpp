@@ -1,4 +1,4 @@
-#include "framework/training.hpp"
+#include "framework/learning/training.hpp"
 
 #include <fmt/format.h>
 #include <omp.h>
@@ -8,7 +8,7 @@
 #include <limits>
 #include <stdexcept>
 
-#include "framework/checkpoint.hpp"
+#include "framework/base/checkpoint.hpp"
 #include "framework/learning/run_records.hpp"
 
 namespace wuxing {

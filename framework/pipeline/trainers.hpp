@@ -2,6 +2,7 @@
 // trainer they hand to the runner, and the up-front check of the data sets.
 #pragma once
 
+#include "framework/pipeline/layer.hpp"
 #include "framework/pipeline/runner.hpp"
 #include "framework/pipeline/sweep.hpp"
 

@@ -1,4 +1,4 @@
-#include "framework/epoch_loop.hpp"
+#include "framework/learning/epoch_loop.hpp"
 
 #include <fmt/format.h>
 #include <omp.h>
@@ -8,10 +8,10 @@
 #include <memory>
 #include <stdexcept>
 
-#include "framework/connectivity.hpp"
 #include "framework/learning/learner.hpp"
-#include "framework/mlp.hpp"
-#include "framework/training.hpp"
+#include "framework/learning/mlp.hpp"
+#include "framework/learning/training.hpp"
+#include "framework/model/connectivity.hpp"
 
 namespace wuxing {
 namespace {

@@ -1,20 +1,12 @@
-#include "framework/experiment.hpp"
+#include "framework/base/experiment.hpp"
 
 #include <fmt/format.h>
 
 #include <cmath>
 
-#include "framework/checkpoint.hpp"
-#include "framework/data.hpp"
-#include "framework/training.hpp"
+#include "framework/base/checkpoint.hpp"
 
 namespace wuxing {
-
-RunResult train_experiment(const ExperimentConfig& config, const RunObserver& observer,
-                           int threads) {
-  const DatasetSplit data = load_dataset(config.data, config.seed);
-  return run_training(config, data, observer, threads);
-}
 
 std::optional<RunStatus> parse_run_status(std::string_view name) {
   for (RunStatus s :

@@ -1,25 +1,26 @@
 // Training rules on a Wuxing network (MODEL.md section 6); the epoch loop that drives them is
-// framework/epoch_loop.hpp (included here for the callers of run_training).
+// framework/learning/epoch_loop.hpp (included here for the callers of run_training).
 #pragma once
 
 #include <memory>
 #include <vector>
 
-#include "framework/config.hpp"
-#include "framework/data.hpp"
-#include "framework/epoch_loop.hpp"
-#include "framework/experiment.hpp"
+#include "framework/base/config.hpp"
+#include "framework/base/data.hpp"
+#include "framework/base/experiment.hpp"
 #include "framework/learning/adjoint.hpp"
 #include "framework/learning/bptt.hpp"
+#include "framework/learning/epoch_loop.hpp"
 #include "framework/learning/fold_diagnostics.hpp"
 #include "framework/learning/gradients.hpp"
+#include "framework/learning/layer.hpp"
 #include "framework/learning/learner.hpp"
 #include "framework/learning/loss.hpp"
+#include "framework/learning/optimizer.hpp"
 #include "framework/model/fields.hpp"
 #include "framework/model/forward_phase.hpp"
 #include "framework/model/network.hpp"
 #include "framework/model/operating_point.hpp"
-#include "framework/optimizer.hpp"
 
 namespace wuxing {
 
@@ -51,7 +52,7 @@ class Trainer {
                       std::size_t chunk = 100, DriveStats* drives = nullptr,
                       const std::vector<LayerFolds>* folds = nullptr);
 
-  // Checkpoints (framework/checkpoint.hpp): parameters, optimizer and PID states.
+  // Checkpoints (framework/base/checkpoint.hpp): parameters, optimizer and PID states.
   void save_state(TrainingState& state) const;
   void load_state(const TrainingState& state);  // throws on a state of another shape
 
@@ -70,7 +71,7 @@ class Trainer {
   std::unique_ptr<PidController> k_pid_;
 };
 
-// The Wuxing network's rules as a Learner for the epoch loop (framework/epoch_loop.hpp).
+// The Wuxing network's rules as a Learner for the epoch loop (framework/learning/epoch_loop.hpp).
 std::unique_ptr<Learner> make_wuxing_learner(const ExperimentConfig& config, int features,
                                              int classes);
 

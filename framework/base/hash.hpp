@@ -1,5 +1,5 @@
 // 64-bit FNV-1a: run IDs (framework/pipeline/spec.hpp) and checkpoint checksums
-// (framework/checkpoint.cpp). Its values are part of every stored run ID: never change it.
+// (framework/base/checkpoint.cpp). Its values are part of every stored run ID: never change it.
 #pragma once
 
 #include <cstdint>

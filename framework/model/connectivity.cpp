@@ -1,4 +1,4 @@
-#include "framework/connectivity.hpp"
+#include "framework/model/connectivity.hpp"
 
 #include <fmt/format.h>
 

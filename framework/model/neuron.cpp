@@ -1,4 +1,4 @@
-#include "framework/neuron.hpp"
+#include "framework/model/neuron.hpp"
 
 #include <fmt/format.h>
 

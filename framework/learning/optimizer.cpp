@@ -1,4 +1,4 @@
-#include "framework/optimizer.hpp"
+#include "framework/learning/optimizer.hpp"
 
 #include <fmt/format.h>
 

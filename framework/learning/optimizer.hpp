@@ -5,7 +5,8 @@
 #include <string>
 #include <vector>
 
-#include "framework/config.hpp"
+#include "framework/base/config.hpp"
+#include "framework/learning/layer.hpp"
 
 namespace wuxing {
 

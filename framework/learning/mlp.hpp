@@ -6,9 +6,10 @@
 #include <memory>
 #include <vector>
 
-#include "framework/config.hpp"
-#include "framework/data.hpp"
-#include "framework/experiment.hpp"
+#include "framework/base/config.hpp"
+#include "framework/base/data.hpp"
+#include "framework/base/experiment.hpp"
+#include "framework/learning/layer.hpp"
 #include "framework/learning/learner.hpp"
 
 namespace wuxing {
@@ -43,7 +44,7 @@ class Mlp {
 // Pixels of samples `indices` as a features x B matrix.
 Eigen::MatrixXd batch_matrix(const Dataset& data, const std::vector<std::size_t>& indices);
 
-// The MLP as a Learner for the epoch loop (framework/epoch_loop.hpp).
+// The MLP as a Learner for the epoch loop (framework/learning/epoch_loop.hpp).
 std::unique_ptr<Learner> make_mlp_learner(const ExperimentConfig& config, int features,
                                           int classes);
 

@@ -1,4 +1,4 @@
-#include "framework/checkpoint.hpp"
+#include "framework/base/checkpoint.hpp"
 
 #include <fcntl.h>
 #include <fmt/format.h>
@@ -10,7 +10,7 @@
 #include <sstream>
 #include <type_traits>
 
-#include "framework/hash.hpp"
+#include "framework/base/hash.hpp"
 
 namespace wuxing {
 

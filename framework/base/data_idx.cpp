@@ -1,4 +1,4 @@
-// IDX files (plain or gzipped): read_idx and write_idx of framework/data.hpp, and the
+// IDX files (plain or gzipped): read_idx and write_idx of framework/base/data.hpp, and the
 // messages every data error shares (data_detail.hpp).
 #include <zlib.h>
 
@@ -10,8 +10,8 @@
 #include <cstring>
 #include <memory>
 
-#include "framework/data.hpp"
-#include "framework/data_detail.hpp"
+#include "framework/base/data.hpp"
+#include "framework/base/data_detail.hpp"
 
 namespace wuxing {
 

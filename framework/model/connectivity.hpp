@@ -1,14 +1,15 @@
 // Connections between two consecutive layers (MODEL.md section 3), drawn from the
-// portable random streams of framework/random.hpp. A connection j -> i reads element a of the pre
-// neuron j and drives element b of the post neuron i with coefficient c.
+// portable random streams of framework/base/random.hpp. A connection j -> i reads element a of the
+// pre neuron j and drives element b of the post neuron i with coefficient c.
 #pragma once
 
 #include <cstdint>
 #include <string>
 #include <vector>
 
-#include "framework/config.hpp"
-#include "framework/random.hpp"
+#include "framework/base/config.hpp"
+#include "framework/base/random.hpp"
+#include "framework/model/layer.hpp"
 
 namespace wuxing {
 
