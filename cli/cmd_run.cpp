@@ -20,6 +20,7 @@
 #include "framework/base/experiment.hpp"
 #include "framework/equations/registry.hpp"
 #include "framework/learning/loss_functions.hpp"
+#include "framework/learning/rules.hpp"
 #include "framework/pipeline/mpi.hpp"
 #include "framework/pipeline/provenance.hpp"
 #include "framework/pipeline/runner.hpp"
@@ -106,7 +107,8 @@ std::string spec_help() {
          "Registered names (each registers itself in its own file; docs/specs.md):\n"
          "  model.variant:\n" +
          equation_registry().help("    ") + "  integrator.method:\n" +
-         stepper_registry().help("    ") + "  training.loss:\n" + loss_registry().help("    ");
+         stepper_registry().help("    ") + "  training.loss:\n" + loss_registry().help("    ") +
+         "  training.rule:\n" + rule_registry().help("    ");
 }
 
 // What `run --dry-run` shows: the runs this process would own (with --shard, only the

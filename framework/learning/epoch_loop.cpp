@@ -9,8 +9,8 @@
 #include <stdexcept>
 
 #include "framework/learning/learner.hpp"
-#include "framework/learning/mlp.hpp"
-#include "framework/learning/training.hpp"
+#include "framework/learning/optimizer.hpp"
+#include "framework/learning/rules.hpp"
 #include "framework/model/connectivity.hpp"
 
 namespace wuxing {
@@ -18,11 +18,6 @@ namespace {
 
 double seconds_since(std::chrono::steady_clock::time_point t0) {
   return std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
-}
-
-std::unique_ptr<Learner> make_learner(const ExperimentConfig& config, int features, int classes) {
-  if (config.training.rule == "mlp_backprop") return make_mlp_learner(config, features, classes);
-  return make_wuxing_learner(config, features, classes);
 }
 
 }  // namespace
@@ -48,7 +43,8 @@ RunResult run_training(const ExperimentConfig& config, const DatasetSplit& data,
   if (config.training.batch_size <= 0)
     throw std::invalid_argument(
         fmt::format("training.batch_size = {} must be > 0", config.training.batch_size));
-  const auto learner = make_learner(config, train.features, train.classes);
+  const auto learner =
+      rule_registry().at(config.training.rule).make(config, train.features, train.classes);
   if (observer.resume) learner->load_state(*observer.resume);
   const int first_epoch = resume_into(result, observer);
   const auto save_state = [&](TrainingState& s) { learner->save_state(s); };

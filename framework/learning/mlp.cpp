@@ -13,6 +13,7 @@
 
 #include "framework/base/checkpoint.hpp"
 #include "framework/learning/optimizer.hpp"
+#include "framework/learning/rules.hpp"
 #include "framework/model/connectivity.hpp"
 
 namespace wuxing {
@@ -237,6 +238,11 @@ class MlpLearner final : public Learner {
 std::unique_ptr<Learner> make_mlp_learner(const ExperimentConfig& config, int features,
                                           int classes) {
   return std::make_unique<MlpLearner>(config, features, classes);
+}
+
+WUXING_REGISTER_RULE(mlp_backprop) {
+  return {"mlp_backprop", "baseline: a plain MLP of the same layer sizes trained by backprop",
+          &make_mlp_learner};
 }
 
 }  // namespace wuxing

@@ -71,31 +71,14 @@ std::array<double, 2> pinned_k2_derivative(const Equation& eq, const KParams& K,
 }
 }  // namespace detail
 
-Trainer::Trainer(const ExperimentConfig& config, int features, int classes)
-    : config_(config), net_(config, features, classes) {
+Trainer::Trainer(const ExperimentConfig& config, int features, int classes, const WuxingRule& rule)
+    : config_(config),
+      net_(config, features, classes),
+      want_coef_(rule.connections),
+      want_K_(rule.K),
+      bptt_(rule.bptt),
+      pid_(rule.pid) {
   const TrainingConfig& t = config.training;
-  std::string rule = t.rule;
-  if (rule == "pid") {
-    pid_ = true;
-    rule = t.pid_target;
-    if (rule != "connection" && rule != "fixed_point")
-      throw std::invalid_argument(
-          fmt::format("training.pid_target '{}' must be connection or fixed_point", t.pid_target));
-  }
-  if (rule == "connection") {
-    want_coef_ = true;
-    want_K_ = false;
-  } else if (rule == "fixed_point") {
-    want_K_ = true;
-    want_coef_ = t.train_connections_too;
-  } else if (rule == "bptt") {
-    bptt_ = true;
-    want_coef_ = true;
-    want_K_ = false;
-  } else {
-    throw std::invalid_argument(fmt::format(
-        "training.rule '{}' must be connection, fixed_point, pid, bptt or mlp_backprop", t.rule));
-  }
   for (const auto& name : t.trainable_K) {
     if (name == "K1")
       k_mask_[0] = true;
@@ -316,8 +299,8 @@ namespace {
 // The Wuxing network's rules (connection, fixed_point, pid, bptt) as a Learner.
 class WuxingLearner final : public Learner {
  public:
-  WuxingLearner(const ExperimentConfig& config, int features, int classes)
-      : config_(config), trainer_(config, features, classes) {
+  WuxingLearner(const ExperimentConfig& config, int features, int classes, const WuxingRule& rule)
+      : config_(config), trainer_(config, features, classes, rule) {
     const Network& net = trainer_.network();
     for (int l = 1; l < net.layer_count(); ++l) neuron_elements_ += net.layer_size(l);
     neuron_elements_ *= net.n();
@@ -440,7 +423,7 @@ class WuxingLearner final : public Learner {
 }  // namespace
 
 std::unique_ptr<Learner> make_wuxing_learner(const ExperimentConfig& config, int features,
-                                             int classes) {
-  return std::make_unique<WuxingLearner>(config, features, classes);
+                                             int classes, const WuxingRule& rule) {
+  return std::make_unique<WuxingLearner>(config, features, classes, rule);
 }
 }  // namespace wuxing

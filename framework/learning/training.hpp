@@ -24,6 +24,15 @@
 
 namespace wuxing {
 
+// What a rule on the Wuxing network trains and how it gets its gradient: each registered rule
+// (wuxing_rules.cpp) makes one from the config.
+struct WuxingRule {
+  bool connections = true;  // updates the connection coefficients
+  bool K = false;           // updates the K's of training.trainable_K
+  bool bptt = false;        // the exact gradient through every Heun step instead of the adjoint
+  bool pid = false;         // a PID controller (training.pid) between gradient and optimizer
+};
+
 // Owns the network, the optimizers and the rule. A minibatch is processed in chunks of
 // kChunk samples (in parallel over chunks); chunk gradients are added in chunk order, so
 // the result does not depend on the number of threads.
@@ -36,7 +45,7 @@ class Trainer {
  public:
   static constexpr std::size_t kChunk = 25;
 
-  Trainer(const ExperimentConfig& config, int features, int classes);
+  Trainer(const ExperimentConfig& config, int features, int classes, const WuxingRule& rule);
   Network& network() { return net_; }
   const Network& network() const { return net_; }
 
@@ -73,6 +82,6 @@ class Trainer {
 
 // The Wuxing network's rules as a Learner for the epoch loop (framework/learning/epoch_loop.hpp).
 std::unique_ptr<Learner> make_wuxing_learner(const ExperimentConfig& config, int features,
-                                             int classes);
+                                             int classes, const WuxingRule& rule);
 
 }  // namespace wuxing
