@@ -209,6 +209,13 @@ std::filesystem::path checkpoint_path(const std::filesystem::path& dir, const st
   return dir / (run_id + ".ckpt");
 }
 
+void remove_checkpoint(const std::filesystem::path& dir, const std::string& run_id) {
+  const std::filesystem::path file = checkpoint_path(dir, run_id);
+  std::error_code ec;
+  std::filesystem::remove(file, ec);
+  std::filesystem::remove(file.string() + ".tmp", ec);  // left by a kill mid-write
+}
+
 void write_checkpoint(const std::filesystem::path& file, const std::string& run_id,
                       const TrainingState& state) {
   const std::string bytes = encode_checkpoint(run_id, state);

@@ -45,6 +45,9 @@ TrainingState decode_checkpoint(const std::string& bytes, const std::string& run
 
 std::filesystem::path checkpoint_dir(const std::filesystem::path& output);
 std::filesystem::path checkpoint_path(const std::filesystem::path& dir, const std::string& run_id);
+// Removes run_id's checkpoint in `dir` and the temp file a kill mid-write may have left; a
+// missing file is no error (nothing to remove).
+void remove_checkpoint(const std::filesystem::path& dir, const std::string& run_id);
 
 // Durable: temp file, fsync, rename, fsync of the directory. Throws CheckpointError.
 void write_checkpoint(const std::filesystem::path& file, const std::string& run_id,

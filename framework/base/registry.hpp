@@ -6,8 +6,9 @@
 // How a component gets into its table: its file says WUXING_REGISTER_<KIND>(id) { ... }
 // (the kind's header defines the macro), which defines the function
 // detail::<kind>_entry_<id>() returning the entry. CMake collects every such line of the
-// registering folders into build/generated/registered_<kind>.inc, and the kind's
-// registry.cpp calls each listed function in that order.
+// registering folders into build/generated/registered_<kind>.inc (the list macro
+// WUXING_REGISTERED_<KIND>), and the kind's registry.cpp defines its table from that list with
+// WUXING_DEFINE_REGISTRY, which calls each listed function in that order.
 //
 // Why a generated list and not static registrar objects: the core is a static library,
 // and the linker only takes an object file out of an archive when something refers to
@@ -101,3 +102,18 @@ class Registry {
   Entry kind##_entry_##id();                        \
   }                                                 \
   Entry detail::kind##_entry_##id()
+
+// In a kind's registry.cpp, at namespace scope inside `namespace wuxing`, after
+// #include "registered_<kind>.inc": defines `const Registry<Entry>& function()`, the table of
+// every registration of LIST (WUXING_REGISTERED_<KIND>) in the list's order, named `label` in
+// its error messages.
+#define WUXING_DETAIL_DECLARE_ENTRY(Entry, kind, id) Entry kind##_entry_##id();
+#define WUXING_DETAIL_CALL_ENTRY(Entry, kind, id) detail::kind##_entry_##id(),
+#define WUXING_DEFINE_REGISTRY(Entry, function, label, LIST)                               \
+  namespace detail {                                                                       \
+  LIST(WUXING_DETAIL_DECLARE_ENTRY, Entry)                                                 \
+  }                                                                                        \
+  const Registry<Entry>& function() {                                                      \
+    static const Registry<Entry> registry(label, {LIST(WUXING_DETAIL_CALL_ENTRY, Entry)}); \
+    return registry;                                                                       \
+  }

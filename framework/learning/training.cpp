@@ -57,17 +57,8 @@ namespace detail {
 std::array<double, 2> pinned_k2_derivative(const Equation& eq, const KParams& K, double x_star) {
   // Central differences of the variant's own K2(K1, K3); exact up to rounding where K2 is
   // linear in K1 and K3, as for jiang-r1.
-  std::array<double, 2> d{};
-  for (int m = 0; m < 2; ++m) {
-    KParams hi = K, lo = K;
-    double& ph = m == 0 ? hi.K1 : hi.K3;
-    double& pl = m == 0 ? lo.K1 : lo.K3;
-    const double step = 1e-6 * std::max(1.0, std::abs(ph));
-    ph += step;
-    pl -= step;
-    d[m] = (eq.with_fixed_point(hi, x_star).K2 - eq.with_fixed_point(lo, x_star).K2) / (2 * step);
-  }
-  return d;
+  const auto k2 = [&](const KParams& k) { return eq.with_fixed_point(k, x_star).K2; };
+  return {k_central_difference(K, 0, k2), k_central_difference(K, 2, k2)};
 }
 }  // namespace detail
 

@@ -27,6 +27,13 @@ std::unique_ptr<Equation> make_equation(std::string_view name) {
 
 std::vector<std::string> equation_names() { return equation_registry().names(); }
 
+std::array<double, 3> Equation::fixed_point_derivative(const KParams& K) const {
+  std::array<double, 3> d{};
+  for (int m = 0; m < 3; ++m)
+    d[m] = k_central_difference(K, m, [&](const KParams& k) { return fixed_point(k); });
+  return d;
+}
+
 void validate_neuron(const Equation& eq, const Topology& topo, const KParams& K) {
   topo.validate();
   eq.validate(K);

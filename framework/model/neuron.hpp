@@ -3,6 +3,9 @@
 #pragma once
 
 #include <Eigen/Dense>
+#include <algorithm>
+#include <array>
+#include <cmath>
 #include <complex>
 #include <cstddef>
 #include <memory>
@@ -32,6 +35,19 @@ struct KParams {
 // Index of a trainable K in KParams (for per-parameter gradients).
 enum class KIndex { K1 = 0, K2 = 1, K3 = 2 };
 
+// d f(K) / d K_m (m: 0 = K1, 1 = K2, 2 = K3) by a central difference with the step
+// 1e-6 * max(1, |K_m|): the one finite difference in K of the model and the rules.
+template <class F>
+double k_central_difference(const KParams& K, int m, F&& f) {
+  KParams hi = K, lo = K;
+  double* ph = m == 0 ? &hi.K1 : m == 1 ? &hi.K2 : &hi.K3;
+  double* pl = m == 0 ? &lo.K1 : m == 1 ? &lo.K2 : &lo.K3;
+  const double step = 1e-6 * std::max(1.0, std::abs(*ph));
+  *ph += step;
+  *pl -= step;
+  return (f(hi) - f(lo)) / (2.0 * step);
+}
+
 // One equation variant. Batched methods work on a single neuron and a batch of B
 // samples laid out element-major: value of element e in sample b is at [e * B + b].
 // Keeping the batch innermost lets the loops vectorise. A new variant is one new
@@ -48,6 +64,9 @@ class Equation {
   // K's with the one parameter this variant solves for adjusted so that the
   // fixed point equals `target` (jiang-r1: K2 = (K1 - K3) / target).
   virtual KParams with_fixed_point(KParams K, double target) const = 0;
+  // d x* / d K_m for m = K1, K2, K3 (the local rules' K gradients). The default is a central
+  // difference of fixed_point(); a variant with a closed form overrides it.
+  virtual std::array<double, 3> fixed_point_derivative(const KParams& K) const;
   // Throws std::invalid_argument with a message naming the offending K's.
   virtual void validate(const KParams& K) const = 0;
 
