@@ -8,6 +8,7 @@
 #include <utility>
 #include <vector>
 
+#include "framework/pipeline/layer.hpp"
 #include "framework/pipeline/spec.hpp"
 
 namespace wuxing {

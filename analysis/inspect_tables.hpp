@@ -6,6 +6,7 @@
 
 #include "analysis/inspect.hpp"
 #include "analysis/table.hpp"
+#include "framework/pipeline/layer.hpp"
 
 namespace wuxing {
 

@@ -21,7 +21,8 @@
 #include <vector>
 
 #include "analysis/statistics.hpp"
-#include "framework/experiment.hpp"
+#include "framework/base/experiment.hpp"
+#include "framework/pipeline/layer.hpp"
 
 namespace wuxing {
 

@@ -17,7 +17,8 @@
 #include <string_view>
 #include <vector>
 
-#include "framework/neuron.hpp"
+#include "framework/model/layer.hpp"
+#include "framework/model/neuron.hpp"
 
 namespace wuxing {
 

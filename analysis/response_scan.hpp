@@ -9,6 +9,7 @@
 #include <vector>
 
 #include "analysis/response.hpp"
+#include "framework/model/layer.hpp"
 
 namespace wuxing {
 

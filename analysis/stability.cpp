@@ -9,7 +9,7 @@
 #include <stdexcept>
 #include <utility>
 
-#include "framework/random.hpp"
+#include "framework/base/random.hpp"
 
 namespace wuxing {
 namespace {

@@ -12,7 +12,8 @@
 #include <string_view>
 #include <vector>
 
-#include "framework/neuron.hpp"
+#include "framework/model/layer.hpp"
+#include "framework/model/neuron.hpp"
 #include "integrators/integrator.hpp"
 
 namespace wuxing {

@@ -8,6 +8,7 @@
 #include <vector>
 
 #include "analysis/stability.hpp"
+#include "framework/pipeline/layer.hpp"
 
 namespace wuxing {
 

@@ -6,7 +6,7 @@
 #include <filesystem>
 #include <string>
 
-#include "framework/data.hpp"
+#include "framework/base/data.hpp"
 
 namespace {
 
@@ -48,7 +48,7 @@ BENCHMARK_CAPTURE(BM_LoadIdx, fashion_mnist_gzip, std::string("fashion_mnist"))
     ->Unit(benchmark::kMillisecond);
 
 // The whole load_dataset path as the second and later runs of a sweep see it: the files
-// come from the process's cache (framework/data.cpp), so this is the subset copy (the
+// come from the process's cache (framework/base/data.cpp), so this is the subset copy (the
 // first read of the files is BM_LoadIdx).
 void BM_LoadDataset(benchmark::State& state, std::string dataset, int train_size) {
   wuxing::DataConfig config;

@@ -13,7 +13,7 @@
 #include <memory>
 #include <string>
 
-#include "framework/neuron.hpp"
+#include "framework/model/neuron.hpp"
 #include "integrators/integrator.hpp"
 
 namespace {

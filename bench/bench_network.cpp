@@ -17,18 +17,18 @@
 #include <new>
 #include <string>
 
-#include "framework/config.hpp"
-#include "framework/data.hpp"
+#include "framework/base/config.hpp"
+#include "framework/base/data.hpp"
 #include "framework/learning/adjoint.hpp"
 #include "framework/learning/bptt.hpp"
 #include "framework/learning/gradients.hpp"
 #include "framework/learning/loss.hpp"
+#include "framework/learning/training.hpp"
 #include "framework/model/fields.hpp"
 #include "framework/model/forward_phase.hpp"
 #include "framework/model/network.hpp"
 #include "framework/model/operating_point.hpp"
 #include "framework/pipeline/spec.hpp"
-#include "framework/training.hpp"
 
 // ---------------------------------------------------------------------------------------
 // Heap accounting: every operator new/delete of the binary goes through these counters

@@ -16,10 +16,11 @@
 
 #include "analysis/stability_scan.hpp"
 #include "cli/commands.hpp"
-#include "framework/data.hpp"
+#include "framework/base/data.hpp"
+#include "framework/base/experiment.hpp"
 #include "framework/equations/registry.hpp"
-#include "framework/experiment.hpp"
 #include "framework/learning/loss_functions.hpp"
+#include "framework/learning/rules.hpp"
 #include "framework/pipeline/mpi.hpp"
 #include "framework/pipeline/provenance.hpp"
 #include "framework/pipeline/runner.hpp"
@@ -27,7 +28,7 @@
 #include "framework/pipeline/spec.hpp"
 #include "framework/pipeline/store.hpp"
 #include "framework/pipeline/sweep.hpp"
-#include "framework/trainers.hpp"
+#include "framework/pipeline/trainers.hpp"
 #include "integrators/registry.hpp"
 
 namespace wuxing::cli {
@@ -79,7 +80,7 @@ class StopSignals {
 };
 
 const char* kSpecHelp = R"(
-Spec syntax (YAML; keys as in framework/config.hpp):
+Spec syntax (YAML; keys as in framework/base/config.hpp):
   name: sweep-k3            # results go to results/<name>.h5 unless -o
   description: free text
   base: common.yaml         # or a list; relative to this file; this file overrides
@@ -99,14 +100,15 @@ Spec syntax (YAML; keys as in framework/config.hpp):
 Overrides: key.path=value, e.g. training.epochs=1 network.hidden=[50] sweep.grid.model.K3=[0.3,0.5]
 )";
 
-// The spec example, then the names the registries accept (framework/registry.hpp), so
+// The spec example, then the names the registries accept (framework/base/registry.hpp), so
 // that --help lists exactly what validation accepts.
 std::string spec_help() {
   return std::string(kSpecHelp) +
          "Registered names (each registers itself in its own file; docs/specs.md):\n"
          "  model.variant:\n" +
          equation_registry().help("    ") + "  integrator.method:\n" +
-         stepper_registry().help("    ") + "  training.loss:\n" + loss_registry().help("    ");
+         stepper_registry().help("    ") + "  training.loss:\n" + loss_registry().help("    ") +
+         "  training.rule:\n" + rule_registry().help("    ");
 }
 
 // What `run --dry-run` shows: the runs this process would own (with --shard, only the

@@ -1,6 +1,6 @@
 // The trainer of build/wuxing and of the Python module: the real one, always. (The test
 // programs link tests/fake/program_trainer.cpp instead.)
-#include "framework/trainers.hpp"
+#include "framework/pipeline/trainers.hpp"
 
 namespace wuxing {
 

@@ -7,6 +7,7 @@
 #include <vector>
 
 #include "integrators/integrator.hpp"
+#include "integrators/layer.hpp"
 
 namespace wuxing {
 

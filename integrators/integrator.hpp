@@ -10,6 +10,8 @@
 #include <string_view>
 #include <vector>
 
+#include "integrators/layer.hpp"
+
 namespace wuxing {
 
 using State = std::vector<double>;

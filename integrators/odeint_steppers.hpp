@@ -6,6 +6,7 @@
 #include <memory>
 
 #include "integrators/integrator.hpp"
+#include "integrators/layer.hpp"
 
 namespace wuxing {
 

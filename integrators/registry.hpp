@@ -1,4 +1,4 @@
-// The table of steppers (framework/registry.hpp explains the mechanism). A stepper is a
+// The table of steppers (framework/base/registry.hpp explains the mechanism). A stepper is a
 // class implementing Stepper (integrator.hpp) whose .cpp in integrators/ registers it,
 // at namespace scope inside `namespace wuxing`:
 //
@@ -13,8 +13,9 @@
 #include <memory>
 #include <string>
 
-#include "framework/registry.hpp"
+#include "framework/base/registry.hpp"
 #include "integrators/integrator.hpp"
+#include "integrators/layer.hpp"
 
 namespace wuxing {
 

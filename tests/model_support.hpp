@@ -5,8 +5,8 @@
 #include <cstdint>
 #include <vector>
 
-#include "framework/connectivity.hpp"
-#include "framework/data.hpp"
+#include "framework/base/data.hpp"
+#include "framework/model/connectivity.hpp"
 
 namespace wuxing::test_support {
 

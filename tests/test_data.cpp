@@ -10,7 +10,7 @@
 #include <set>
 #include <string>
 
-#include "framework/data.hpp"
+#include "framework/base/data.hpp"
 
 using namespace wuxing;
 namespace fs = std::filesystem;

@@ -24,7 +24,7 @@
 #include <thread>
 #include <vector>
 
-#include "framework/checkpoint.hpp"
+#include "framework/base/checkpoint.hpp"
 #include "framework/pipeline/store.hpp"
 #include "tests/support.hpp"
 

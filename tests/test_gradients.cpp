@@ -5,13 +5,13 @@
 #include <cmath>
 #include <vector>
 
-#include "framework/connectivity.hpp"
-#include "framework/data.hpp"
+#include "framework/base/data.hpp"
 #include "framework/learning/adjoint.hpp"
 #include "framework/learning/bptt.hpp"
 #include "framework/learning/gradients.hpp"
 #include "framework/learning/loss.hpp"
-#include "framework/mlp.hpp"
+#include "framework/learning/mlp.hpp"
+#include "framework/model/connectivity.hpp"
 #include "framework/model/fields.hpp"
 #include "framework/model/forward_phase.hpp"
 #include "framework/model/network.hpp"

@@ -23,7 +23,7 @@
 #include "framework/learning/loss.hpp"
 #include "framework/model/forward_phase.hpp"
 #include "framework/model/network.hpp"
-#include "framework/neuron.hpp"
+#include "framework/model/neuron.hpp"
 #include "integrators/integrator.hpp"
 #include "tests/model_support.hpp"
 

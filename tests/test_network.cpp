@@ -10,12 +10,12 @@
 #include <set>
 #include <vector>
 
-#include "framework/connectivity.hpp"
-#include "framework/data.hpp"
+#include "framework/base/data.hpp"
 #include "framework/learning/adjoint.hpp"
 #include "framework/learning/bptt.hpp"
 #include "framework/learning/gradients.hpp"
 #include "framework/learning/loss.hpp"
+#include "framework/model/connectivity.hpp"
 #include "framework/model/fields.hpp"
 #include "framework/model/forward_phase.hpp"
 #include "framework/model/network.hpp"

@@ -6,7 +6,7 @@
 #include <string>
 
 #include "analysis/stability.hpp"
-#include "framework/neuron.hpp"
+#include "framework/model/neuron.hpp"
 #include "integrators/integrator.hpp"
 
 using namespace wuxing;

@@ -1,4 +1,4 @@
-// The portable random streams (framework/random.hpp). The pinned values were printed by the
+// The portable random streams (framework/base/random.hpp). The pinned values were printed by the
 // code before these functions were gathered into random.hpp (connectivity.cpp's Rng,
 // data.cpp's subsets and noise, sweep.cpp's random sweep, analysis/stability.cpp's start
 // direction): every stored run depends on them, so any change to a stream fails here.
@@ -11,11 +11,11 @@
 #include <string>
 #include <vector>
 
-#include "framework/data.hpp"
+#include "framework/base/data.hpp"
+#include "framework/base/random.hpp"
+#include "framework/learning/training.hpp"
 #include "framework/pipeline/spec.hpp"
 #include "framework/pipeline/sweep.hpp"
-#include "framework/random.hpp"
-#include "framework/training.hpp"
 
 using namespace wuxing;
 
@@ -108,7 +108,7 @@ TEST_CASE("shuffles: pinned permutations") {
   Engine e42(42);
   CHECK(seeded_permutation(10, e42) == std::vector<std::size_t>{6, 0, 4, 7, 9, 8, 1, 3, 5, 2});
 
-  // The epoch order (framework/training.cpp) is shuffle_from_back on stream `shuffle`.
+  // The epoch order (framework/learning/training.cpp) is shuffle_from_back on stream `shuffle`.
   const std::vector<std::size_t> pinned{9, 10, 7, 4, 0, 8, 1, 3, 11, 2, 6, 5};
   CHECK(epoch_order(12, 7, 3, true) == pinned);
   std::vector<std::size_t> order(12);

@@ -1,4 +1,4 @@
-// The registries (framework/registry.hpp): every registration in the sources is in its
+// The registries (framework/base/registry.hpp): every registration in the sources is in its
 // table, the docs, `--help` and spec validation list exactly the registered names, and
 // every registered equation, stepper and loss passes the checks any new one must pass.
 // Eigen's dense solves at dynamic size trip GCC 12's false -Wmaybe-uninitialized (GCC bug
@@ -21,6 +21,7 @@
 #include "analysis/stability.hpp"
 #include "framework/equations/registry.hpp"
 #include "framework/learning/loss_functions.hpp"
+#include "framework/learning/rules.hpp"
 #include "framework/pipeline/spec.hpp"
 #include "integrators/registry.hpp"
 #include "tests/cli_support.hpp"
@@ -103,15 +104,20 @@ TEST_CASE("every registration in the sources is in its table (the generated list
         static_cast<int>(stepper_registry().entries().size()));
   CHECK(registrations_in("framework/learning", "LOSS") ==
         static_cast<int>(loss_registry().entries().size()));
+  CHECK(registrations_in("framework/learning", "RULE") ==
+        static_cast<int>(rule_registry().entries().size()));
   CHECK(equation_registry().find("jiang-r1") != nullptr);
   CHECK(stepper_registry().find("heun") != nullptr);
   CHECK(loss_registry().find("cross_entropy") != nullptr);
+  CHECK(rule_registry().find("connection") != nullptr);
+  CHECK(rule_registry().find("mlp_backprop") != nullptr);
 }
 
 TEST_CASE("docs/specs.md lists exactly the registered names") {
   CHECK(documented("model.variant") == equation_names());
   CHECK(documented("integrator.method") == stepper_names());
   CHECK(documented("training.loss") == loss_registry().names());
+  CHECK(documented("training.rule") == rule_registry().names());
 }
 
 TEST_CASE("spec validation names every registered name when a name is unknown") {
@@ -119,6 +125,7 @@ TEST_CASE("spec validation names every registered name when a name is unknown") 
   c.model.variant = "lotka";
   c.integrator.method = "leapfrog";
   c.training.loss = "hinge";
+  c.training.rule = "hebb";
   const auto errors = validate_config(c, [](const std::string&) { return Origin{}; });
   auto message_of = [&](const std::string& key) {
     for (const auto& e : errors)
@@ -128,7 +135,8 @@ TEST_CASE("spec validation names every registered name when a name is unknown") 
   const std::vector<std::pair<std::string, std::vector<std::string>>> keys = {
       {"model.variant", equation_names()},
       {"integrator.method", stepper_names()},
-      {"training.loss", loss_registry().names()}};
+      {"training.loss", loss_registry().names()},
+      {"training.rule", rule_registry().names()}};
   for (const auto& [key, names] : keys) {
     CAPTURE(key);
     const std::string m = message_of(key);
@@ -151,6 +159,7 @@ TEST_CASE("`wuxing run --help` shows every registered name with its description"
   shown(equation_registry());
   shown(stepper_registry());
   shown(loss_registry());
+  shown(rule_registry());
 }
 
 TEST_CASE("every registered equation: x*, eigenvalues and kernels agree with each other") {

@@ -20,7 +20,7 @@
 #include <utility>
 #include <vector>
 
-#include "framework/data.hpp"
+#include "framework/base/data.hpp"
 #include "framework/pipeline/store.hpp"
 #include "tests/cli_support.hpp"
 #include "tests/fuzz/fuzz_entries.hpp"
@@ -206,7 +206,7 @@ TEST_CASE("bad specs: one clear message at file:line:column, no output, results 
                 {"bad.yaml:2:1: trainig: unknown key; did you mean 'training'?"});
   }
   SUBCASE("name: nothing is required, but the name must make a file name") {
-    // Every key has a documented default (framework/config.hpp; name: experiment), so a
+    // Every key has a documented default (framework/base/config.hpp; name: experiment), so a
     // spec without `name:` is valid. An empty name or one with a path separator would
     // give a broken default output path (results/.h5, results/../x.h5).
     ws.bad_spec("name:\n", {"bad.yaml:1:", "name: expected"});

@@ -20,7 +20,7 @@
 #include <thread>
 #include <vector>
 
-#include "framework/checkpoint.hpp"
+#include "framework/base/checkpoint.hpp"
 #include "framework/pipeline/shard.hpp"
 #include "framework/pipeline/store.hpp"
 #include "framework/pipeline/sweep.hpp"

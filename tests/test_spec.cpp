@@ -133,7 +133,7 @@ TEST_CASE("physically meaningless values are errors") {
       {"training.epochs=0", "training.epochs", ">= 1"},
       {"network.x_min=4", "network.x_max", "below x_max"},
       {"training.rule=backprop", "training.rule",
-       "connection, fixed_point, pid, bptt, mlp_backprop"},
+       "mlp_backprop, connection, fixed_point, pid, bptt"},
       {"training.loss=hinge", "training.loss", "cross_entropy, mse"},
       {"training.optimizer=rmsprop", "training.optimizer", "sgd, momentum, adam"},
       {"network.connectivity=dense", "network.connectivity", "uniform_random, fixed, sparse"},

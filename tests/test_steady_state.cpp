@@ -9,11 +9,11 @@
 #include <tuple>
 #include <vector>
 
-#include "framework/connectivity.hpp"
-#include "framework/data.hpp"
+#include "framework/base/data.hpp"
 #include "framework/learning/adjoint.hpp"
 #include "framework/learning/gradients.hpp"
 #include "framework/learning/loss.hpp"
+#include "framework/model/connectivity.hpp"
 #include "framework/model/fields.hpp"
 #include "framework/model/forward_phase.hpp"
 #include "framework/model/network.hpp"

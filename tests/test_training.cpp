@@ -5,10 +5,11 @@
 #include <cmath>
 #include <vector>
 
-#include "framework/connectivity.hpp"
-#include "framework/data.hpp"
-#include "framework/optimizer.hpp"
-#include "framework/training.hpp"
+#include "framework/base/data.hpp"
+#include "framework/learning/optimizer.hpp"
+#include "framework/learning/rules.hpp"
+#include "framework/learning/training.hpp"
+#include "framework/model/connectivity.hpp"
 
 using namespace wuxing;
 
@@ -130,7 +131,9 @@ TEST_CASE("epoch order is a seeded permutation") {
 
 TEST_CASE("every rule learns the blobs, with results bit-identical for 1 and 2 threads") {
   const DatasetSplit data = blob_data(12, 3, 240, 100, 9);
-  for (const std::string rule : {"connection", "fixed_point", "pid", "bptt", "mlp_backprop"}) {
+  // Every registered rule (framework/learning/rules.hpp), so that a new one is checked too.
+  REQUIRE(rule_registry().names().size() >= 5);
+  for (const std::string& rule : rule_registry().names()) {
     ExperimentConfig c = small_config(rule);
     c.training.epochs = 3;
     c.training.optimizer = "adam";

@@ -107,15 +107,19 @@ def main():
         assert r.returncode == 0 and len(study_trials("a.h5.optuna-journal")) == 12, r.stderr
 
         # Killed with SIGKILL in the middle of a trial, then resumed: 12 finished trials, the
-        # interrupted one failed and retried, every finished trial stored.
-        slow = dict(env, WUXING_FAKE_TRAINER="40")
-        p = subprocess.Popen([binary, "tune", "tune.yaml", "-o", "b.h5"], env=slow,
+        # interrupted one failed and retried, every finished trial stored. The fake trainer's
+        # gate (tests/fake/fake_trainer.hpp) lets 3 trials through and holds the 4th before its
+        # first epoch, so the kill lands there however loaded the machine is.
+        os.mkdir("gate")
+        gated = dict(env, WUXING_FAKE_GATE="3:gate")
+        p = subprocess.Popen([binary, "tune", "tune.yaml", "-o", "b.h5"], env=gated,
                              stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
         deadline = time.monotonic() + 300  # a bound for a failure, not a timing assumption
-        while len(stored_runs("b.h5")) < 3:
-            assert p.poll() is None, "tune ended before it could be killed"
-            assert time.monotonic() < deadline, "no trial stored"
+        while not os.path.exists("gate/blocked"):
+            assert p.poll() is None, "tune ended before its 4th trial"
+            assert time.monotonic() < deadline, "the 4th trial never started"
             time.sleep(0.02)
+        assert len(stored_runs("b.h5")) == 3, stored_runs("b.h5")  # 3 trials, 3 runs stored
         p.send_signal(signal.SIGKILL)
         p.wait()
         r = run_tune(binary, ["tune.yaml", "-o", "b.h5"], env)

@@ -7,10 +7,10 @@
 
 #include "framework/learning/adjoint.hpp"
 #include "framework/learning/loss.hpp"
+#include "framework/learning/training.hpp"
 #include "framework/learning/unsettled.hpp"
 #include "framework/model/fields.hpp"
 #include "framework/model/forward_phase.hpp"
-#include "framework/training.hpp"
 #include "tests/model_support.hpp"
 
 using namespace wuxing;
@@ -116,7 +116,7 @@ TEST_CASE("exclude_element keeps unsettled samples; with every sample settled it
   auto run = [&](const std::string& policy, double t_max, Gradients& g) {
     ExperimentConfig c = short_config(t_max);
     c.training.unsettled_policy = policy;
-    Trainer trainer(c, 6, 3);
+    Trainer trainer(c, 6, 3, WuxingRule{});  // the connection rule
     return trainer.gradient(d, first(8), g);
   };
   Gradients by_sample, by_element;

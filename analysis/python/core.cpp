@@ -24,14 +24,14 @@
 #include <vector>
 
 #include "analysis/inspect.hpp"
-#include "framework/data.hpp"
+#include "framework/base/data.hpp"
 #include "framework/pipeline/provenance.hpp"
 #include "framework/pipeline/runner.hpp"
 #include "framework/pipeline/search.hpp"
 #include "framework/pipeline/spec.hpp"
 #include "framework/pipeline/store.hpp"
 #include "framework/pipeline/sweep.hpp"
-#include "framework/trainers.hpp"
+#include "framework/pipeline/trainers.hpp"
 
 namespace py = pybind11;
 

@@ -2,7 +2,8 @@
 // Fixed point x* = (K1 - K3) / K2 for every element; positive iff K1 > K3.
 #pragma once
 
-#include "framework/neuron.hpp"
+#include "framework/model/layer.hpp"
+#include "framework/model/neuron.hpp"
 
 namespace wuxing {
 
@@ -11,6 +12,10 @@ class JiangR1 final : public Equation {
   std::string_view name() const override { return "jiang-r1"; }
   double fixed_point(const KParams& K) const override;
   KParams with_fixed_point(KParams K, double target) const override;
+  // Closed form of x* = (K1 - K3) / K2 (no validation: a gradient, not a fixed point).
+  std::array<double, 3> fixed_point_derivative(const KParams& K) const override {
+    return {1.0 / K.K2, -(K.K1 - K.K3) / (K.K2 * K.K2), -1.0 / K.K2};
+  }
   void validate(const KParams& K) const override;
   void rhs(const Topology& topo, const KParams& K, const double* x, const double* u, double* dxdt,
            std::size_t batch) const override;

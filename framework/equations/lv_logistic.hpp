@@ -21,7 +21,8 @@
 // Positivity: at x_i = 0 the right side is K1 x_{i-g} + u_i >= 0 when u_i >= 0.
 #pragma once
 
-#include "framework/neuron.hpp"
+#include "framework/model/layer.hpp"
+#include "framework/model/neuron.hpp"
 
 namespace wuxing {
 

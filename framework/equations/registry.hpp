@@ -1,4 +1,4 @@
-// The table of equation variants (framework/registry.hpp explains the mechanism). A
+// The table of equation variants (framework/base/registry.hpp explains the mechanism). A
 // variant is one file pair framework/equations/<name>.{hpp,cpp} implementing Equation
 // (neuron.hpp); its .cpp registers it, at namespace scope inside `namespace wuxing`:
 //
@@ -13,8 +13,9 @@
 #include <memory>
 #include <string>
 
-#include "framework/neuron.hpp"
-#include "framework/registry.hpp"
+#include "framework/base/registry.hpp"
+#include "framework/model/layer.hpp"
+#include "framework/model/neuron.hpp"
 
 namespace wuxing {
 

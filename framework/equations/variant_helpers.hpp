@@ -13,7 +13,8 @@
 #include <stdexcept>
 #include <vector>
 
-#include "framework/neuron.hpp"
+#include "framework/model/layer.hpp"
+#include "framework/model/neuron.hpp"
 
 namespace wuxing::detail {
 

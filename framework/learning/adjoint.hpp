@@ -5,7 +5,8 @@
 
 #include <vector>
 
-#include "framework/config.hpp"
+#include "framework/base/config.hpp"
+#include "framework/learning/layer.hpp"
 #include "framework/model/network.hpp"
 #include "framework/model/phase.hpp"
 

@@ -5,8 +5,9 @@
 #include <cstdint>
 #include <vector>
 
-#include "framework/config.hpp"
+#include "framework/base/config.hpp"
 #include "framework/learning/gradients.hpp"
+#include "framework/learning/layer.hpp"
 #include "framework/model/network.hpp"
 #include "framework/model/phase.hpp"
 

@@ -8,6 +8,7 @@
 #include <limits>
 #include <vector>
 
+#include "framework/learning/layer.hpp"
 #include "framework/model/network.hpp"
 
 namespace wuxing {

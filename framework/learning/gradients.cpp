@@ -32,21 +32,18 @@ void Gradients::reset(const Network& net) {
 
 namespace detail {
 
-// d x* / d K_m. jiang-r1 has the closed form x* = (K1 - K3) / K2; other variants use a
-// central difference of their fixed_point().
 std::array<double, 3> fixed_point_derivative(const Equation& eq, const KParams& K) {
-  if (eq.name() == "jiang-r1") return {1.0 / K.K2, -(K.K1 - K.K3) / (K.K2 * K.K2), -1.0 / K.K2};
-  std::array<double, 3> d{};
-  for (int m = 0; m < 3; ++m) {
-    KParams hi = K, lo = K;
-    double* ph = m == 0 ? &hi.K1 : m == 1 ? &hi.K2 : &hi.K3;
-    double* pl = m == 0 ? &lo.K1 : m == 1 ? &lo.K2 : &lo.K3;
-    const double step = 1e-6 * std::max(1.0, std::abs(*ph));
-    *ph += step;
-    *pl -= step;
-    d[m] = (eq.fixed_point(hi) - eq.fixed_point(lo)) / (2.0 * step);
-  }
-  return d;
+  return eq.fixed_point_derivative(K);
+}
+
+// Adds per-neuron K gradients kg[(neuron) * 3 + m] of layers [first, last) into their K-table
+// entries, in neuron order, so that shared entries sum the same whatever the thread count.
+void add_k_rows(const Network& net, int first, int last, const std::vector<double>& kg,
+                Gradients& grads) {
+  std::size_t neuron = 0;
+  for (int l = first; l < last; ++l)
+    for (int i = 0; i < net.layer_size(l); ++i, ++neuron)
+      for (int m = 0; m < 3; ++m) grads.K[net.k_entry(l, i)][m] += kg[neuron * 3 + m];
 }
 
 // Per-neuron K gradient from stage adjoints `v` at state `x` (+ the x* terms from bt and
@@ -131,17 +128,11 @@ void input_k_gradient(const Network& net, const Batch& batch, const double* lamb
       kg[static_cast<std::size_t>(j) * 3 + m] = scale * acc;
     }
   }
-  // Shared entries are summed in neuron order, whatever the thread count.
-  for (int j = 0; j < features; ++j)
-    for (int m = 0; m < 3; ++m)
-      grads.K[net.k_entry(0, j)][m] += kg[static_cast<std::size_t>(j) * 3 + m];
+  add_k_rows(net, 0, 1, kg, grads);
 }
 
 void reduce_k(const Network& net, const std::vector<double>& kg, Gradients& grads) {
-  std::size_t neuron = 0;
-  for (int l = 1; l < net.layer_count(); ++l)
-    for (int i = 0; i < net.layer_size(l); ++i, ++neuron)
-      for (int m = 0; m < 3; ++m) grads.K[net.k_entry(l, i)][m] += kg[neuron * 3 + m];
+  add_k_rows(net, 1, net.layer_count(), kg, grads);
 }
 
 }  // namespace detail

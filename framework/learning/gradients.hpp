@@ -5,6 +5,7 @@
 #include <cstddef>
 #include <vector>
 
+#include "framework/learning/layer.hpp"
 #include "framework/model/network.hpp"
 
 namespace wuxing {
@@ -24,7 +25,8 @@ void local_gradients(const Network& net, const Batch& batch, const std::vector<d
                      Gradients& grads);
 
 namespace detail {
-// d x* / d K_m (closed form for jiang-r1, a central difference of fixed_point() otherwise).
+// d x* / d K_m: Equation::fixed_point_derivative (a closed form where the variant has one, a
+// central difference of fixed_point() otherwise).
 std::array<double, 3> fixed_point_derivative(const Equation& eq, const KParams& K);
 // Per-neuron K gradient from stage adjoints `v` at state `x` (+ the x* terms carried back by
 // the outgoing connections and the explicit output term), added into per-neuron buffers

@@ -1,6 +1,6 @@
-// What a training rule offers the one epoch loop (run_training, framework/epoch_loop.cpp):
-// the Wuxing network's rules (framework/training.hpp) and the backprop MLP baseline
-// (framework/mlp.hpp) both implement Learner, so that shuffling, progress, stopping,
+// What a training rule offers the one epoch loop (run_training, framework/learning/epoch_loop.cpp):
+// the Wuxing network's rules (framework/learning/training.hpp) and the backprop MLP baseline
+// (framework/learning/mlp.hpp) both implement Learner, so that shuffling, progress, stopping,
 // checkpoints and the epoch's records are written once.
 #pragma once
 
@@ -9,9 +9,10 @@
 #include <string>
 #include <vector>
 
-#include "framework/checkpoint.hpp"
-#include "framework/data.hpp"
-#include "framework/experiment.hpp"
+#include "framework/base/checkpoint.hpp"
+#include "framework/base/data.hpp"
+#include "framework/base/experiment.hpp"
+#include "framework/learning/layer.hpp"
 #include "framework/model/phase.hpp"
 
 namespace wuxing {
@@ -44,7 +45,7 @@ class Learner {
                          EpochMetrics& metrics, RunResult& result) = 0;
   // After the last epoch: the final parameters (and probes) into `result`.
   virtual void finish(const Dataset& test, RunResult& result) = 0;
-  // Checkpoints (framework/checkpoint.hpp): parameters and optimizer states.
+  // Checkpoints (framework/base/checkpoint.hpp): parameters and optimizer states.
   virtual void save_state(TrainingState& state) const = 0;
   virtual void load_state(const TrainingState& state) = 0;  // throws on another shape
   // Minibatches between two progress reports.

@@ -1,4 +1,4 @@
-// The table of losses on the output signals (MODEL.md section 5; framework/registry.hpp
+// The table of losses on the output signals (MODEL.md section 5; framework/base/registry.hpp
 // explains the mechanism). A loss is one function of one sample's output signals,
 // registered at namespace scope inside `namespace wuxing`:
 //
@@ -12,8 +12,9 @@
 #include <cstddef>
 #include <string>
 
-#include "framework/config.hpp"
-#include "framework/registry.hpp"
+#include "framework/base/config.hpp"
+#include "framework/base/registry.hpp"
+#include "framework/learning/layer.hpp"
 
 namespace wuxing {
 

@@ -4,10 +4,11 @@
 
 #include <vector>
 
-#include "framework/config.hpp"
-#include "framework/data.hpp"
-#include "framework/experiment.hpp"
+#include "framework/base/config.hpp"
+#include "framework/base/data.hpp"
+#include "framework/base/experiment.hpp"
 #include "framework/learning/fold_diagnostics.hpp"
+#include "framework/learning/layer.hpp"
 #include "framework/model/network.hpp"
 
 namespace wuxing {

@@ -6,6 +6,7 @@
 #include <cstdint>
 #include <vector>
 
+#include "framework/learning/layer.hpp"
 #include "framework/model/network.hpp"
 
 namespace wuxing::detail {

@@ -5,7 +5,8 @@
 
 #include <cstddef>
 
-#include "framework/connectivity.hpp"
+#include "framework/model/connectivity.hpp"
+#include "framework/model/layer.hpp"
 
 namespace wuxing {
 

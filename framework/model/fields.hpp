@@ -11,6 +11,7 @@
 
 #include "framework/model/connection_kernels.hpp"
 #include "framework/model/lanes.hpp"
+#include "framework/model/layer.hpp"
 #include "framework/model/network.hpp"
 
 namespace wuxing {

@@ -4,7 +4,7 @@
 
 #include <vector>
 
-#include "framework/config.hpp"
+#include "framework/base/config.hpp"
 #include "framework/model/network.hpp"
 #include "framework/model/phase.hpp"
 

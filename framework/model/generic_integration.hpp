@@ -5,7 +5,7 @@
 #include <string>
 #include <vector>
 
-#include "framework/config.hpp"
+#include "framework/base/config.hpp"
 #include "framework/model/lanes.hpp"
 #include "framework/model/phase.hpp"
 #include "integrators/integrator.hpp"

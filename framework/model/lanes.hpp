@@ -6,6 +6,8 @@
 #include <limits>
 #include <vector>
 
+#include "framework/model/layer.hpp"
+
 namespace wuxing::detail {
 
 inline constexpr double kMaxFinite = std::numeric_limits<double>::max();

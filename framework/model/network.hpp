@@ -9,9 +9,10 @@
 #include <memory>
 #include <vector>
 
-#include "framework/config.hpp"
-#include "framework/connectivity.hpp"
-#include "framework/neuron.hpp"
+#include "framework/base/config.hpp"
+#include "framework/model/connectivity.hpp"
+#include "framework/model/layer.hpp"
+#include "framework/model/neuron.hpp"
 
 namespace wuxing {
 

@@ -8,6 +8,7 @@
 #include <cstddef>
 #include <vector>
 
+#include "framework/model/layer.hpp"
 #include "framework/model/network.hpp"
 
 namespace wuxing {

@@ -18,8 +18,9 @@
 #include <memory>
 #include <vector>
 
+#include "framework/model/layer.hpp"
+#include "framework/model/neuron.hpp"
 #include "framework/model/steady_state.hpp"
-#include "framework/neuron.hpp"
 
 namespace wuxing {
 

@@ -11,10 +11,11 @@
 #include <cstddef>
 #include <cstdint>
 
-#include "framework/config.hpp"
+#include "framework/base/config.hpp"
+#include "framework/model/layer.hpp"
 #include "framework/model/network.hpp"
+#include "framework/model/neuron.hpp"
 #include "framework/model/phase.hpp"
-#include "framework/neuron.hpp"
 
 namespace wuxing {
 

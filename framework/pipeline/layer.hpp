@@ -1,10 +1,12 @@
-// Included first by every header of framework/pipeline/: the pipeline (specs, sweeps, runner,
-// store, ...) is the layer above the model core (target wuxing_core: framework/model,
-// learning, training, the equations, integrators/). The core must not depend on it, so a
-// pipeline header included by a file of the core stops the build here. Targets that link
-// wuxing_pipeline get WUXING_PIPELINE_LAYER from it (CMakeLists.txt).
+// Included by every header of framework/pipeline/ (target wuxing_pipeline: specs, sweeps,
+// runner, store, ...), the top layer of the library. The layers below (wuxing_base,
+// wuxing_integrators, wuxing_model, wuxing_learning) must not depend on it, so a pipeline header
+// included by one of their files stops the build here. Targets that link wuxing_pipeline get
+// WUXING_PIPELINE_LAYER from it (CMakeLists.txt; docs/architecture.md has the layer picture).
 #pragma once
 
 #ifndef WUXING_PIPELINE_LAYER
-#error "a file of the model core (wuxing_core) includes framework/pipeline/: wrong-way include"
+#error "a lower layer (base ... learning) includes pipeline/: wrong-way include"
+"a file of a lower layer (wuxing_base, wuxing_integrators, wuxing_model, wuxing_learning) includes "
+"framework/pipeline/: wrong-way include"
 #endif

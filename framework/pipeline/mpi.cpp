@@ -15,7 +15,7 @@
 #include <thread>
 #include <vector>
 
-#include "framework/checkpoint.hpp"
+#include "framework/base/checkpoint.hpp"
 #include "framework/pipeline/merge.hpp"
 #include "framework/pipeline/store.hpp"
 

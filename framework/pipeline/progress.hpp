@@ -17,7 +17,7 @@
 #include <mutex>
 #include <string>
 
-#include "framework/experiment.hpp"
+#include "framework/base/experiment.hpp"
 #include "framework/pipeline/layer.hpp"
 
 namespace wuxing {

@@ -11,7 +11,7 @@
 #include <mutex>
 #include <thread>
 
-#include "framework/checkpoint.hpp"
+#include "framework/base/checkpoint.hpp"
 #include "framework/pipeline/progress.hpp"
 #include "framework/pipeline/provenance.hpp"
 
@@ -193,12 +193,8 @@ SweepSummary SweepRunner::run() {
   for (const auto& r : plan_.runs)
     if (auto it = stored.find(r.id);
         it != stored.end() &&
-        (it->second.status == RunStatus::ok || it->second.status == RunStatus::numerical_trouble)) {
-      std::error_code ec;
-      const auto left = checkpoint_path(ckpt_dir, r.id);
-      std::filesystem::remove(left, ec);
-      std::filesystem::remove(left.string() + ".tmp", ec);
-    }
+        (it->second.status == RunStatus::ok || it->second.status == RunStatus::numerical_trouble))
+      remove_checkpoint(ckpt_dir, r.id);
   std::atomic<bool> ckpt_warned{false};
   auto warn_checkpoint = [&](const std::string& message) {
     if (!ckpt_warned.exchange(true))
@@ -218,11 +214,7 @@ SweepSummary SweepRunner::run() {
         if (stop->load()) trainer_stop = true;
         for (auto& rec : batch) {
           store.add(rec);
-          // Stored for good: its checkpoint has done its job.
-          std::error_code ec;
-          const auto done = checkpoint_path(ckpt_dir, rec.id);
-          std::filesystem::remove(done, ec);
-          std::filesystem::remove(done.string() + ".tmp", ec);  // left by a kill mid-write
+          remove_checkpoint(ckpt_dir, rec.id);  // stored for good: it has done its job
           // Reported only now that it is durable, so that what the user saw finish is
           // what a kill can never lose.
           if (show) progress.run_finished(rec.id, rec.result);

@@ -21,7 +21,7 @@
 #include <utility>
 #include <vector>
 
-#include "framework/experiment.hpp"
+#include "framework/base/experiment.hpp"
 #include "framework/pipeline/layer.hpp"
 #include "framework/pipeline/store.hpp"
 #include "framework/pipeline/sweep.hpp"
@@ -54,7 +54,7 @@ struct RunnerOptions {
   std::optional<std::vector<std::size_t>> assigned_runs;
   std::function<std::optional<std::size_t>()> next_run;
   std::size_t next_run_total = 0;
-  // Epoch checkpoints (framework/checkpoint.hpp): a run resumes from its last finished epoch.
+  // Epoch checkpoints (framework/base/checkpoint.hpp): a run resumes from its last finished epoch.
   bool checkpoints = true;
   std::filesystem::path checkpoint_dir;  // empty: <output>.checkpoints
 };
@@ -99,7 +99,7 @@ void check_finite(RunResult& result);
 
 // The honest status of a finished run: check_finite, then numerical_trouble (with its
 // reason) when its forward phases mostly did not settle or its final test accuracy is at
-// chance level; the thresholds are the spec's `status:` keys (framework/config.hpp).
+// chance level; the thresholds are the spec's `status:` keys (framework/base/config.hpp).
 void judge_status(RunResult& result, const ExperimentConfig& config);
 
 }  // namespace wuxing

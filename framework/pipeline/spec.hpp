@@ -1,4 +1,4 @@
-// Experiment specs: YAML files that fill an ExperimentConfig (framework/config.hpp).
+// Experiment specs: YAML files that fill an ExperimentConfig (framework/base/config.hpp).
 // A spec may compose others (`base:`), take command-line overrides (`key.path=value`),
 // and carry a `sweep:` section (framework/pipeline/sweep.hpp). Every error names the file, line,
 // column and key path, and says what was expected.
@@ -14,8 +14,8 @@
 #include <utility>
 #include <vector>
 
-#include "framework/config.hpp"
-#include "framework/hash.hpp"
+#include "framework/base/config.hpp"
+#include "framework/base/hash.hpp"
 #include "framework/pipeline/layer.hpp"
 
 namespace wuxing {
@@ -161,7 +161,7 @@ std::string canonical_yaml(const ExperimentConfig& config);
 // Reads a canonical (or any) YAML config text back, without composition. Throws SpecErrors.
 ExperimentConfig config_from_yaml(const std::string& text, const std::string& file = "<config>");
 
-// 16 hex digits (run IDs, fingerprints); fnv1a64 is framework/hash.hpp.
+// 16 hex digits (run IDs, fingerprints); fnv1a64 is framework/base/hash.hpp.
 std::string hex16(std::uint64_t value);
 // First 16 hex digits of FNV-1a-64 of canonical_yaml(config).
 std::string run_id(const ExperimentConfig& config);

@@ -1,4 +1,4 @@
-// Specs, part 2: the table of config keys (one entry per key of framework/config.hpp) and the
+// Specs, part 2: the table of config keys (one entry per key of framework/base/config.hpp) and the
 // conversion of spec values.
 #include "framework/pipeline/spec_keys.hpp"
 

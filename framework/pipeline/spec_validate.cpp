@@ -7,7 +7,8 @@
 #include <set>
 
 #include "framework/learning/loss_functions.hpp"
-#include "framework/neuron.hpp"
+#include "framework/learning/rules.hpp"
+#include "framework/model/neuron.hpp"
 #include "framework/pipeline/spec.hpp"
 #include "framework/pipeline/spec_keys.hpp"
 #include "integrators/integrator.hpp"
@@ -27,8 +28,6 @@ const std::vector<std::string> kInit = {"normal", "uniform"};
 const std::vector<std::string> kReadouts = {"state", "drive"};
 const std::vector<std::string> kUnsettledPolicies = {"exclude_sample", "exclude_element"};
 const std::vector<std::string> kDatasets = {"mnist", "fashion_mnist", "synthetic"};
-const std::vector<std::string> kRules = {"connection", "fixed_point", "pid", "bptt",
-                                         "mlp_backprop"};
 const std::vector<std::string> kPidTargets = {"connection", "fixed_point"};
 const std::vector<std::string> kTrainableK = {"K1", "K2", "K3"};
 const std::vector<std::string> kOptimizers = {"sgd", "momentum", "adam"};
@@ -169,7 +168,7 @@ std::vector<SpecError> validate_config(const ExperimentConfig& c,
   positive("integrator.atol", i.atol);
 
   const auto& t = c.training;
-  one_of("training.rule", t.rule, kRules);
+  one_of("training.rule", t.rule, rule_registry().names());
   one_of("training.pid_target", t.pid_target, kPidTargets);
   for (const auto& k : t.trainable_K) one_of("training.trainable_K", k, kTrainableK);
   if (t.trainable_K.empty() &&

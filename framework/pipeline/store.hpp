@@ -20,7 +20,7 @@
 #include <string>
 #include <vector>
 
-#include "framework/experiment.hpp"
+#include "framework/base/experiment.hpp"
 #include "framework/pipeline/layer.hpp"
 #include "framework/pipeline/store_error.hpp"
 #include "framework/pipeline/sweep.hpp"

@@ -8,8 +8,8 @@
 #include <optional>
 #include <set>
 
+#include "framework/base/random.hpp"
 #include "framework/pipeline/distributions.hpp"
-#include "framework/random.hpp"
 
 namespace wuxing {
 
@@ -298,7 +298,7 @@ class SweepParser {
       result_.swept_keys.push_back(e.key);
     }
     if (dists.empty()) return;
-    // Rng::uniform (framework/random.hpp): the same samples on every standard library.
+    // Rng::uniform (framework/base/random.hpp): the same samples on every standard library.
     Rng rng(seed);
     Axis axis{"random", {}};
     for (std::int64_t i = 0; i < samples; ++i) {

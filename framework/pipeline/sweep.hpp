@@ -21,7 +21,7 @@
 #include <string>
 #include <vector>
 
-#include "framework/config.hpp"
+#include "framework/base/config.hpp"
 #include "framework/pipeline/layer.hpp"
 #include "framework/pipeline/spec.hpp"
 

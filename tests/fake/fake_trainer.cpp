@@ -3,14 +3,19 @@
 #include <fmt/format.h>
 
 #include <algorithm>
+#include <atomic>
 #include <chrono>
 #include <cmath>
 #include <cstdlib>
+#include <filesystem>
+#include <fstream>
+#include <optional>
 #include <stdexcept>
+#include <string>
 #include <thread>
 
 #include "framework/pipeline/spec.hpp"
-#include "framework/trainers.hpp"
+#include "framework/pipeline/trainers.hpp"
 
 namespace wuxing::testing {
 
@@ -88,6 +93,41 @@ RunResult fake_train_experiment(const ExperimentConfig& config, const RunObserve
   return r;
 }
 
+namespace {
+
+struct Gate {
+  int free_runs = 0;
+  std::filesystem::path dir;
+};
+
+// WUXING_FAKE_GATE=<N>:<dir>, or nothing when it is not set.
+std::optional<Gate> gate_from_environment() {
+  const char* text = std::getenv("WUXING_FAKE_GATE");
+  if (!text) return std::nullopt;
+  const std::string value = text;
+  const auto colon = value.find(':');
+  if (colon == std::string::npos || colon == 0)
+    throw std::runtime_error("WUXING_FAKE_GATE: expected <runs>:<directory>, got '" + value + "'");
+  return Gate{std::stoi(value.substr(0, colon)), value.substr(colon + 1)};
+}
+
+// Past the gate's free runs: announce the wait (a file written whole, then renamed) and wait
+// for the test's go-ahead, the file <dir>/open, or for a stop.
+void pass_gate(const Gate& gate, const RunObserver& observer) {
+  static std::atomic<int> started{0};
+  if (started.fetch_add(1) < gate.free_runs) return;
+  namespace fs = std::filesystem;
+  const fs::path part = gate.dir / "blocked.part";
+  std::ofstream(part) << "blocked\n";
+  fs::rename(part, gate.dir / "blocked");
+  while (!fs::exists(gate.dir / "open")) {
+    if (observer.stop && observer.stop->load()) return;
+    std::this_thread::sleep_for(std::chrono::milliseconds(10));  // polling a file: an event
+  }
+}
+
+}  // namespace
+
 Trainer trainer_from_environment() {
   if (const char* fake = std::getenv("WUXING_FAKE_TRAINER")) {
     const int sleep_ms = std::atoi(fake);
@@ -95,7 +135,9 @@ Trainer trainer_from_environment() {
                "wuxing: WUXING_FAKE_TRAINER is set: using the test-only fake trainer ({} ms "
                "per epoch)\n",
                sleep_ms);
-    return [sleep_ms](const ExperimentConfig& c, const RunObserver& o, int threads) {
+    const std::optional<Gate> gate = gate_from_environment();
+    return [sleep_ms, gate](const ExperimentConfig& c, const RunObserver& o, int threads) {
+      if (gate) pass_gate(*gate, o);
       return fake_train_experiment(c, o, threads, sleep_ms);
     };
   }

@@ -16,6 +16,10 @@ RunResult fake_train_experiment(const ExperimentConfig& config, const RunObserve
 
 // The fake trainer when the environment variable WUXING_FAKE_TRAINER=<sleep_ms> is set
 // (announced on stderr), else the real one (production_trainer()).
+// With WUXING_FAKE_GATE=<N>:<dir> as well, the process's first N runs go through and every
+// later one blocks before its first epoch: it creates <dir>/blocked and waits until
+// <dir>/open exists (or a stop is asked), so that a test can kill a process at a known point
+// (after N runs, in the middle of the next) however loaded the machine is.
 Trainer trainer_from_environment();
 
 }  // namespace wuxing::testing

@@ -17,7 +17,7 @@
 #include <string>
 #include <vector>
 
-#include "framework/data.hpp"
+#include "framework/base/data.hpp"
 #include "framework/pipeline/spec.hpp"
 #include "framework/pipeline/sweep.hpp"
 

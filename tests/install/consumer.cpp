@@ -1,7 +1,7 @@
 // Links the installed library: the run ID of the default config, as `wuxing` computes it.
 #include <cstdio>
 
-#include "framework/config.hpp"
+#include "framework/base/config.hpp"
 #include "framework/pipeline/spec.hpp"
 
 int main() {
