@@ -264,9 +264,13 @@ TEST_CASE("heun: the clamped system holds a lane at its bound and counts the cla
   CHECK(y[2] == doctest::Approx(0.5 + 0.01 * 2.0));
   CHECK(r.step_cap_hits == 0);  // stopped by the time cap, not the step cap
   // Unclamped, the same lanes leave the range.
+  // (a fresh field: the first run dropped the settled lanes from f)
+  AffineField g;
+  g.alpha = {2.5, 2.5, 0.0};
+  g.d = {0.0, -2.5, 0.01};
   std::vector<double> free_y = {0.64, 0.36, 0.5};
   PhaseReport rf;
-  heun_integrate<Settle::per_lane>(f, 3, free_y.data(), control(h, 0.2, 1e-3), Bounds<false>{}, rf);
+  heun_integrate<Settle::per_lane>(g, 3, free_y.data(), control(h, 0.2, 1e-3), Bounds<false>{}, rf);
   CHECK(free_y[0] > 1.0);
   CHECK(free_y[1] < 0.0);
   CHECK(rf.clamp_events == 0);
