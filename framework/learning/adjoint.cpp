@@ -9,8 +9,8 @@
 #include <algorithm>
 
 #include "framework/model/fields.hpp"
-#include "framework/model/fused_heun.hpp"
 #include "framework/model/generic_integration.hpp"
+#include "framework/model/heun.hpp"
 #include "framework/model/operating_point.hpp"
 
 namespace wuxing {
@@ -191,8 +191,9 @@ PhaseReport backward_phase(const Network& net, const Batch& batch, const std::ve
           r);
     }
   } else if (integ.method == "heun") {
-    detail::fused_heun<false>(field, B, lambda.data(), integ.h, t_max, integ.backward_tol,
-                              integ.max_steps, lo, hi, r, net, nullptr);
+    detail::heun_integrate<detail::Settle::per_lane>(
+        field, B, lambda.data(), {integ.h, t_max, integ.max_steps, integ.backward_tol},
+        detail::Bounds<false>{}, r);
   } else {
     detail::generic_integration(integ.method, size, B, lambda.data(), rhs, integ, t_max,
                                 integ.backward_tol, false, lo, hi, r);

@@ -2,15 +2,16 @@
 
 #include <algorithm>
 #include <cmath>
+#include <limits>
 
 #include "framework/learning/loss.hpp"
 #include "framework/model/connection_kernels.hpp"
 #include "framework/model/fields.hpp"
+#include "framework/model/heun.hpp"
 #include "framework/model/lanes.hpp"
 
 namespace wuxing {
 
-using detail::project;
 using detail::sample_rates;
 
 std::vector<double> bptt_gradients(const Network& net, Batch& batch, const IntegratorConfig& integ,
@@ -26,48 +27,31 @@ std::vector<double> bptt_gradients(const Network& net, Batch& batch, const Integ
   if (grads.coef.size() != static_cast<std::size_t>(L)) grads.reset(net);
   const double scale = 1.0 / static_cast<double>(B);
 
-  // Forward: plain Heun (no per-sample freezing), all states kept.
-  std::vector<double> x(size), k1(size), k2(size), xt(size);
+  // Forward: the Heun stepper with the whole batch stepping together (no per-sample
+  // freezing), every state on the tape. A fixed number of steps never settles (tol 0).
+  std::vector<double> x(size), k1(size);
   fill_fixed_points(net, B, x.data());
   std::vector<std::vector<double>> states;
-  states.push_back(x);
-  const std::int64_t cap =
+  detail::HeunControl control;
+  control.h = h;
+  control.t_max = std::numeric_limits<double>::infinity();  // the cap is in steps
+  control.max_steps =
       steps >= 0
           ? steps
           : std::min<std::int64_t>(integ.max_steps,
                                    static_cast<std::int64_t>(std::ceil(integ.t_max / h - 1e-9)));
+  control.tol = steps >= 0 ? 0.0 : integ.tol;
+  const detail::Bounds<true> bounds{lo, hi};
+  detail::ForwardField field(net, batch);
+  PhaseReport stepped;
+  const std::int64_t T = detail::heun_integrate<detail::Settle::whole_batch>(
+      field, B, x.data(), control, bounds, stepped,
+      [&](const double* state, double, std::int64_t) { states.emplace_back(state, state + size); });
   PhaseReport r;
+  r.clamp_events = stepped.clamp_events;
   r.sample_settled.assign(B, 0);
   std::vector<double> rate;
   std::vector<char> bad;
-  std::int64_t T = 0;
-  while (true) {
-    network_rhs(net, batch, x.data(), k1.data());
-    for (std::size_t q = 0; q < size; ++q) project(x[q], k1[q], lo, hi);
-    if (steps < 0) {
-      sample_rates(size, B, k1.data(), nullptr, lo, hi, rate, bad);
-      bool all = true;
-      for (std::size_t b = 0; b < B; ++b) all = all && rate[b] < integ.tol;
-      if (all) break;
-    }
-    if (T >= cap) break;
-    for (std::size_t q = 0; q < size; ++q) xt[q] = x[q] + h * k1[q];
-    network_rhs(net, batch, xt.data(), k2.data());
-    for (std::size_t q = 0; q < size; ++q) project(xt[q], k2[q], lo, hi);
-    for (std::size_t q = 0; q < size; ++q) {
-      double v = x[q] + 0.5 * h * (k1[q] + k2[q]);
-      if (v < lo) {
-        v = lo;
-        ++r.clamp_events;
-      } else if (v > hi) {
-        v = hi;
-        ++r.clamp_events;
-      }
-      x[q] = v;
-    }
-    states.push_back(x);
-    ++T;
-  }
   batch.x = x;
   network_rhs(net, batch, x.data(), k1.data());
   sample_rates(size, B, k1.data(), x.data(), lo, hi, rate, bad);
@@ -93,24 +77,23 @@ std::vector<double> bptt_gradients(const Network& net, Batch& batch, const Integ
             dlds[static_cast<std::size_t>(k) * B + b];
   }
   std::vector<double> kg(integrated_neurons(net) * 3, 0.0);
-  std::vector<double> s, m1(size);
+  std::vector<double> s;
+  detail::HeunStages stage;
   for (std::int64_t t = T - 1; t >= 0; --t) {
-    // Recompute the step: k1p = m1 k1(x), xt = x + h k1p, k2p = m2 k2(xt),
+    // Replay the step: k1p = m1 k1(x), xt = x + h k1p, k2p = m2 k2(xt),
     // y = x + h/2 (k1p + k2p), x' = clamp(y). The projection masks m1, m2 and the clamp
     // are piecewise constant, so they pass adjoints through or zero them.
     const std::vector<double>& xs = states[t];
-    network_rhs(net, batch, xs.data(), k1.data());
-    for (std::size_t q = 0; q < size; ++q) m1[q] = project(xs[q], k1[q], lo, hi);
-    for (std::size_t q = 0; q < size; ++q) xt[q] = xs[q] + h * k1[q];
-    network_rhs(net, batch, xt.data(), k2.data());
+    detail::heun_replay(field, B, xs.data(), h, bounds, stage);
+    const std::vector<double>& xt = stage.xt;
     for (std::size_t q = 0; q < size; ++q) {
-      const double m2 = project(xt[q], k2[q], lo, hi);
-      const double y = xs[q] + 0.5 * h * (k1[q] + k2[q]);
+      const double y = stage.y[q];
       ybar[q] = (y < lo || y > hi) ? 0.0 : xbar[q];  // a clamped value has zero derivative
-      k2bar[q] = m2 * 0.5 * h * ybar[q];
+      k2bar[q] = stage.m2[q] * 0.5 * h * ybar[q];
     }
     network_jt_apply(net, B, xt.data(), k2bar.data(), xtbar.data());
-    for (std::size_t q = 0; q < size; ++q) k1bar[q] = m1[q] * (0.5 * h * ybar[q] + h * xtbar[q]);
+    for (std::size_t q = 0; q < size; ++q)
+      k1bar[q] = stage.m1[q] * (0.5 * h * ybar[q] + h * xtbar[q]);
     network_jt_apply(net, B, xs.data(), k1bar.data(), tmp.data());
     for (std::size_t q = 0; q < size; ++q) xbar[q] = ybar[q] + xtbar[q] + tmp[q];
     // Parameter terms of both stages.

@@ -34,6 +34,7 @@ class NeuronBlocks {
       }
   }
   std::size_t blocks() const { return layer_.size(); }
+  std::size_t block_rows() const { return static_cast<std::size_t>(net_.n()); }  // elements
 
  protected:
   const Network& net_;

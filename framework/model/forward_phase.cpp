@@ -1,8 +1,8 @@
 #include "framework/model/forward_phase.hpp"
 
 #include "framework/model/fields.hpp"
-#include "framework/model/fused_heun.hpp"
 #include "framework/model/generic_integration.hpp"
+#include "framework/model/heun.hpp"
 #include "framework/model/steady_state.hpp"
 
 namespace wuxing {
@@ -39,8 +39,19 @@ PhaseReport forward_phase(const Network& net, Batch& batch, const IntegratorConf
   const double lo = net.config().x_min, hi = net.config().x_max;
   if (integ.method == "heun") {
     detail::ForwardField field(net, batch);
-    detail::fused_heun<true>(field, B, batch.x.data(), integ.h, integ.t_max, integ.tol,
-                             integ.max_steps, lo, hi, r, net, probes);
+    const detail::HeunControl control{integ.h, integ.t_max, integ.max_steps, integ.tol};
+    const detail::Bounds<true> bounds{lo, hi};
+    std::int64_t steps = 0;
+    if (probed)
+      steps = detail::heun_integrate<detail::Settle::per_lane>(
+          field, B, batch.x.data(), control, bounds, r,
+          [&](const double* x, double t, std::int64_t step) {
+            record_probes(net, B, x, t, probes, step, false);
+          });
+    else
+      steps = detail::heun_integrate<detail::Settle::per_lane>(field, B, batch.x.data(), control,
+                                                               bounds, r);
+    record_probes(net, B, batch.x.data(), steps * integ.h, probes, steps, true);
   } else {
     detail::generic_integration(integ.method, size, B, batch.x.data(), rhs, integ, integ.t_max,
                                 integ.tol, true, lo, hi, r);

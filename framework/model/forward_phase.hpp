@@ -11,7 +11,7 @@
 namespace wuxing {
 
 // Forward phase: from the fixed point to steady state, left in batch.x. `heun` uses the
-// fused kernel (each sample frozen once its own max rate < tol); other methods use
+// Heun stepper (heun.hpp: each sample frozen once its own max rate < tol); other methods use
 // make_stepper on the flattened state (the batch stops together). With
 // integ.forward_method solve or table the steady state is solved instead (steady_state.hpp),
 // except for a phase with probes, whose trajectories need the dynamics.

@@ -1,6 +1,10 @@
-// The fused improved-Euler (Heun) stepper over a field of neuron blocks (fields.hpp), with
-// per-sample freezing and lane compaction. Used by the forward phase (Clamp = true) and the
-// integrated backward phase.
+// FROZEN COPY, for bench/bench_heun.cpp only: the fused Heun kernel
+// (framework/model/fused_heun.hpp) as it was before the one Heun stepper (framework/model/heun.hpp)
+// replaced it, at commit cffad4e. The benchmark times it against the new code path in the same run
+// and checks that both give the same bits. Not built into the library; do not edit (it is the
+// reference the ratio is measured against). The fused improved-Euler (Heun) stepper over a field of
+// neuron blocks (fields.hpp), with per-sample freezing and lane compaction. Used by the forward
+// phase (Clamp = true) and the integrated backward phase.
 #pragma once
 
 #include <algorithm>
@@ -11,7 +15,8 @@
 #include "framework/model/lanes.hpp"
 #include "framework/model/phase.hpp"
 
-namespace wuxing::detail {
+namespace wuxing::bench_before {
+using namespace wuxing::detail;
 
 // field at a time: each block's derivative, stage arithmetic, rate test and update run
 // while the block is in L1. Each sample is frozen once its own max rate drops below tol, so
@@ -158,4 +163,4 @@ void fused_heun(Field& field, std::size_t B, double* y, double h, double t_max, 
   record_probes(net, B, y, t, probes, step, true);
 }
 
-}  // namespace wuxing::detail
+}  // namespace wuxing::bench_before
