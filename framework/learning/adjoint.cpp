@@ -98,8 +98,8 @@ void adjoint_from_sensitivity(const Network& net, const Batch& batch, const doub
   std::vector<double> r(nB);
   std::size_t first_block = integrated_neurons(net);
   // readout drive: the output layer's lambda is dL/du, set by the caller.
-  const int top = net.config().readout == "drive" ? L - 1 : L;
-  first_block -= (L - top) * static_cast<std::size_t>(net.layer_size(L));
+  const int top = net.drive_readout() ? L - 1 : L;
+  if (top < L) first_block -= net.layer_size(L);
   for (int l = top; l >= 1; --l) {
     first_block -= net.layer_size(l);
     for (int j = 0; j < net.layer_size(l); ++j) {
@@ -144,7 +144,7 @@ PhaseReport backward_phase(const Network& net, const Batch& batch, const std::ve
   const std::size_t off = net.layer_offset(L, B);
   // readout drive: the loss reads the output neurons' drives, so lambda there is dL/du itself,
   // a constant of the backward phase (mask 0, set below); their own dynamics do not enter.
-  const bool drive_readout = net.config().readout == "drive";
+  const bool drive_readout = net.drive_readout();
   if (drive_readout)
     std::fill(D.begin() + static_cast<std::ptrdiff_t>(off), D.end(), 0.0);
   else

@@ -148,19 +148,14 @@ void local_gradients(const Network& net, const Batch& batch, const std::vector<d
   if (want_coef) {
     std::vector<double> s;
     for (int l = 1; l <= L; ++l) {
-      const double* pre = batch.s_in.data();
-      if (l > 1) {
-        s.resize(static_cast<std::size_t>(net.layer_size(l - 1)) * n * B);
-        layer_signals(net, l - 1, B, batch.x.data(), s.data());
-        pre = s.data();
-      }
+      const double* pre = presynaptic_signals(net, l, batch, batch.x.data(), s);
       connection_products(net.connections(l), n, B, lambda.data() + net.layer_offset(l, B), pre,
                           scale, grads.coef[l - 1].data());
     }
   }
   if (want_K) {
     std::vector<double> kg(integrated_neurons(net) * 3, 0.0);
-    const bool drive_readout = net.config().readout == "drive";
+    const bool drive_readout = net.drive_readout();
     detail::k_gradient_terms(net, B, batch.x.data(), lambda.data(),
                              drive_readout ? nullptr : dlds.data(), scale, kg);
     // readout drive: the output neurons' K's do not enter the loss (their lambda is dL/du, not

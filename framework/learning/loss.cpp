@@ -11,17 +11,18 @@ std::vector<double> output_signals(const Network& net, const Batch& batch) {
   const int n = net.n();
   const std::size_t B = batch.B;
   std::vector<double> s(static_cast<std::size_t>(C) * B, 0.0);
-  if (net.config().readout == "drive") {
-    // The total drive of output neuron k over its elements: sum_e u_{k,e}.
-    const double* pre = batch.s_in.data();
-    std::vector<double> signals;
+  if (net.drive_readout()) {
+    // The total drive of output neuron k over its elements: sum_e u_{k,e}. Layer 1's drive
+    // is the batch's u_in already.
+    std::vector<double> signals, own;
+    const double* u = batch.u_in.data();
     if (L > 1) {
-      signals.resize(static_cast<std::size_t>(net.layer_size(L - 1)) * n * B);
-      layer_signals(net, L - 1, B, batch.x.data(), signals.data());
-      pre = signals.data();
+      own.assign(static_cast<std::size_t>(C) * n * B, 0.0);
+      gather_drive(net.connections(L), n, B,
+                   presynaptic_signals(net, L, batch, batch.x.data(), signals), nullptr,
+                   own.data());
+      u = own.data();
     }
-    std::vector<double> u(static_cast<std::size_t>(C) * n * B, 0.0);
-    gather_drive(net.connections(L), n, B, pre, nullptr, u.data());
     for (int k = 0; k < C; ++k)
       for (int e = 0; e < n; ++e)
         for (std::size_t b = 0; b < B; ++b)

@@ -3,6 +3,7 @@
 #include <cmath>
 
 #include "framework/model/fields.hpp"
+#include "framework/model/lanes.hpp"
 
 namespace wuxing::detail {
 
@@ -23,9 +24,8 @@ std::int64_t hold_slow_elements(const Network& net, const Batch& batch,
   for (std::size_t q = 0; q < size; ++q) {
     const std::size_t b = q % B;  // [neuron][element][sample]: samples innermost
     if (settled[b] || !finite[b]) continue;
-    const double x = batch.x[q];
-    const bool pushed_at_bound = (x <= lo && rate[q] < 0) || (x >= hi && rate[q] > 0);
-    if (!pushed_at_bound && std::abs(rate[q]) >= tol) {
+    project(batch.x[q], rate[q], lo, hi);  // a rate pushing outward at a bound is held: 0
+    if (std::abs(rate[q]) >= tol) {
       held[q] = 1;
       ++count;
     }

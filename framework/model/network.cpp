@@ -120,6 +120,14 @@ void layer_signals(const Network& net, int l, std::size_t B, const double* x, do
   }
 }
 
+const double* presynaptic_signals(const Network& net, int l, const Batch& batch, const double* x,
+                                  std::vector<double>& scratch) {
+  if (l == 1) return batch.s_in.data();
+  scratch.resize(static_cast<std::size_t>(net.layer_size(l - 1)) * net.n() * batch.B);
+  layer_signals(net, l - 1, batch.B, x, scratch.data());
+  return scratch.data();
+}
+
 void fill_fixed_points(const Network& net, std::size_t B, double* x) {
   const int n = net.n();
   for (int l = 1; l < net.layer_count(); ++l) {

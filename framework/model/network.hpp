@@ -60,6 +60,8 @@ class Network {
   int input_clamped(std::uint8_t byte, double pixel_scale) const;  // clamped elements
 
   const NetworkConfig& config() const { return net_config_; }
+  // network.readout drive: the loss reads the output neurons' drives, not their states.
+  bool drive_readout() const { return net_config_.readout == "drive"; }
   const ModelConfig& model() const { return model_config_; }
 
  private:
@@ -124,6 +126,11 @@ void solve_input_layer(const Network& net, const std::uint8_t* pixels, int featu
 
 // Signals s = x - x* of layer l >= 1: [neuron][element][b].
 void layer_signals(const Network& net, int l, std::size_t B, const double* x, double* s);
+
+// The signals the connections into layer l >= 1 carry: the inputs' batch.s_in for l = 1, else
+// layer_signals of layer l - 1 at state x, written into `scratch`.
+const double* presynaptic_signals(const Network& net, int l, const Batch& batch, const double* x,
+                                  std::vector<double>& scratch);
 
 // Every integrated neuron of the flat state x at its fixed point (where both phases start).
 void fill_fixed_points(const Network& net, std::size_t B, double* x);
