@@ -129,6 +129,8 @@ TEST_CASE("physically meaningless values are errors") {
       {"network.sparsity=0", "network.sparsity", "(0, 1]"},
       {"network.sparsity=1.5", "network.sparsity", "(0, 1]"},
       {"training.learning_rate=-0.1", "training.learning_rate", ">= 0"},
+      {"training.weight_decay=-1e-4", "training.weight_decay", ">= 0"},
+      {"training.lr_schedule=step", "training.lr_schedule", "constant, inverse_epoch, cosine"},
       {"training.batch_size=0", "training.batch_size", ">= 1"},
       {"training.epochs=0", "training.epochs", ">= 1"},
       {"network.x_min=4", "network.x_max", "below x_max"},

@@ -96,6 +96,23 @@ TEST_CASE("optimizers: one step of sgd, momentum and adam") {
   CHECK(scheduled_lr(t, 2) == doctest::Approx(0.1));
   t.lr_schedule = "constant";
   CHECK(scheduled_lr(t, 2) == doctest::Approx(0.3));
+  t.lr_schedule = "cosine";
+  t.epochs = 4;
+  CHECK(scheduled_lr(t, 0) == 0.3);
+  CHECK(scheduled_lr(t, 2) == doctest::Approx(0.15));
+  CHECK(scheduled_lr(t, 3) == doctest::Approx(0.3 * 0.5 * (1 - std::sqrt(0.5))));
+  t.lr_schedule = "step";
+  CHECK_THROWS_AS(scheduled_lr(t, 0), std::invalid_argument);
+}
+
+TEST_CASE("decoupled weight decay shrinks each weight by lr * weight_decay of itself") {
+  std::vector<double> p{2.0, -1.0};
+  decay_weights(p.data(), p.size(), 0.1 * 0.5);
+  CHECK(p[0] == doctest::Approx(1.9));
+  CHECK(p[1] == doctest::Approx(-0.95));
+  const std::vector<double> keep = p;
+  decay_weights(p.data(), p.size(), 0.0);
+  CHECK(p == keep);  // no decay leaves the bits alone
 }
 
 TEST_CASE("PID controller: proportional, leaky clamped integral, derivative") {

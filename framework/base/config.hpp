@@ -60,6 +60,10 @@ struct DataConfig {
   std::string dir;                // empty: data/mnist or /usr/share/datasets/fashion-mnist
   int train_size = 60000;         // first N after the seeded shuffle
   int test_size = 10000;
+  // > 0: hold out the last validation_size samples of the training file's seeded order (disjoint
+  // from the training samples, which stay those of the same seed without it) and evaluate on them
+  // in place of the test set, whose test_size is then unused. 0: the test set (the default).
+  int validation_size = 0;
   double pixel_scale = 1.0 / 255.0;  // pixel value = byte * pixel_scale
   bool shuffle = true;               // reshuffle training data every epoch (seeded)
   double input_noise = 0.0;          // std of Gaussian noise added to test pixels
@@ -122,7 +126,12 @@ struct TrainingConfig {
   double target_amplitude = 0.5;  // mse: one-hot target signal amplitude
   std::string optimizer = "sgd";  // sgd | momentum | adam
   double learning_rate = 0.01;
-  std::string lr_schedule = "inverse_epoch";  // constant | inverse_epoch: lr / (1 + epoch)
+  // constant | inverse_epoch: lr / (1 + epoch) | cosine: lr (1 + cos(pi epoch / epochs)) / 2
+  std::string lr_schedule = "inverse_epoch";
+  // Decoupled weight decay (AdamW, Loshchilov & Hutter 2019): before each step, every connection
+  // coefficient (mlp_backprop: every weight, not the biases) shrinks by lr * weight_decay of
+  // itself. 0 (the default) is no decay.
+  double weight_decay = 0.0;
   double momentum = 0.9;
   int batch_size = 50;
   int epochs = 1;

@@ -103,9 +103,11 @@ std::shared_ptr<const Dataset> load_pair_cached(const fs::path& images_path,
   return entry;
 }
 
-// Keeps `keep` samples: a seeded uniform subset in file order, or the first `keep`.
+// Keeps `keep` samples: a seeded uniform subset in file order, or the first `keep`. With
+// `held_out` the other end instead: the last `keep` of the same seeded order (or of the
+// file), disjoint from the subset of any size up to size - keep that the same seed keeps.
 Dataset take_subset(const Dataset& full, int keep, bool shuffle, std::uint64_t seed,
-                    const char* key, const fs::path& source) {
+                    const char* key, const fs::path& source, bool held_out = false) {
   if (keep < 1 || static_cast<std::size_t>(keep) > full.size()) {
     throw DataError("data." + std::string(key) + " = " + std::to_string(keep) + ": expected 1.." +
                     std::to_string(full.size()) + " (the number of samples in " + quoted(source) +
@@ -114,13 +116,14 @@ Dataset take_subset(const Dataset& full, int keep, bool shuffle, std::uint64_t s
   std::size_t n = static_cast<std::size_t>(keep);
   if (n == full.size()) return full;
   std::vector<std::size_t> chosen(n);
+  const std::size_t first = held_out ? full.size() - n : 0;
   if (shuffle) {
     Engine engine(seed);
     std::vector<std::size_t> perm = seeded_permutation(full.size(), engine);
-    std::copy(perm.begin(), perm.begin() + n, chosen.begin());
+    std::copy(perm.begin() + first, perm.begin() + first + n, chosen.begin());
     std::sort(chosen.begin(), chosen.end());
   } else {
-    for (std::size_t i = 0; i < n; ++i) chosen[i] = i;
+    for (std::size_t i = 0; i < n; ++i) chosen[i] = first + i;
   }
   Dataset out;
   out.features = full.features;
@@ -195,11 +198,25 @@ DatasetSplit load_dataset(const DataConfig& config, std::uint64_t seed) {
     fs::path dir = config.dir.empty() ? default_data_dir(config.dataset) : fs::path(config.dir);
     fs::path paths[4];
     for (int i = 0; i < 4; ++i) paths[i] = find_file(dir, file_names[i], config.dataset);
-    split.train =
-        take_subset(*load_pair_cached(paths[0], paths[1], 10), config.train_size, config.shuffle,
-                    derive_seed(seed, kTrainSubset), "train_size", paths[0]);
-    split.test = take_subset(*load_pair_cached(paths[2], paths[3], 10), config.test_size,
-                             config.shuffle, derive_seed(seed, kTestSubset), "test_size", paths[2]);
+    const auto train_file = load_pair_cached(paths[0], paths[1], 10);
+    split.train = take_subset(*train_file, config.train_size, config.shuffle,
+                              derive_seed(seed, kTrainSubset), "train_size", paths[0]);
+    if (config.validation_size > 0) {
+      // Held out of the training file, in place of the test set: settings can be chosen
+      // without looking at the test set.
+      if (static_cast<std::size_t>(config.train_size) + config.validation_size > train_file->size())
+        throw DataError("data.validation_size = " + std::to_string(config.validation_size) +
+                        ": train_size + validation_size must be at most " +
+                        std::to_string(train_file->size()) + " (the number of samples in " +
+                        quoted(paths[0]) + "), got " +
+                        std::to_string(config.train_size + config.validation_size));
+      split.test = take_subset(*train_file, config.validation_size, config.shuffle,
+                               derive_seed(seed, kTrainSubset), "validation_size", paths[0], true);
+    } else {
+      split.test =
+          take_subset(*load_pair_cached(paths[2], paths[3], 10), config.test_size, config.shuffle,
+                      derive_seed(seed, kTestSubset), "test_size", paths[2]);
+    }
   } else {
     throw DataError("data.dataset = '" + config.dataset +
                     "': unknown dataset, expected mnist, fashion_mnist or synthetic");

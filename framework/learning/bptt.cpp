@@ -69,15 +69,32 @@ std::vector<double> bptt_gradients(const Network& net, Batch& batch, const Integ
   // Reverse. xbar = dL/dx_T: dL/ds at the output read elements.
   std::vector<double> xbar(size, 0.0), ybar(size), k1bar(size), k2bar(size), xtbar(size), tmp(size),
       ksum(static_cast<std::size_t>(net.layer_size(1)) * n * B, 0.0);
-  {
-    const std::size_t off = net.layer_offset(L, B);
+  std::vector<double> kg(integrated_neurons(net) * 3, 0.0);
+  std::vector<double> s;
+  const bool drive_readout = net.drive_readout();
+  const std::size_t off = net.layer_offset(L, B);
+  if (drive_readout) {
+    // The loss reads u_k = sum_e u_{k,e} of x_T: seed v = dL/du on every output element. What
+    // it reaches is what J^T carries back from layer L (its connections, and the x* offsets of
+    // layer L - 1's signals in the K terms); the output neurons' own states never enter the
+    // loss, so their part of xbar stays 0 and their K terms are dropped below.
+    std::vector<double> v(size, 0.0);
+    for (int k = 0; k < net.layer_size(L); ++k)
+      for (int a = 0; a < n; ++a)
+        std::copy_n(dlds.data() + static_cast<std::size_t>(k) * B, B,
+                    v.data() + off + (static_cast<std::size_t>(k) * n + a) * B);
+    network_jt_apply(net, B, x.data(), v.data(), xbar.data());
+    std::fill(xbar.begin() + static_cast<std::ptrdiff_t>(off), xbar.end(), 0.0);
+    connection_products(net.connections(L), n, B, v.data() + off,
+                        presynaptic_signals(net, L, batch, x.data(), s), scale,
+                        grads.coef[L - 1].data());
+    detail::k_gradient_terms(net, B, x.data(), v.data(), nullptr, scale, kg);
+  } else {
     for (int k = 0; k < net.layer_size(L); ++k)
       for (std::size_t b = 0; b < B; ++b)
         xbar[off + (static_cast<std::size_t>(k) * n + net.output_element()) * B + b] =
             dlds[static_cast<std::size_t>(k) * B + b];
   }
-  std::vector<double> kg(integrated_neurons(net) * 3, 0.0);
-  std::vector<double> s;
   detail::HeunStages stage;
   for (std::int64_t t = T - 1; t >= 0; --t) {
     // Replay the step: k1p = m1 k1(x), xt = x + h k1p, k2p = m2 k2(xt),
@@ -126,11 +143,14 @@ std::vector<double> bptt_gradients(const Network& net, Batch& batch, const Integ
         double w = 0.0;
         const std::size_t o = net.layer_offset(l, B) + static_cast<std::size_t>(i) * n * B;
         for (std::size_t q = 0; q < static_cast<std::size_t>(n) * B; ++q) w += xbar[o + q];
-        if (l == L)
+        if (l == L && !drive_readout)
           for (std::size_t b = 0; b < B; ++b) w -= dlds[static_cast<std::size_t>(i) * B + b];
         for (int m = 0; m < 3; ++m) kg[neuron * 3 + m] += scale * dxs[m] * w;
       }
   }
+  // readout drive: the output neurons come last in kg (as in local_gradients).
+  if (drive_readout)
+    std::fill(kg.end() - static_cast<std::ptrdiff_t>(net.layer_size(L)) * 3, kg.end(), 0.0);
   detail::reduce_k(net, kg, grads);
   return loss;
 }

@@ -144,7 +144,7 @@ std::vector<int> labels_of(const Dataset& d, const std::vector<std::size_t>& idx
 class MlpLearner final : public Learner {
  public:
   MlpLearner(const ExperimentConfig& config, int features, int classes)
-      : mlp_(config, features, classes) {
+      : mlp_(config, features, classes), weight_decay_(config.training.weight_decay) {
     for (std::size_t l = 0; l < mlp_.W.size(); ++l) {
       opt_W_.emplace_back(config.training.optimizer, config.training.momentum, mlp_.W[l].size());
       opt_b_.emplace_back(config.training.optimizer, config.training.momentum, mlp_.b[l].size());
@@ -168,6 +168,8 @@ class MlpLearner final : public Learner {
     seen.samples += indices.size();
     for (std::size_t i = 0; i < indices.size(); ++i) seen.correct += pred[i] == y[i];
     for (std::size_t l = 0; l < mlp_.W.size(); ++l) {
+      decay_weights(mlp_.W[l].data(), static_cast<std::size_t>(mlp_.W[l].size()),
+                    lr * weight_decay_);
       opt_W_[l].apply(mlp_.W[l].data(), gW[l].data(), lr);
       opt_b_[l].apply(mlp_.b[l].data(), gb[l].data(), lr);
     }
@@ -230,6 +232,7 @@ class MlpLearner final : public Learner {
 
  private:
   Mlp mlp_;
+  double weight_decay_;
   std::vector<Optimizer> opt_W_, opt_b_;
 };
 

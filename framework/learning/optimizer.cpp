@@ -94,8 +94,16 @@ void PidController::set_state(const std::vector<double>& s) {
 double scheduled_lr(const TrainingConfig& training, int epoch) {
   if (training.lr_schedule == "constant") return training.learning_rate;
   if (training.lr_schedule == "inverse_epoch") return training.learning_rate / (1.0 + epoch);
+  if (training.lr_schedule == "cosine")
+    return training.learning_rate * 0.5 *
+           (1.0 + std::cos(M_PI * epoch / static_cast<double>(std::max(1, training.epochs))));
   throw std::invalid_argument(fmt::format(
-      "training.lr_schedule '{}' must be constant or inverse_epoch", training.lr_schedule));
+      "training.lr_schedule '{}' must be constant, inverse_epoch or cosine", training.lr_schedule));
+}
+
+void decay_weights(double* params, std::size_t size, double factor) {
+  if (factor == 0.0) return;
+  for (std::size_t i = 0; i < size; ++i) params[i] -= factor * params[i];
 }
 
 }  // namespace wuxing

@@ -49,7 +49,12 @@ class PidController {
   bool first_ = true;
 };
 
-// Learning rate of epoch `epoch` (0-based): constant, or lr / (1 + epoch) for inverse_epoch.
+// Learning rate of epoch `epoch` (0-based): constant, lr / (1 + epoch) for inverse_epoch, or
+// lr (1 + cos(pi epoch / epochs)) / 2 for cosine (one value per epoch, lr in the first).
 double scheduled_lr(const TrainingConfig& training, int epoch);
+
+// Decoupled weight decay: params -= factor * params (factor = lr * weight_decay); nothing when
+// factor is 0, so that runs without decay stay bit-identical.
+void decay_weights(double* params, std::size_t size, double factor);
 
 }  // namespace wuxing

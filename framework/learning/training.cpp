@@ -179,7 +179,9 @@ std::int64_t Trainer::apply(Gradients& grads, double lr) {
     for (int l = 1; l < net_.layer_count(); ++l) {
       double* g = grads.coef[l - 1].data();
       if (pid_) coef_pid_[l - 1].transform(g);
-      coef_opt_[l - 1].apply(net_.connections(l).coef.data(), g, lr);
+      auto& coef = net_.connections(l).coef;
+      decay_weights(coef.data(), coef.size(), lr * config_.training.weight_decay);
+      coef_opt_[l - 1].apply(coef.data(), g, lr);
     }
   }
   if (want_K_) {

@@ -31,7 +31,7 @@ const std::vector<std::string> kDatasets = {"mnist", "fashion_mnist", "synthetic
 const std::vector<std::string> kPidTargets = {"connection", "fixed_point"};
 const std::vector<std::string> kTrainableK = {"K1", "K2", "K3"};
 const std::vector<std::string> kOptimizers = {"sgd", "momentum", "adam"};
-const std::vector<std::string> kSchedules = {"constant", "inverse_epoch"};
+const std::vector<std::string> kSchedules = {"constant", "inverse_epoch", "cosine"};
 const std::vector<std::string> kActivations = {"tanh", "sigmoid"};
 }  // namespace
 
@@ -132,8 +132,6 @@ std::vector<SpecError> validate_config(const ExperimentConfig& c,
   }
   one_of("network.init", n.init, kInit);
   one_of("network.readout", n.readout, kReadouts);
-  if (n.readout == "drive" && c.training.rule == "bptt")
-    fail("network.readout", "drive is not implemented for the bptt rule (use state)");
   if (!(n.init_scale >= 0)) fail("network.init_scale", "must be >= 0");
   if (!(n.x_min < n.x_max))
     fail("network.x_max", fmt::format("x_min must be below x_max, got x_min = {}, x_max = {}",
@@ -143,6 +141,10 @@ std::vector<SpecError> validate_config(const ExperimentConfig& c,
   one_of("data.dataset", d.dataset, kDatasets);
   if (d.train_size <= 0) fail("data.train_size", fmt::format("must be > 0, got {}", d.train_size));
   if (d.test_size <= 0) fail("data.test_size", fmt::format("must be > 0, got {}", d.test_size));
+  if (d.validation_size < 0)
+    fail("data.validation_size", fmt::format("must be >= 0, got {}", d.validation_size));
+  if (d.validation_size > 0 && d.dataset == "synthetic")
+    fail("data.validation_size", "needs a dataset read from files (mnist, fashion_mnist)");
   positive("data.pixel_scale", d.pixel_scale);
   if (!(d.input_noise >= 0)) fail("data.input_noise", "must be >= 0");
   if (d.synthetic_features < 1) fail("data.synthetic_features", "must be >= 1");
@@ -183,6 +185,8 @@ std::vector<SpecError> validate_config(const ExperimentConfig& c,
     fail("training.learning_rate",
          fmt::format("must be >= 0, got {}", double_text(t.learning_rate)));
   one_of("training.lr_schedule", t.lr_schedule, kSchedules);
+  if (!(t.weight_decay >= 0))
+    fail("training.weight_decay", fmt::format("must be >= 0, got {}", double_text(t.weight_decay)));
   if (!(t.momentum >= 0 && t.momentum < 1)) fail("training.momentum", "must be in [0, 1)");
   if (t.batch_size < 1)
     fail("training.batch_size", fmt::format("must be >= 1, got {}", t.batch_size));
@@ -196,11 +200,13 @@ std::vector<SpecError> validate_config(const ExperimentConfig& c,
   positive("training.pid.integral_clamp", t.pid.integral_clamp);
 
   const auto& r = c.record;
+  const int evaluated = d.validation_size > 0 ? d.validation_size : d.test_size;
+  const char* evaluated_key = d.validation_size > 0 ? "validation_size" : "test_size";
   for (int s : r.probe_samples)
-    if (s < 0 || s >= d.test_size)
+    if (s < 0 || s >= evaluated)
       fail("record.probe_samples",
-           fmt::format("test-set indices must be in [0, test_size) = [0, {}), got {}", d.test_size,
-                       s));
+           fmt::format("test-set indices must be in [0, {}) = [0, {}), got {}", evaluated_key,
+                       evaluated, s));
   const int layers = static_cast<int>(n.hidden.size()) + 1;
   for (int l : r.probe_layers)
     if (l < 0 || l >= layers)
