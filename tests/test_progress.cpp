@@ -68,3 +68,20 @@ TEST_CASE("ETA: runs not started count with their own size, divided over the par
   CHECK(contents(out).find("] run aaaaaaaaaaaaaaaa ok: test acc") != std::string::npos);
   std::fclose(out);
 }
+
+TEST_CASE("ETA: each cost class is timed on its own epochs once it has one") {
+  std::FILE* out = std::tmpfile();
+  REQUIRE(out);
+  // One slow run (bptt-like, 10 s per epoch of 100 samples) and one fast (1 s per epoch), two
+  // epochs each, one at a time; a second fast run not started.
+  Progress p(3, 0, 3, Progress::WorkByClass{{"slow", 200.0}, {"fast", 400.0}}, 1, false, out, 0);
+  p.run_started("ffffffffffffffff", 2, 100.0, "", 0, "fast");
+  p.epoch_done("ffffffffffffffff", epoch(1, 1.0));
+  // Only the fast class is measured: the slow run is timed at the pooled rate, 0.01 s per unit.
+  CHECK(p.eta_seconds() == doctest::Approx((100.0 + 200.0 + 200.0) * 0.01));
+  p.run_started("ssssssssssssssss", 2, 100.0, "", 0, "slow");
+  p.epoch_done("ssssssssssssssss", epoch(1, 10.0));
+  // Now each class at its own rate: slow 0.1 s per unit, fast 0.01.
+  CHECK(p.eta_seconds() == doctest::Approx(100.0 * 0.1 + (100.0 + 200.0) * 0.01));
+  std::fclose(out);
+}

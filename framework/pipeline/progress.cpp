@@ -9,7 +9,7 @@
 namespace wuxing {
 
 Progress::Progress(std::size_t total, std::size_t already_done, std::size_t to_run,
-                   double work_to_run, int parallel, bool per_epoch_lines, std::FILE* out,
+                   WorkByClass work_to_run, int parallel, bool per_epoch_lines, std::FILE* out,
                    int interactive)
     : out_(out),
       tty_(interactive < 0 ? isatty(fileno(out)) != 0 : interactive != 0),
@@ -18,7 +18,7 @@ Progress::Progress(std::size_t total, std::size_t already_done, std::size_t to_r
       already_done_(already_done),
       to_run_(to_run),
       parallel_(std::max(parallel, 1)),
-      work_left_(work_to_run),
+      work_left_(std::move(work_to_run)),
       last_draw_(std::chrono::steady_clock::now()) {}
 
 std::string Progress::duration(double s) {
@@ -30,16 +30,24 @@ std::string Progress::duration(double s) {
 }
 
 double Progress::eta_seconds_locked() const {
-  if (measured_work_ <= 0) return NAN;
-  const double per_work = measured_seconds_ / measured_work_;
-  double work = std::max(0.0, work_left_);
+  if (measured_.work <= 0) return NAN;
+  // Seconds per unit of work of a class: its own epochs once it has one, else all epochs.
+  auto per_work = [&](const std::string& cost_class) {
+    auto it = measured_by_class_.find(cost_class);
+    const Measured& m = it != measured_by_class_.end() ? it->second : measured_;
+    return m.seconds / m.work;
+  };
+  double seconds = 0.0;
+  for (const auto& [cost_class, work] : work_left_)
+    seconds += std::max(0.0, work) * per_work(cost_class);
   for (const auto& [id, a] : active_)
-    work += (a.epochs - a.epochs_done - std::min(a.within, 1.0)) * a.samples;
+    seconds +=
+        (a.epochs - a.epochs_done - std::min(a.within, 1.0)) * a.samples * per_work(a.cost_class);
   // Runs still to go, started or not: no more than that many go in parallel.
   const std::size_t runs_left = to_run_ > finished_ ? to_run_ - finished_ : 0;
   const double lanes = static_cast<double>(
       std::clamp<std::size_t>(runs_left, 1, static_cast<std::size_t>(parallel_)));
-  return std::max(0.0, work) * per_work / lanes;
+  return std::max(0.0, seconds) / lanes;
 }
 
 double Progress::eta_seconds() {
@@ -82,7 +90,8 @@ void Progress::redraw_locked(bool force) {
 }
 
 void Progress::run_started(const std::string& id, int epochs, double samples,
-                           const std::string& label, int epochs_done) {
+                           const std::string& label, int epochs_done,
+                           const std::string& cost_class) {
   std::lock_guard lock(mutex_);
   Active a;
   a.epochs = std::max(epochs, 1);
@@ -90,7 +99,8 @@ void Progress::run_started(const std::string& id, int epochs, double samples,
   a.epoch = a.epochs_done + 1;
   a.samples = std::max(samples, 1.0);
   a.label = label;
-  work_left_ -= a.epochs * a.samples;
+  a.cost_class = cost_class;
+  work_left_[cost_class] -= a.epochs * a.samples;
   active_[id] = std::move(a);
   if (epochs_done > 0)
     line_locked(fmt::format("run {} resumes from its checkpoint after epoch {}/{}", id, epochs_done,
@@ -120,8 +130,10 @@ void Progress::epoch_done(const std::string& id, const EpochMetrics& m) {
     a.within = 0.0;
     a.test_accuracy = m.test_accuracy;
     if (m.wall_seconds > 0) {
-      measured_seconds_ += m.wall_seconds;
-      measured_work_ += a.samples;
+      for (Measured* into : {&measured_, &measured_by_class_[a.cost_class]}) {
+        into->seconds += m.wall_seconds;
+        into->work += a.samples;
+      }
     }
   }
   const int epochs = it != active_.end() ? it->second.epochs : m.epoch;

@@ -67,6 +67,16 @@ double run_work(const ExperimentConfig& c) {
          std::max(1.0, static_cast<double>(c.data.train_size) + c.data.test_size);
 }
 
+// Runs of one cost class cost alike per sample (the ETA times each class on its own epochs):
+// the rule, the network's shape and how the phases are computed.
+std::string cost_class(const ExperimentConfig& c) {
+  std::string hidden;
+  for (int h : c.network.hidden) hidden += fmt::format("-{}", h);
+  return fmt::format("{} {}{} n={} {}/{} {}", c.training.rule, c.data.dataset, hidden, c.model.n,
+                     c.integrator.forward_method, c.integrator.backward_method,
+                     c.training.batch_size);
+}
+
 int chance_classes(const ExperimentConfig& c) {
   return c.data.dataset == "synthetic" ? c.data.synthetic_classes : 10;
 }
@@ -173,13 +183,15 @@ SweepSummary SweepRunner::run() {
   std::atomic<bool> trainer_stop{false};
 
   const bool single = plan_.runs.size() == 1;
-  double work_units = 0.0;  // epochs x samples of what this process runs (for the ETA)
+  Progress::WorkByClass work_units;  // epochs x samples of what this process runs (the ETA)
   if (pulled) {
-    for (const auto& r : plan_.runs) work_units += run_work(r.config);
-    work_units *= static_cast<double>(work) /
-                  static_cast<double>(std::max<std::size_t>(plan_.runs.size(), 1));
+    for (const auto& r : plan_.runs) work_units[cost_class(r.config)] += run_work(r.config);
+    for (auto& [cls, units] : work_units)
+      units *= static_cast<double>(work) /
+               static_cast<double>(std::max<std::size_t>(plan_.runs.size(), 1));
   } else {
-    for (std::size_t i : todo) work_units += run_work(plan_.runs[i].config);
+    for (std::size_t i : todo)
+      work_units[cost_class(plan_.runs[i].config)] += run_work(plan_.runs[i].config);
   }
   Progress progress(plan_.runs.size(), already_ok, work, work_units, over_runs ? threads : 1,
                     single, options_.progress_stream, options_.progress_interactive);
@@ -275,7 +287,8 @@ SweepSummary SweepRunner::run() {
     if (show)
       progress.run_started(planned.id, planned.config.training.epochs,
                            run_work(planned.config) / planned.config.training.epochs,
-                           swept_values(planned), resume ? resume->epochs_done : 0);
+                           swept_values(planned), resume ? resume->epochs_done : 0,
+                           cost_class(planned.config));
     RunRecord rec = make_run_record(planned);
     rec.start_time = utc_now_iso();
     const auto t0 = std::chrono::steady_clock::now();
