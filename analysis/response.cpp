@@ -9,10 +9,12 @@
 #include <fmt/format.h>
 
 #include <algorithm>
+#include <array>
 #include <cmath>
 #include <stdexcept>
 
 #include "analysis/stability.hpp"
+#include "framework/base/enum_names.hpp"
 
 namespace wuxing {
 namespace {
@@ -54,19 +56,8 @@ double rate_scale(const KParams& K) { return std::max({K.K1, K.K2, K.K3}); }
 }  // namespace
 
 std::string_view to_string(Crossing crossing) {
-  switch (crossing) {
-    case Crossing::none:
-      return "none";
-    case Crossing::fold:
-      return "fold";
-    case Crossing::hopf:
-      return "hopf";
-    case Crossing::border:
-      return "border";
-    case Crossing::clamp:
-      return "clamp";
-  }
-  return "?";
+  static constexpr std::array<std::string_view, 5> names{"none", "fold", "hopf", "border", "clamp"};
+  return enum_name(crossing, names, "?");
 }
 
 void DrivenNeuron::validate() const {

@@ -4,6 +4,10 @@
 
 #include <algorithm>
 #include <cmath>
+#include <functional>
+#include <string>
+#include <type_traits>
+#include <vector>
 
 #include "analysis/response_scan.hpp"
 #include "framework/pipeline/h5.hpp"
@@ -24,6 +28,15 @@ std::vector<T> matrix(std::size_t rows, int n, Get get) {
   for (std::size_t r = 0; r < rows; ++r)
     for (int e = 0; e < n; ++e) out[r * n + e] = get(r, e);
   return out;
+}
+
+// The column `name` of group g: get(row) of every row (a callable or a data member), as T.
+template <class T, class Rows, class Get>
+void column_of(hid_t g, const char* name, const Rows& rows, Get get, const std::string& desc) {
+  std::vector<T> v;
+  v.reserve(rows.size());
+  for (const auto& row : rows) v.push_back(static_cast<T>(std::invoke(get, row)));
+  h5::column(g, name, v, desc);
 }
 
 }  // namespace
@@ -143,14 +156,10 @@ void write_response_h5(const std::string& path, const ResponseAnalysis& a,
       const auto& P = a.points;
       const std::size_t N = P.size();
       auto col_d = [&](const char* name, auto get, const std::string& desc) {
-        std::vector<double> v;
-        for (const auto& pt : P) v.push_back(get(pt));
-        column(g, name, v, desc);
+        column_of<double>(g, name, P, get, desc);
       };
       auto col_i = [&](const char* name, auto get, const std::string& desc) {
-        std::vector<int> v;
-        for (const auto& pt : P) v.push_back(get(pt));
-        column(g, name, v, desc);
+        column_of<int>(g, name, P, get, desc);
       };
       col_i(
           "branch", [](const auto& pt) { return pt.branch; }, "branch id (see branches)");
@@ -200,46 +209,39 @@ void write_response_h5(const std::string& path, const ResponseAnalysis& a,
     {
       Handle g = create_group(root, "special");
       const auto& S = a.special;
-      std::vector<int> br, cr;
-      std::vector<double> u, s, re, im, mn;
-      for (const auto& sp : S) {
-        br.push_back(sp.branch);
-        cr.push_back(static_cast<int>(sp.crossing));
-        u.push_back(sp.u);
-        s.push_back(sp.s);
-        re.push_back(sp.eigenvalue.real());
-        im.push_back(sp.eigenvalue.imag());
-        mn.push_back(sp.min_abs_eigenvalue);
-      }
-      column(g, "branch", br, "branch id");
-      column(g, "crossing", cr, kCrossingCodes);
-      column(g, "u", u, "drive at the fold / Hopf point / end");
-      column(g, "s", s, "signal there");
-      column(g, "eigenvalue_real", re, "the eigenvalue that crosses (real part)");
-      column(g, "eigenvalue_imag", im, "its imaginary part (0: a real crossing)");
-      column(g, "min_abs_eigenvalue", mn, "smallest |lambda| of the free block there");
+      using Special = std::decay_t<decltype(S.front())>;
+      column_of<int>(g, "branch", S, &Special::branch, "branch id");
+      column_of<int>(
+          g, "crossing", S, [](const Special& sp) { return static_cast<int>(sp.crossing); },
+          kCrossingCodes);
+      column_of<double>(g, "u", S, &Special::u, "drive at the fold / Hopf point / end");
+      column_of<double>(g, "s", S, &Special::s, "signal there");
+      column_of<double>(
+          g, "eigenvalue_real", S, [](const Special& sp) { return sp.eigenvalue.real(); },
+          "the eigenvalue that crosses (real part)");
+      column_of<double>(
+          g, "eigenvalue_imag", S, [](const Special& sp) { return sp.eigenvalue.imag(); },
+          "its imaginary part (0: a real crossing)");
+      column_of<double>(g, "min_abs_eigenvalue", S, &Special::min_abs_eigenvalue,
+                        "smallest |lambda| of the free block there");
       auto x = matrix<double>(S.size(), n, [&](std::size_t r, int e) { return S[r].x(e); });
       dataset(g, "x", {S.size(), static_cast<hsize_t>(n)}, x.data(), "state [point, element]");
     }
     {
       Handle g = create_group(root, "integrated");
       const auto& I = a.integrated;
-      std::vector<double> u, s, t, d;
-      std::vector<int> settled, br;
-      for (const auto& in : I) {
-        u.push_back(in.u);
-        s.push_back(in.s);
-        t.push_back(in.t);
-        d.push_back(in.distance);
-        settled.push_back(in.settled ? 1 : 0);
-        br.push_back(in.branch);
-      }
-      column(g, "u", u, "grid drive");
-      column(g, "s", s, "signal at the end of integrating from x*");
-      column(g, "t", t, "time reached: the settling time if settled, else t_max");
-      column(g, "settled", settled, "1 if max |dx/dt| < tol before t_max");
-      column(g, "branch", br, "branch whose state it ended on (within 1e-3), -1: none");
-      column(g, "distance", d, "max-norm distance to that branch's state (NaN: none)");
+      using Integrated = std::decay_t<decltype(I.front())>;
+      column_of<double>(g, "u", I, &Integrated::u, "grid drive");
+      column_of<double>(g, "s", I, &Integrated::s, "signal at the end of integrating from x*");
+      column_of<double>(g, "t", I, &Integrated::t,
+                        "time reached: the settling time if settled, else t_max");
+      column_of<int>(
+          g, "settled", I, [](const Integrated& in) { return in.settled ? 1 : 0; },
+          "1 if max |dx/dt| < tol before t_max");
+      column_of<int>(g, "branch", I, &Integrated::branch,
+                     "branch whose state it ended on (within 1e-3), -1: none");
+      column_of<double>(g, "distance", I, &Integrated::distance,
+                        "max-norm distance to that branch's state (NaN: none)");
       auto x = matrix<double>(I.size(), n, [&](std::size_t r, int e) { return I[r].x(e); });
       dataset(g, "x", {I.size(), static_cast<hsize_t>(n)}, x.data(), "end state [u, element]");
     }

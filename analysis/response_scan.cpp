@@ -8,9 +8,11 @@
 #include <fmt/format.h>
 
 #include <algorithm>
+#include <array>
 #include <cmath>
 #include <stdexcept>
 
+#include "framework/base/enum_names.hpp"
 #include "integrators/integrator.hpp"
 
 namespace wuxing {
@@ -165,15 +167,8 @@ void continue_unclamped(const DrivenNeuron& p, const DrivenNeuron& unbounded,
 }  // namespace
 
 std::string_view to_string(BranchKind kind) {
-  switch (kind) {
-    case BranchKind::stable:
-      return "stable";
-    case BranchKind::unclamped:
-      return "unclamped";
-    case BranchKind::clamped:
-      return "clamped";
-  }
-  return "?";
+  static constexpr std::array<std::string_view, 3> names{"stable", "unclamped", "clamped"};
+  return enum_name(kind, names, "?");
 }
 
 void ResponseOptions::validate() const {

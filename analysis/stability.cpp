@@ -3,12 +3,14 @@
 #include <fmt/format.h>
 
 #include <algorithm>
+#include <array>
 #include <cmath>
 #include <functional>
 #include <numbers>
 #include <stdexcept>
 #include <utility>
 
+#include "framework/base/enum_names.hpp"
 #include "framework/base/random.hpp"
 
 namespace wuxing {
@@ -82,17 +84,9 @@ Boundary bisect_sign(const std::function<double(double)>& f, double lo, double h
 }  // namespace
 
 std::string_view to_string(Regime regime) {
-  switch (regime) {
-    case Regime::propagator:
-      return "propagator";
-    case Regime::oscillator:
-      return "oscillator";
-    case Regime::unstable:
-      return "unstable";
-    case Regime::undetermined:
-      return "undetermined";
-  }
-  return "unknown";
+  static constexpr std::array<std::string_view, 4> names{"propagator", "oscillator", "unstable",
+                                                         "undetermined"};
+  return enum_name(regime, names, "unknown");
 }
 
 System neuron_system(const Equation& eq, const Topology& topo, const KParams& K, State u) {

@@ -3,9 +3,11 @@
 #include <fmt/format.h>
 
 #include <algorithm>
+#include <array>
 #include <cmath>
 #include <stdexcept>
 
+#include "framework/base/enum_names.hpp"
 #include "integrators/registry.hpp"
 
 namespace wuxing {
@@ -59,17 +61,9 @@ void bounded_step(Stepper& stepper, const System& system, State& x, double& t, d
 }  // namespace
 
 std::string_view to_string(StopReason reason) {
-  switch (reason) {
-    case StopReason::settled:
-      return "settled";
-    case StopReason::t_max:
-      return "t_max";
-    case StopReason::step_cap:
-      return "step_cap";
-    case StopReason::non_finite:
-      return "non_finite";
-  }
-  return "unknown";
+  static constexpr std::array<std::string_view, 4> names{"settled", "t_max", "step_cap",
+                                                         "non_finite"};
+  return enum_name(reason, names, "unknown");
 }
 
 std::vector<std::string> stepper_names() { return stepper_registry().names(); }

@@ -108,7 +108,7 @@ TEST_CASE("shuffles: pinned permutations") {
   Engine e42(42);
   CHECK(seeded_permutation(10, e42) == std::vector<std::size_t>{6, 0, 4, 7, 9, 8, 1, 3, 5, 2});
 
-  // The epoch order (framework/learning/training.cpp) is shuffle_from_back on stream `shuffle`.
+  // The epoch order (framework/learning/epoch_loop.cpp) is shuffle_from_back on stream `shuffle`.
   const std::vector<std::size_t> pinned{9, 10, 7, 4, 0, 8, 1, 3, 11, 2, 6, 5};
   CHECK(epoch_order(12, 7, 3, true) == pinned);
   std::vector<std::size_t> order(12);

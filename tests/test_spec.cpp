@@ -166,6 +166,36 @@ TEST_CASE("physically meaningless values are errors") {
   CHECK(errors[0].column == 2);
 }
 
+TEST_CASE("each equation variant checks its own K's (Equation::k_problems)") {
+  const std::string base = "name: x\ndata: {test_size: 10}\n";
+  // jiang-r1 needs K1 > K3 for a positive fixed point, named at the key the spec sets.
+  auto errors = errors_of(base + "model: {K1: 0.5, K3: 0.5}\n");
+  REQUIRE(errors.size() == 1);
+  CHECK(errors[0].key == "model.K3");
+  CHECK(errors[0].message ==
+        "K1 must be greater than K3 for a positive fixed point, got K1 = 0.5, K3 = 0.5");
+  CHECK(has_error(errors_of(base + "model: {K2: 0}\n"), "model.K2", "K2 must be > 0"));
+  CHECK(has_error(errors_of(base + "model: {K3: -0.1}\n"), "model.K3", "K3 must be >= 0"));
+
+  // lv-logistic's x* = K1 / (K2 + K3) is positive for any K1 > 0: K1 <= K3 is valid.
+  const std::string lv = base + "model: {variant: lv-logistic, ";
+  CHECK(errors_of(lv + "K1: 0.5, K3: 0.5}\n").empty());
+  CHECK(errors_of(lv + "K1: 0.2, K3: 0.5}\n").empty());
+  CHECK(errors_of(lv + "K1: 0.2, K3: 0.5}\n", {"model.K2=1.0"}).empty());
+  // ... but it rejects K1 <= 0.
+  for (const char* K1 : {"0", "-0.5"}) {
+    CAPTURE(K1);
+    errors = errors_of(lv + "K1: " + K1 + ", K3: 0.5}\n");
+    REQUIRE(errors.size() == 1);
+    CHECK(errors[0].key == "model.K1");
+    CHECK(errors[0].message.find("K1 must be > 0, got K1 = ") == 0);
+  }
+  // A fixed-point target solves K2 = K1 / x* - K3: then K1 > K3 x* is needed, not K2 > 0.
+  CHECK(errors_of(lv + "K1: 1.0, K2: 0, K3: 0.5, fixed_point_target: 1.5}\n").empty());
+  CHECK(has_error(errors_of(lv + "K1: 1.0, K3: 0.5, fixed_point_target: 2.0}\n"), "model.K3",
+                  "K1 must exceed K3 * fixed_point_target"));
+}
+
 TEST_CASE("base: composes files, the including file wins, errors name the file they are in") {
   TempDir dir;
   dir.write("common/model.yaml",

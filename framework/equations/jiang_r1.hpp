@@ -2,12 +2,13 @@
 // Fixed point x* = (K1 - K3) / K2 for every element; positive iff K1 > K3.
 #pragma once
 
+#include "framework/equations/variant_helpers.hpp"
 #include "framework/model/layer.hpp"
 #include "framework/model/neuron.hpp"
 
 namespace wuxing {
 
-class JiangR1 final : public Equation {
+class JiangR1 final : public detail::RingEquation<JiangR1> {
  public:
   std::string_view name() const override { return "jiang-r1"; }
   double fixed_point(const KParams& K) const override;
@@ -17,18 +18,24 @@ class JiangR1 final : public Equation {
     return {1.0 / K.K2, -(K.K1 - K.K3) / (K.K2 * K.K2), -1.0 / K.K2};
   }
   void validate(const KParams& K) const override;
-  void rhs(const Topology& topo, const KParams& K, const double* x, const double* u, double* dxdt,
-           std::size_t batch) const override;
-  void jacobian_transpose_apply(const Topology& topo, const KParams& K, const double* x,
-                                const double* v, double* out, std::size_t batch) const override;
-  void jacobian_apply(const Topology& topo, const KParams& K, const double* x, const double* v,
-                      double* out, std::size_t batch) const override;
-  void parameter_derivative(const Topology& topo, const KParams& K, KIndex which, const double* x,
-                            double* out, std::size_t batch) const override;
-  Eigen::MatrixXd jacobian(const Topology& topo, const KParams& K,
-                           const Eigen::VectorXd& x) const override;
+  std::vector<KProblem> k_problems(const KParams& K,
+                                   std::optional<double> fixed_point_target) const override;
   std::vector<std::complex<double>> fixed_point_eigenvalues(const Topology& topo,
                                                             const KParams& K) const override;
+
+  // The element formulas of detail::RingEquation's kernels.
+  static double rate(const KParams& K, double xi, double xg, double xk, double ui) {
+    return K.K1 * xg - K.K2 * xi * xk - K.K3 * xi + ui;
+  }
+  // J_ii = -K2 x_{i-k} - K3: the state xs itself does not enter.
+  static double linearised(const KParams& K, double /*xs*/, double xsk, double xo, double vs,
+                           double vg, double vo) {
+    return K.K1 * vg + (-K.K2 * xsk - K.K3) * vs - K.K2 * xo * vo;
+  }
+  static double k3_derivative(double xi) { return -xi; }
+  static double jacobian_diagonal(const KParams& K, double /*xi*/, double xk) {
+    return -K.K2 * xk - K.K3;
+  }
 };
 
 }  // namespace wuxing

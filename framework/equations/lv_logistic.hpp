@@ -21,29 +21,38 @@
 // Positivity: at x_i = 0 the right side is K1 x_{i-g} + u_i >= 0 when u_i >= 0.
 #pragma once
 
+#include "framework/equations/variant_helpers.hpp"
 #include "framework/model/layer.hpp"
 #include "framework/model/neuron.hpp"
 
 namespace wuxing {
 
-class LvLogistic final : public Equation {
+class LvLogistic final : public detail::RingEquation<LvLogistic> {
  public:
   std::string_view name() const override { return "lv-logistic"; }
   double fixed_point(const KParams& K) const override;
   KParams with_fixed_point(KParams K, double target) const override;
   void validate(const KParams& K) const override;
-  void rhs(const Topology& topo, const KParams& K, const double* x, const double* u, double* dxdt,
-           std::size_t batch) const override;
-  void jacobian_transpose_apply(const Topology& topo, const KParams& K, const double* x,
-                                const double* v, double* out, std::size_t batch) const override;
-  void jacobian_apply(const Topology& topo, const KParams& K, const double* x, const double* v,
-                      double* out, std::size_t batch) const override;
-  void parameter_derivative(const Topology& topo, const KParams& K, KIndex which, const double* x,
-                            double* out, std::size_t batch) const override;
-  Eigen::MatrixXd jacobian(const Topology& topo, const KParams& K,
-                           const Eigen::VectorXd& x) const override;
+  // No K1 > K3: x* = K1 / (K2 + K3) is positive for any valid signs. A fixed-point target
+  // needs K1 > K3 x*_t (then K2 = K1 / x*_t - K3 > 0).
+  std::vector<KProblem> k_problems(const KParams& K,
+                                   std::optional<double> fixed_point_target) const override;
   std::vector<std::complex<double>> fixed_point_eigenvalues(const Topology& topo,
                                                             const KParams& K) const override;
+
+  // The element formulas of detail::RingEquation's kernels.
+  static double rate(const KParams& K, double xi, double xg, double xk, double ui) {
+    return K.K1 * xg - xi * (K.K2 * xk + K.K3 * xi) + ui;
+  }
+  // J_ii = -(K2 x_{i-k} + 2 K3 x_i).
+  static double linearised(const KParams& K, double xs, double xsk, double xo, double vs, double vg,
+                           double vo) {
+    return K.K1 * vg - (K.K2 * xsk + 2.0 * K.K3 * xs) * vs - K.K2 * xo * vo;
+  }
+  static double k3_derivative(double xi) { return -xi * xi; }
+  static double jacobian_diagonal(const KParams& K, double xi, double xk) {
+    return -K.K2 * xk - 2.0 * K.K3 * xi;
+  }
 };
 
 }  // namespace wuxing

@@ -1,7 +1,7 @@
-// What the equation variants share: ring index arithmetic, the sign checks of the K's, and
-// the dense Jacobian and circulant eigenvalues of an element that interacts only with
-// i - g and i - k. Each variant keeps its own batched kernels (rhs, jacobian_*_apply,
-// parameter_derivative): they are its equation, and its hot loops.
+// What the equation variants share: ring index arithmetic, the sign checks of the K's, the
+// dense Jacobian and circulant eigenvalues of an element that interacts only with i - g and
+// i - k, and RingEquation: the batched kernels (rhs, jacobian_*_apply, parameter_derivative,
+// jacobian) written once as loops over a variant's element formulas.
 #pragma once
 
 #include <fmt/format.h>
@@ -10,7 +10,9 @@
 #include <cmath>
 #include <complex>
 #include <numbers>
+#include <optional>
 #include <stdexcept>
+#include <string>
 #include <vector>
 
 #include "framework/model/layer.hpp"
@@ -29,6 +31,17 @@ inline void validate_k_signs(const KParams& K) {
   if (!(K.K1 > 0.0)) throw std::invalid_argument(fmt::format("K1 = {} must be > 0", K.K1));
   if (!(K.K2 > 0.0)) throw std::invalid_argument(fmt::format("K2 = {} must be > 0", K.K2));
   if (!(K.K3 >= 0.0)) throw std::invalid_argument(fmt::format("K3 = {} must be >= 0", K.K3));
+}
+
+// The sign conditions of validate_k_signs as a spec's problems (Equation::k_problems); K2 is
+// not checked when a fixed-point target solves for it.
+inline std::vector<KProblem> k_sign_problems(const KParams& K,
+                                             std::optional<double> fixed_point_target) {
+  std::vector<KProblem> problems;
+  if (!(K.K1 > 0.0)) problems.push_back({"K1 must be > 0", {KIndex::K1}});
+  if (!fixed_point_target && !(K.K2 > 0.0)) problems.push_back({"K2 must be > 0", {KIndex::K2}});
+  if (!(K.K3 >= 0.0)) problems.push_back({"K3 must be >= 0", {KIndex::K3}});
+  return problems;
 }
 
 // Row i of a ring Jacobian: J(i, i-g), J(i, i), J(i, i-k).
@@ -73,5 +86,104 @@ inline std::vector<std::complex<double>> circulant_eigenvalues(const Topology& t
   }
   return lambdas;
 }
+
+// The batched kernels of a variant whose element i interacts only with i - g and i - k, and
+// whose Jacobian row i is K1 at i - g, a diagonal entry, and -K2 x_i at i - k (generation and
+// overcoming as in jiang-r1; the variants differ in the self-attenuation). The loops are
+// written here once; the arithmetic is the variant's, as static member functions of Variant
+// (CRTP), each one expression in the variant's own operation order:
+//   rate(K, xi, xg, xk, ui)                      f_i (xg = x_{i-g}, xk = x_{i-k})
+//   linearised(K, xs, xsk, xo, vs, vg, vo)       one entry of J v or J^T v: the generation
+//       coefficient K1 times vg, the diagonal at (xs, xsk = x_{s-k}) times vs, and the
+//       overcoming coefficient -K2 xo times vo. Row i of J v: s = i, xo = x_i, vg = v_{i-g},
+//       vo = v_{i-k}; column j of J^T v: s = j, xo = x_{j+k}, vg = v_{j+g}, vo = v_{j+k}
+//   k3_derivative(xi)                            d f_i / d K3
+//   jacobian_diagonal(K, xi, xk)                 J_ii of the dense Jacobian
+template <class Variant>
+class RingEquation : public Equation {
+ public:
+  void rhs(const Topology& topo, const KParams& K, const double* x, const double* u, double* dxdt,
+           std::size_t batch) const override {
+    const int n = topo.n;
+    // The ring neighbours i - g and i - k advance with i: two `%` per call instead of per
+    // element (this is called once per neuron and step, often with a small batch).
+    int ig = behind(0, topo.g, n), ik = behind(0, topo.k, n);
+    for (int i = 0; i < n; ++i) {
+      const double* xi = x + i * batch;
+      const double* xg = x + ig * batch;
+      const double* xk = x + ik * batch;
+      const double* ui = u + i * batch;
+      double* di = dxdt + i * batch;
+      for (std::size_t b = 0; b < batch; ++b) di[b] = Variant::rate(K, xi[b], xg[b], xk[b], ui[b]);
+      ig = ig + 1 == n ? 0 : ig + 1;
+      ik = ik + 1 == n ? 0 : ik + 1;
+    }
+  }
+
+  void jacobian_transpose_apply(const Topology& topo, const KParams& K, const double* x,
+                                const double* v, double* out, std::size_t batch) const override {
+    const int n = topo.n;
+    // Row i of J touches columns i-g, i and i-k; its transpose scatters v_i back to them,
+    // which is the same ring with both cycles reversed: column j collects from rows
+    // i = j+g (generation), i = j (diagonal), i = j+k (overcoming).
+    for (int j = 0; j < n; ++j) {
+      const int ig = (j + topo.g) % n;
+      const int ik = (j + topo.k) % n;
+      linearised_row(K, x + j * batch, x + behind(j, topo.k, n) * batch, x + ik * batch,
+                     v + j * batch, v + ig * batch, v + ik * batch, out + j * batch, batch);
+    }
+  }
+
+  void jacobian_apply(const Topology& topo, const KParams& K, const double* x, const double* v,
+                      double* out, std::size_t batch) const override {
+    const int n = topo.n;
+    for (int i = 0; i < n; ++i) {
+      const int ig = behind(i, topo.g, n);
+      const int ik = behind(i, topo.k, n);
+      linearised_row(K, x + i * batch, x + ik * batch, x + i * batch, v + i * batch, v + ig * batch,
+                     v + ik * batch, out + i * batch, batch);
+    }
+  }
+
+  void parameter_derivative(const Topology& topo, const KParams& /*K*/, KIndex which,
+                            const double* x, double* out, std::size_t batch) const override {
+    const int n = topo.n;
+    for (int i = 0; i < n; ++i) {
+      const double* xi = x + i * batch;
+      const double* xg = x + behind(i, topo.g, n) * batch;
+      const double* xk = x + behind(i, topo.k, n) * batch;
+      double* oi = out + i * batch;
+      for (std::size_t b = 0; b < batch; ++b) {
+        switch (which) {
+          case KIndex::K1:
+            oi[b] = xg[b];
+            break;
+          case KIndex::K2:
+            oi[b] = -xi[b] * xk[b];
+            break;
+          case KIndex::K3:
+            oi[b] = Variant::k3_derivative(xi[b]);
+            break;
+        }
+      }
+    }
+  }
+
+  Eigen::MatrixXd jacobian(const Topology& topo, const KParams& K,
+                           const Eigen::VectorXd& x) const override {
+    return ring_jacobian(topo, x, [&](int i, int /*ig*/, int ik) {
+      return RingRow{K.K1, Variant::jacobian_diagonal(K, x(i), x(ik)), -K.K2 * x(i)};
+    });
+  }
+
+ private:
+  // One batch of linearised entries (see above): o[b] = linearised(K, xs[b], ..., vo[b]).
+  static void linearised_row(const KParams& K, const double* xs, const double* xsk,
+                             const double* xo, const double* vs, const double* vg, const double* vo,
+                             double* o, std::size_t batch) {
+    for (std::size_t b = 0; b < batch; ++b)
+      o[b] = Variant::linearised(K, xs[b], xsk[b], xo[b], vs[b], vg[b], vo[b]);
+  }
+};
 
 }  // namespace wuxing::detail

@@ -8,6 +8,7 @@
 #include <memory>
 #include <stdexcept>
 
+#include "framework/base/random.hpp"
 #include "framework/learning/learner.hpp"
 #include "framework/learning/optimizer.hpp"
 #include "framework/learning/rules.hpp"
@@ -27,8 +28,8 @@ std::vector<std::size_t> epoch_order(std::size_t size, std::uint64_t seed, int e
   std::vector<std::size_t> order(size);
   for (std::size_t i = 0; i < size; ++i) order[i] = i;
   if (!shuffle) return order;
-  Rng rng(stream_seed(seed, RngStream::shuffle, static_cast<std::uint64_t>(epoch)));
-  for (std::size_t i = size; i > 1; --i) std::swap(order[i - 1], order[rng.below(i)]);
+  Engine engine(stream_seed(seed, RngStream::shuffle, static_cast<std::uint64_t>(epoch)));
+  shuffle_from_back(order, engine);
   return order;
 }
 

@@ -9,6 +9,7 @@
 #include <complex>
 #include <cstddef>
 #include <memory>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -34,6 +35,13 @@ struct KParams {
 
 // Index of a trainable K in KParams (for per-parameter gradients).
 enum class KIndex { K1 = 0, K2 = 1, K3 = 2 };
+
+// A condition on a neuron's K's that they break (Equation::k_problems): what it requires,
+// and the K's it involves (spec validation names the last of them the spec sets).
+struct KProblem {
+  std::string condition;  // e.g. "K1 must be > 0"
+  std::vector<KIndex> involves;
+};
 
 // d f(K) / d K_m (m: 0 = K1, 1 = K2, 2 = K3) by a central difference with the step
 // 1e-6 * max(1, |K_m|): the one finite difference in K of the model and the rules.
@@ -69,6 +77,11 @@ class Equation {
   virtual std::array<double, 3> fixed_point_derivative(const KParams& K) const;
   // Throws std::invalid_argument with a message naming the offending K's.
   virtual void validate(const KParams& K) const = 0;
+  // The conditions of this variant that the K's of a spec break, checked before any run (spec
+  // validation). With a fixed-point target, K2 is solved for (with_fixed_point), not given.
+  // Empty: the K's are valid.
+  virtual std::vector<KProblem> k_problems(const KParams& K,
+                                           std::optional<double> fixed_point_target) const = 0;
 
   // dxdt = f(x, u) for one neuron over a batch.
   virtual void rhs(const Topology& topo, const KParams& K, const double* x, const double* u,

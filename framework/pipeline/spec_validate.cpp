@@ -33,6 +33,14 @@ const std::vector<std::string> kTrainableK = {"K1", "K2", "K3"};
 const std::vector<std::string> kOptimizers = {"sgd", "momentum", "adam"};
 const std::vector<std::string> kSchedules = {"constant", "inverse_epoch", "cosine"};
 const std::vector<std::string> kActivations = {"tanh", "sigmoid"};
+
+std::string k_name(KIndex which) {
+  return which == KIndex::K1 ? "K1" : which == KIndex::K2 ? "K2" : "K3";
+}
+std::string k_key(KIndex which) { return "model." + k_name(which); }
+double k_value(const KParams& K, KIndex which) {
+  return which == KIndex::K1 ? K.K1 : which == KIndex::K2 ? K.K2 : K.K3;
+}
 }  // namespace
 
 std::vector<SpecError> validate_config(const ExperimentConfig& c,
@@ -85,11 +93,20 @@ std::vector<SpecError> validate_config(const ExperimentConfig& c,
   if (m.g == m.k)
     fail("model.k",
          fmt::format("the generating and overcoming offsets must differ (g = k = {})", m.g));
-  if (!(m.K1 > m.K3)) {
-    const std::string key = origin_of("model.K3").line > 0 ? "model.K3" : "model.K1";
-    fail(key, fmt::format("K1 must be greater than K3 for a positive fixed point, got K1 = {}, "
-                          "K3 = {}",
-                          double_text(m.K1), double_text(m.K3)));
+  // The variant's own conditions on its K's (Equation::k_problems), each at the last key
+  // involved that the spec sets (the first involved if it sets none).
+  if (const auto variants = equation_names();
+      std::find(variants.begin(), variants.end(), m.variant) != variants.end()) {
+    const KParams K{m.K1, m.K2, m.K3};
+    for (const auto& p : make_equation(m.variant)->k_problems(K, m.fixed_point_target)) {
+      std::string key = k_key(p.involves.front());
+      std::vector<std::string> values;
+      for (KIndex which : p.involves) {
+        if (origin_of(k_key(which)).line > 0) key = k_key(which);
+        values.push_back(fmt::format("{} = {}", k_name(which), double_text(k_value(K, which))));
+      }
+      fail(key, fmt::format("{}, got {}", p.condition, fmt::join(values, ", ")));
+    }
   }
   if (m.fixed_point_target && !(*m.fixed_point_target > 0))
     fail("model.fixed_point_target", "must be > 0 (or null)");
