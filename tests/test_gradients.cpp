@@ -1,5 +1,5 @@
-// The local rules' gradients against central finite differences of the settled loss, and
-// bptt converging to them as the number of unrolled steps grows. MODEL.md sections 5-6.
+// The local rules' gradients against central finite differences of the settled loss
+// (bptt against them: test_bptt.cpp). MODEL.md sections 5-6.
 #include <doctest/doctest.h>
 
 #include <cmath>
@@ -16,75 +16,14 @@
 #include "framework/model/forward_phase.hpp"
 #include "framework/model/network.hpp"
 #include "framework/model/operating_point.hpp"
+#include "tests/gradient_support.hpp"
 #include "tests/model_support.hpp"
 
 using namespace wuxing;
 using test_support::random_pixels;
+using namespace test_support;
 
 namespace {
-
-ExperimentConfig tight_config(const std::string& connectivity, const std::string& loss) {
-  ExperimentConfig c;
-  c.seed = 7;
-  c.network.hidden = {4};
-  c.network.connectivity = connectivity;
-  c.network.init_scale = 0.8;
-  c.integrator.h = 0.1;
-  c.integrator.t_max = 400;
-  c.integrator.tol = 1e-13;
-  c.integrator.backward_t_max = 400;
-  c.integrator.backward_tol = 1e-13;
-  c.integrator.max_steps = 100000;
-  c.training.loss = loss;
-  return c;
-}
-
-std::vector<std::size_t> all_of(const Dataset& d) {
-  std::vector<std::size_t> idx(d.size());
-  for (std::size_t i = 0; i < idx.size(); ++i) idx[i] = i;
-  return idx;
-}
-
-double settled_loss(const Network& net, const Dataset& d, const ExperimentConfig& c) {
-  Batch batch;
-  set_inputs(net, d.pixels.data(), d.features, d.pixel_scale, all_of(d), d.labels.data(), batch);
-  const PhaseReport r = forward_phase(net, batch, c.integrator);
-  REQUIRE(r.unsettled == 0);
-  std::vector<double> dlds;
-  const auto loss = output_loss(net, batch, c.training, dlds);
-  double sum = 0.0;
-  for (double v : loss) sum += v;
-  return sum / loss.size();
-}
-
-Gradients local(const Network& net, const Dataset& d, const ExperimentConfig& c, bool coef, bool K,
-                PhaseReport* fwd = nullptr, PhaseReport* bwd = nullptr) {
-  Batch batch;
-  set_inputs(net, d.pixels.data(), d.features, d.pixel_scale, all_of(d), d.labels.data(), batch,
-             K && net.inputs_trainable());
-  PhaseReport f = forward_phase(net, batch, c.integrator);
-  std::vector<double> dlds, lambda;
-  output_loss(net, batch, c.training, dlds);
-  PhaseReport b = backward_phase(net, batch, dlds, c.integrator, lambda);
-  if (fwd) *fwd = f;
-  if (bwd) *bwd = b;
-  Gradients g;
-  g.reset(net);
-  local_gradients(net, batch, lambda, dlds, coef, K, g);
-  return g;
-}
-
-// max |g - fd| / max |fd| over a parameter block.
-double relative_error(const std::vector<double>& g, const std::vector<double>& fd) {
-  double diff = 0.0, scale = 0.0;
-  for (std::size_t i = 0; i < g.size(); ++i) {
-    diff = std::max(diff, std::abs(g[i] - fd[i]));
-    scale = std::max(scale, std::abs(fd[i]));
-  }
-  REQUIRE(scale > 1e-8);  // a vanishing gradient would make the check meaningless
-  return diff / scale;
-}
-
 void check_connection_gradient(const std::string& connectivity, const std::string& loss,
                                const std::string& backward_method = "integrate",
                                const std::string& readout = "state") {
@@ -279,96 +218,6 @@ TEST_CASE("K gradients with shared and per_layer K's sum over the sharing neuron
       INFO(sharing, " entry ", e, " analytic ", g.K[e][2], " fd ", fd);
       CHECK(std::abs(g.K[e][2] - fd) < 1e-4 * std::abs(fd) + 1e-9);
     }
-  }
-}
-
-TEST_CASE("bptt converges to the local gradient as the unrolled horizon grows") {
-  for (const std::string readout : {"state", "drive"}) {
-    INFO("network.readout ", readout);
-    ExperimentConfig c = tight_config("uniform_random", "cross_entropy");
-    c.network.readout = readout;
-    const Dataset d = random_pixels(6, 3, 5, 14);
-    Network net(c, 6, 3);
-    const Gradients g = local(net, d, c, true, true);
-    std::vector<double> errors;
-    for (std::int64_t T : {100, 200, 400, 800}) {
-      Batch batch;
-      set_inputs(net, d.pixels.data(), d.features, d.pixel_scale, all_of(d), d.labels.data(),
-                 batch);
-      Gradients gb;
-      gb.reset(net);
-      bptt_gradients(net, batch, c.integrator, c.training, T, gb);
-      std::vector<double> a, b;
-      for (std::size_t l = 0; l < g.coef.size(); ++l) {
-        a.insert(a.end(), g.coef[l].begin(), g.coef[l].end());
-        b.insert(b.end(), gb.coef[l].begin(), gb.coef[l].end());
-      }
-      for (std::size_t e = 0; e < g.K.size(); ++e)
-        for (int m = 0; m < 3; ++m) {
-          a.push_back(g.K[e][m]);
-          b.push_back(gb.K[e][m]);
-        }
-      errors.push_back(relative_error(b, a));
-      MESSAGE("bptt T = ", T, " (t = ", T * c.integrator.h, "): relative error ", errors.back());
-    }
-    for (std::size_t i = 1; i < errors.size(); ++i) CHECK(errors[i] < errors[i - 1]);
-    CHECK(errors.front() >
-          1e-2);  // a short horizon (t = 10) is visibly not the steady-state gradient
-    CHECK(errors.back() < 1e-6);
-  }
-}
-
-TEST_CASE("bptt gradient equals finite differences of the discretised network") {
-  for (const std::string readout : {"state", "drive"}) {
-    // bptt is exact for the fixed-step network even far from steady state (T = 30 steps).
-    INFO("network.readout ", readout);
-    ExperimentConfig c = tight_config("fixed", "cross_entropy");
-    c.network.readout = readout;
-    c.integrator.h = 0.2;
-    const Dataset d = random_pixels(6, 3, 4, 15);
-    Network net(c, 6, 3);
-    const std::int64_t T = 30;
-    auto loss_T = [&] {
-      Batch batch;
-      set_inputs(net, d.pixels.data(), d.features, d.pixel_scale, all_of(d), d.labels.data(),
-                 batch);
-      Gradients unused;
-      unused.reset(net);
-      const auto loss = bptt_gradients(net, batch, c.integrator, c.training, T, unused);
-      double sum = 0;
-      for (double v : loss) sum += v;
-      return sum / loss.size();
-    };
-    Batch batch;
-    set_inputs(net, d.pixels.data(), d.features, d.pixel_scale, all_of(d), d.labels.data(), batch);
-    Gradients g;
-    g.reset(net);
-    bptt_gradients(net, batch, c.integrator, c.training, T, g);
-    auto& coef = net.connections(2).coef;
-    std::vector<double> fd(coef.size());
-    for (std::size_t i = 0; i < coef.size(); ++i) {
-      const double keep = coef[i], eps = 1e-5;
-      coef[i] = keep + eps;
-      const double up = loss_T();
-      coef[i] = keep - eps;
-      const double down = loss_T();
-      coef[i] = keep;
-      fd[i] = (up - down) / (2 * eps);
-    }
-    CHECK(relative_error(g.coef[1], fd) < 1e-6);
-    std::vector<double> kfd, ka;
-    for (std::size_t e = 0; e < net.k_table().size(); ++e) {
-      double& p = net.k_table()[e].K3;
-      const double keep = p, eps = 1e-5;
-      p = keep + eps;
-      const double up = loss_T();
-      p = keep - eps;
-      const double down = loss_T();
-      p = keep;
-      kfd.push_back((up - down) / (2 * eps));
-      ka.push_back(g.K[e][2]);
-    }
-    CHECK(relative_error(ka, kfd) < 1e-6);
   }
 }
 
