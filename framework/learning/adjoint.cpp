@@ -8,6 +8,7 @@
 #include <Eigen/Dense>
 #include <algorithm>
 
+#include "framework/learning/loss.hpp"
 #include "framework/model/fields.hpp"
 #include "framework/model/generic_integration.hpp"
 #include "framework/model/heun.hpp"
@@ -162,11 +163,7 @@ PhaseReport backward_phase(const Network& net, const Batch& batch, const std::ve
   // output layer's lambda at dL/du.
   auto initial_lambda = [&](std::vector<double>& v) {
     v.assign(size, 0.0);
-    if (drive_readout)
-      for (int k = 0; k < net.layer_size(L); ++k)
-        for (int a = 0; a < n; ++a)
-          std::copy_n(dlds.data() + static_cast<std::size_t>(k) * B, B,
-                      v.data() + off + (static_cast<std::size_t>(k) * n + a) * B);
+    if (drive_readout) seed_output_drive(net, B, dlds, v.data());
   };
   initial_lambda(lambda);
   const double t_max = integ.backward_t_max;

@@ -79,10 +79,7 @@ std::vector<double> bptt_gradients(const Network& net, Batch& batch, const Integ
     // layer L - 1's signals in the K terms); the output neurons' own states never enter the
     // loss, so their part of xbar stays 0 and their K terms are dropped below.
     std::vector<double> v(size, 0.0);
-    for (int k = 0; k < net.layer_size(L); ++k)
-      for (int a = 0; a < n; ++a)
-        std::copy_n(dlds.data() + static_cast<std::size_t>(k) * B, B,
-                    v.data() + off + (static_cast<std::size_t>(k) * n + a) * B);
+    seed_output_drive(net, B, dlds, v.data());
     network_jt_apply(net, B, x.data(), v.data(), xbar.data());
     std::fill(xbar.begin() + static_cast<std::ptrdiff_t>(off), xbar.end(), 0.0);
     connection_products(net.connections(L), n, B, v.data() + off,
@@ -148,9 +145,7 @@ std::vector<double> bptt_gradients(const Network& net, Batch& batch, const Integ
         for (int m = 0; m < 3; ++m) kg[neuron * 3 + m] += scale * dxs[m] * w;
       }
   }
-  // readout drive: the output neurons come last in kg (as in local_gradients).
-  if (drive_readout)
-    std::fill(kg.end() - static_cast<std::ptrdiff_t>(net.layer_size(L)) * 3, kg.end(), 0.0);
+  if (drive_readout) drop_output_k_terms(net, kg);
   detail::reduce_k(net, kg, grads);
   return loss;
 }

@@ -4,6 +4,7 @@
 #include <cmath>
 #include <stdexcept>
 
+#include "framework/learning/loss.hpp"
 #include "framework/model/connection_kernels.hpp"
 
 namespace wuxing {
@@ -160,8 +161,7 @@ void local_gradients(const Network& net, const Batch& batch, const std::vector<d
                              drive_readout ? nullptr : dlds.data(), scale, kg);
     // readout drive: the output neurons' K's do not enter the loss (their lambda is dL/du, not
     // an adjoint of their own equations), the output neurons come last in kg.
-    if (drive_readout)
-      std::fill(kg.end() - static_cast<std::ptrdiff_t>(net.layer_size(L)) * 3, kg.end(), 0.0);
+    if (drive_readout) drop_output_k_terms(net, kg);
     detail::reduce_k(net, kg, grads);
     if (net.inputs_trainable())
       detail::input_k_gradient(net, batch, lambda.data() + net.layer_offset(1, B), scale, grads);

@@ -1,5 +1,7 @@
 #include "framework/learning/loss.hpp"
 
+#include <algorithm>
+
 #include "framework/learning/loss_functions.hpp"
 #include "framework/model/connection_kernels.hpp"
 
@@ -37,6 +39,22 @@ std::vector<double> output_signals(const Network& net, const Batch& batch) {
       s[static_cast<std::size_t>(k) * B + b] =
           xl[(static_cast<std::size_t>(k) * n + oe) * B + b] - net.fixed_point(L, k);
   return s;
+}
+
+void seed_output_drive(const Network& net, std::size_t B, const std::vector<double>& dlds,
+                       double* v) {
+  const int L = net.layer_count() - 1;
+  const int n = net.n();
+  const std::size_t off = net.layer_offset(L, B);
+  for (int k = 0; k < net.layer_size(L); ++k)
+    for (int a = 0; a < n; ++a)
+      std::copy_n(dlds.data() + static_cast<std::size_t>(k) * B, B,
+                  v + off + (static_cast<std::size_t>(k) * n + a) * B);
+}
+
+void drop_output_k_terms(const Network& net, std::vector<double>& kg) {
+  const int L = net.layer_count() - 1;
+  std::fill(kg.end() - static_cast<std::ptrdiff_t>(net.layer_size(L)) * 3, kg.end(), 0.0);
 }
 
 std::vector<double> output_loss(const Network& net, const Batch& batch,

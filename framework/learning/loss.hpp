@@ -20,4 +20,14 @@ std::vector<double> output_loss(const Network& net, const Batch& batch,
                                 const TrainingConfig& training, std::vector<double>& dlds,
                                 std::vector<int>* predictions = nullptr);
 
+// network.readout drive: the loss reads each output neuron's total drive, so dL/du_{k,e} =
+// dL/ds_k on every element e. Writes it into the output layer's part of the flat state-shaped
+// v (the rest is left alone): where the adjoint and bptt's reverse sweep start.
+void seed_output_drive(const Network& net, std::size_t B, const std::vector<double>& dlds,
+                       double* v);
+
+// network.readout drive: the output neurons' K's do not enter the loss; their per-neuron K
+// terms (the last layer_size(L) x 3 entries of kg) are set to 0.
+void drop_output_k_terms(const Network& net, std::vector<double>& kg);
+
 }  // namespace wuxing
