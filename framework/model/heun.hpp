@@ -73,14 +73,17 @@ struct NoTap {
 // First stage of block k over `lanes` lanes (`block` = rows per block x lanes values): the
 // derivative f = field(w), projected (clamped system), each lane's max |f| (`rate`) and a
 // non-finite flag (`acc`: sum of f - f, see sample_rates), and the stage state yt = w + h f.
-// Branch-free so that it vectorises.
+// Branch-free so that it vectorises. The arrays never overlap (__restrict): without that promise
+// the compiler versions each lane loop with a run-time overlap test; with it, most of the
+// template's gap to the fused kernel it replaced closed (bench/RESULTS.md).
 template <bool Clamp, class Field, class Tap>
 inline void heun_first_stage(const Field& field, std::size_t k, std::size_t block,
-                             std::size_t lanes, const double* w, double* k1, double* yt, double h,
-                             Bounds<Clamp> bounds, double* rate, double* acc, Tap& tap) {
-  double* f = k1 + k * block;
-  const double* yk = w + k * block;
-  double* ytk = yt + k * block;
+                             std::size_t lanes, const double* __restrict w, double* __restrict k1,
+                             double* __restrict yt, double h, Bounds<Clamp> bounds,
+                             double* __restrict rate, double* __restrict acc, Tap& tap) {
+  double* __restrict f = k1 + k * block;
+  const double* __restrict yk = w + k * block;
+  double* __restrict ytk = yt + k * block;
   field.eval(k, w, f);
   for (std::size_t q0 = 0; q0 < block; q0 += lanes) {
     for (std::size_t b = 0; b < lanes; ++b) {
@@ -104,16 +107,17 @@ inline void heun_first_stage(const Field& field, std::size_t k, std::size_t bloc
 // Second stage of block k: the derivative at the stage state (into k2, one block), projected
 // there, and the masked (clamped) update w += h/2 (k1 + k2) in one branch-free pass; lanes
 // with active[b] == 0 keep their state. `clamps` counts each lane's clamped values. The field
-// reads only the stage state, so updating w block by block is safe.
+// reads only the stage state, so updating w block by block is safe. No array overlaps another.
 template <bool Clamp, class Field, class Tap>
 inline void heun_second_stage(const Field& field, std::size_t k, std::size_t block,
-                              std::size_t lanes, double* w, const double* k1, const double* yt,
-                              double* k2, double h, Bounds<Clamp> bounds, const double* active,
-                              double* clamps, Tap& tap) {
+                              std::size_t lanes, double* __restrict w, const double* __restrict k1,
+                              const double* __restrict yt, double* __restrict k2, double h,
+                              Bounds<Clamp> bounds, const double* __restrict active,
+                              double* __restrict clamps, Tap& tap) {
   const double half = 0.5 * h;
-  const double* f1 = k1 + k * block;
-  const double* ytk = yt + k * block;
-  double* yk = w + k * block;
+  const double* __restrict f1 = k1 + k * block;
+  const double* __restrict ytk = yt + k * block;
+  double* __restrict yk = w + k * block;
   field.eval(k, yt, k2);
   for (std::size_t q0 = 0; q0 < block; q0 += lanes) {
     for (std::size_t b = 0; b < lanes; ++b) {
