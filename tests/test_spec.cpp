@@ -211,7 +211,7 @@ TEST_CASE("base: composes files, the including file wins, errors name the file t
   CHECK(spec.base.model.K1 == 2.0);
   CHECK(spec.base.training.rule == "bptt");
   CHECK(spec.base.training.epochs == 2);  // the including file overrides both bases
-  CHECK(spec.base.data.dataset == "synthetic");
+  CHECK(spec.base.data.dataset == DatasetKind::synthetic);
   CHECK(spec.base.data.train_size == 100);
   CHECK(spec.origin_of("model.K3").file.find("common/model.yaml") != std::string::npos);
   CHECK(spec.origin_of("model.K3").line == 2);
@@ -351,9 +351,10 @@ TEST_CASE("run IDs: same config same ID, different config different ID, golden v
   // default, so the golden ID above holds; any other value is part of the ID and round-trips.
   CHECK(canonical_yaml(golden).find("backward_method") == std::string::npos);
   ExperimentConfig solve = golden;
-  solve.integrator.backward_method = "solve";
+  solve.integrator.backward_method = BackwardMethod::solve;
   CHECK(run_id(solve) != run_id(golden));
-  CHECK(config_from_yaml(canonical_yaml(solve)).integrator.backward_method == "solve");
+  CHECK(config_from_yaml(canonical_yaml(solve)).integrator.backward_method ==
+        BackwardMethod::solve);
 }
 
 TEST_CASE("nested keys: training.pid") {
