@@ -26,7 +26,7 @@ std::vector<int> first_pixels(const Dataset& d) {
 }  // namespace
 
 TEST_CASE("seeded subsets are deterministic, differ by seed, and are uniform") {
-  TempDir dir;
+  TempDir dir("data");
   write_fake_dataset(dir.path, 50, 30, false);
   DataConfig config;
   config.dir = dir.path.string();
