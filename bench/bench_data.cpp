@@ -13,7 +13,7 @@ namespace {
 namespace fs = std::filesystem;
 
 // Reads the four IDX files of a dataset; bytes = decoded payload + headers.
-void BM_LoadIdx(benchmark::State& state, std::string dataset) {
+void BM_LoadIdx(benchmark::State& state, wuxing::DatasetKind dataset) {
   fs::path dir = wuxing::default_data_dir(dataset);
   const char* names[] = {"train-images-idx3-ubyte", "train-labels-idx1-ubyte",
                          "t10k-images-idx3-ubyte", "t10k-labels-idx1-ubyte"};
@@ -43,14 +43,15 @@ void BM_LoadIdx(benchmark::State& state, std::string dataset) {
       static_cast<double>(on_disk) * state.iterations(), benchmark::Counter::kIsRate);
 }
 
-BENCHMARK_CAPTURE(BM_LoadIdx, mnist_plain, std::string("mnist"))->Unit(benchmark::kMillisecond);
-BENCHMARK_CAPTURE(BM_LoadIdx, fashion_mnist_gzip, std::string("fashion_mnist"))
+BENCHMARK_CAPTURE(BM_LoadIdx, mnist_plain, wuxing::DatasetKind::mnist)
+    ->Unit(benchmark::kMillisecond);
+BENCHMARK_CAPTURE(BM_LoadIdx, fashion_mnist_gzip, wuxing::DatasetKind::fashion_mnist)
     ->Unit(benchmark::kMillisecond);
 
 // The whole load_dataset path as the second and later runs of a sweep see it: the files
 // come from the process's cache (framework/base/data.cpp), so this is the subset copy (the
 // first read of the files is BM_LoadIdx).
-void BM_LoadDataset(benchmark::State& state, std::string dataset, int train_size) {
+void BM_LoadDataset(benchmark::State& state, wuxing::DatasetKind dataset, int train_size) {
   wuxing::DataConfig config;
   config.dataset = dataset;
   config.train_size = train_size;
@@ -65,11 +66,11 @@ void BM_LoadDataset(benchmark::State& state, std::string dataset, int train_size
   }
 }
 
-BENCHMARK_CAPTURE(BM_LoadDataset, mnist_full, std::string("mnist"), 60000)
+BENCHMARK_CAPTURE(BM_LoadDataset, mnist_full, wuxing::DatasetKind::mnist, 60000)
     ->Unit(benchmark::kMillisecond);
-BENCHMARK_CAPTURE(BM_LoadDataset, mnist_subset_1000, std::string("mnist"), 1000)
+BENCHMARK_CAPTURE(BM_LoadDataset, mnist_subset_1000, wuxing::DatasetKind::mnist, 1000)
     ->Unit(benchmark::kMillisecond);
-BENCHMARK_CAPTURE(BM_LoadDataset, fashion_mnist_full, std::string("fashion_mnist"), 60000)
+BENCHMARK_CAPTURE(BM_LoadDataset, fashion_mnist_full, wuxing::DatasetKind::fashion_mnist, 60000)
     ->Unit(benchmark::kMillisecond);
 
 }  // namespace

@@ -252,7 +252,7 @@ bool same_result(const RunResult& a, const RunResult& b) {
 }
 
 void BM_TrainEpoch(benchmark::State& state, std::string rule, int threads,
-                   std::string backward_method, std::string forward_method) {
+                   BackwardMethod backward_method, ForwardMethod forward_method) {
   const DatasetSplit* data = mnist(state);
   if (!data) return;
   ExperimentConfig cfg = network_config(static_cast<int>(state.range(0)), 5);
@@ -306,24 +306,24 @@ void BM_TrainEpoch(benchmark::State& state, std::string rule, int threads,
 }
 
 // Wall-clock time (UseRealTime), so that the 2-thread case shows its speed-up.
-#define WUXING_EPOCH_CASES(name, rule, threads, backward_method, forward_method)                   \
-  BENCHMARK_CAPTURE(BM_TrainEpoch, name, std::string(rule), threads, std::string(backward_method), \
-                    std::string(forward_method))                                                   \
-      ->ArgName("hidden")                                                                          \
-      ->Arg(0)                                                                                     \
-      ->Arg(100)                                                                                   \
-      ->Unit(benchmark::kMillisecond)                                                              \
+#define WUXING_EPOCH_CASES(name, rule, threads, backward_method, forward_method)    \
+  BENCHMARK_CAPTURE(BM_TrainEpoch, name, std::string(rule), threads,                \
+                    BackwardMethod::backward_method, ForwardMethod::forward_method) \
+      ->ArgName("hidden")                                                           \
+      ->Arg(0)                                                                      \
+      ->Arg(100)                                                                    \
+      ->Unit(benchmark::kMillisecond)                                               \
       ->UseRealTime()
-WUXING_EPOCH_CASES(connection_1thread, "connection", 1, "integrate", "integrate");
-WUXING_EPOCH_CASES(connection_2threads, "connection", 2, "integrate", "integrate");
+WUXING_EPOCH_CASES(connection_1thread, "connection", 1, integrate, integrate);
+WUXING_EPOCH_CASES(connection_2threads, "connection", 2, integrate, integrate);
 // The backward phase's fixed point solved directly (integrator.backward_method: solve).
-WUXING_EPOCH_CASES(connection_solve_1thread, "connection", 1, "solve", "integrate");
+WUXING_EPOCH_CASES(connection_solve_1thread, "connection", 1, solve, integrate);
 // The forward phase's steady state solved too (integrator.forward_method: solve), or read
 // from the tabulated responses (table); the adjoint then from the solve's sensitivities.
-WUXING_EPOCH_CASES(connection_forward_solve_1thread, "connection", 1, "solve", "solve");
-WUXING_EPOCH_CASES(connection_forward_table_1thread, "connection", 1, "solve", "table");
-WUXING_EPOCH_CASES(connection_forward_table_2threads, "connection", 2, "solve", "table");
-WUXING_EPOCH_CASES(mlp_backprop, "mlp_backprop", 1, "integrate", "integrate");
+WUXING_EPOCH_CASES(connection_forward_solve_1thread, "connection", 1, solve, solve);
+WUXING_EPOCH_CASES(connection_forward_table_1thread, "connection", 1, solve, table);
+WUXING_EPOCH_CASES(connection_forward_table_2threads, "connection", 2, solve, table);
+WUXING_EPOCH_CASES(mlp_backprop, "mlp_backprop", 1, integrate, integrate);
 
 }  // namespace
 

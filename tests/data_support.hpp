@@ -4,7 +4,6 @@
 #pragma once
 
 #include <doctest/doctest.h>
-#include <unistd.h>
 #include <zlib.h>
 
 #include <cstdint>
@@ -15,6 +14,7 @@
 #include <vector>
 
 #include "framework/base/data.hpp"
+#include "tests/support.hpp"
 
 namespace wuxing::data_test {
 
@@ -22,21 +22,7 @@ namespace fs = std::filesystem;
 
 using Bytes = std::vector<std::uint8_t>;
 
-struct TempDir {
-  fs::path path;
-  TempDir() {
-    static int counter = 0;
-    path = fs::temp_directory_path() /
-           ("wuxing_test_data_" + std::to_string(::getpid()) + "_" + std::to_string(counter++));
-    fs::remove_all(path);
-    fs::create_directories(path);
-  }
-  ~TempDir() {
-    std::error_code ec;
-    fs::remove_all(path, ec);
-  }
-  fs::path operator/(const std::string& name) const { return path / name; }
-};
+using test_support::TempDir;
 
 // IDX bytes built by hand here, independently of write_idx.
 inline Bytes idx_bytes(const std::vector<std::uint32_t>& dims, const Bytes& payload,

@@ -18,7 +18,7 @@
 
 namespace wuxing::test_support {
 
-inline ExperimentConfig tight_config(const std::string& connectivity, const std::string& loss) {
+inline ExperimentConfig tight_config(Connectivity connectivity, const std::string& loss) {
   ExperimentConfig c;
   c.seed = 7;
   c.network.hidden = {4};

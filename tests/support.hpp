@@ -45,6 +45,14 @@ struct TempDir {
     std::error_code ec;  // never throw from a destructor (e.g. a tmpfs still mounted below)
     std::filesystem::remove_all(path, ec);
   }
+  std::filesystem::path operator/(const std::string& name) const { return path / name; }
+  // Writes `text` (as bytes) to `name` below the directory, making its folders; its path.
+  std::filesystem::path write(const std::string& name, const std::string& text) const {
+    const auto p = path / name;
+    std::filesystem::create_directories(p.parent_path());
+    std::ofstream(p, std::ios::binary) << text;
+    return p;
+  }
 };
 
 // The record the runner would store for `run`, with fixed start and end times and the

@@ -14,9 +14,9 @@ using namespace wuxing;
 using namespace test_support;
 
 TEST_CASE("bptt converges to the local gradient as the unrolled horizon grows") {
-  for (const std::string readout : {"state", "drive"}) {
-    INFO("network.readout ", readout);
-    ExperimentConfig c = tight_config("uniform_random", "cross_entropy");
+  for (const Readout readout : {Readout::state, Readout::drive}) {
+    INFO("network.readout ", std::string(option_name(readout)));
+    ExperimentConfig c = tight_config(Connectivity::uniform_random, "cross_entropy");
     c.network.readout = readout;
     const Dataset d = random_pixels(6, 3, 5, 14);
     Network net(c, 6, 3);
@@ -50,10 +50,10 @@ TEST_CASE("bptt converges to the local gradient as the unrolled horizon grows") 
 }
 
 TEST_CASE("bptt gradient equals finite differences of the discretised network") {
-  for (const std::string readout : {"state", "drive"}) {
+  for (const Readout readout : {Readout::state, Readout::drive}) {
     // bptt is exact for the fixed-step network even far from steady state (T = 30 steps).
-    INFO("network.readout ", readout);
-    ExperimentConfig c = tight_config("fixed", "cross_entropy");
+    INFO("network.readout ", std::string(option_name(readout)));
+    ExperimentConfig c = tight_config(Connectivity::fixed, "cross_entropy");
     c.network.readout = readout;
     c.integrator.h = 0.2;
     const Dataset d = random_pixels(6, 3, 4, 15);

@@ -26,7 +26,7 @@ std::vector<int> first_pixels(const Dataset& d) {
 }  // namespace
 
 TEST_CASE("seeded subsets are deterministic, differ by seed, and are uniform") {
-  TempDir dir;
+  TempDir dir("data");
   write_fake_dataset(dir.path, 50, 30, false);
   DataConfig config;
   config.dir = dir.path.string();
@@ -73,7 +73,7 @@ TEST_CASE("seeded subsets are deterministic, differ by seed, and are uniform") {
 
 TEST_CASE("synthetic dataset: deterministic, seed-dependent, separable by block means") {
   DataConfig config;
-  config.dataset = "synthetic";
+  config.dataset = DatasetKind::synthetic;
   config.train_size = 300;
   config.test_size = 150;
   DatasetSplit a = load_dataset(config, 3), b = load_dataset(config, 3),
@@ -121,7 +121,7 @@ TEST_CASE("synthetic dataset: deterministic, seed-dependent, separable by block 
 
 TEST_CASE("data.input_noise: seeded Gaussian noise on the test pixels only") {
   DataConfig config;
-  config.dataset = "synthetic";
+  config.dataset = DatasetKind::synthetic;
   config.train_size = 200;
   config.test_size = 4000;
   config.synthetic_features = 20;
@@ -183,7 +183,7 @@ std::vector<int> class_counts(const Dataset& d) {
 }  // namespace
 
 TEST_CASE("real MNIST: 60000/10000 samples, known class counts and pixel statistics") {
-  fs::path dir = default_data_dir("mnist");
+  fs::path dir = default_data_dir(DatasetKind::mnist);
   if (!fs::exists(dir / "train-images-idx3-ubyte")) {
     FAIL("MNIST is missing at " << dir << ": run scripts/setup (it always fetches MNIST)");
   }
@@ -204,13 +204,13 @@ TEST_CASE("real MNIST: 60000/10000 samples, known class counts and pixel statist
 }
 
 TEST_CASE("real Fashion-MNIST: 60000/10000 samples, balanced classes, pixel statistics") {
-  fs::path dir = default_data_dir("fashion_mnist");
+  fs::path dir = default_data_dir(DatasetKind::fashion_mnist);
   if (!fs::exists(dir / "train-images-idx3-ubyte.gz")) {
     FAIL("Fashion-MNIST is missing at "
          << dir << ": apt-get install dataset-fashion-mnist (scripts/setup)");
   }
   DataConfig config;
-  config.dataset = "fashion_mnist";
+  config.dataset = DatasetKind::fashion_mnist;
   DatasetSplit fashion = load_dataset(config, 0);
   REQUIRE(fashion.train.size() == 60000);
   REQUIRE(fashion.test.size() == 10000);

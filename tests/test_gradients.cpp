@@ -24,9 +24,9 @@ using test_support::random_pixels;
 using namespace test_support;
 
 namespace {
-void check_connection_gradient(const std::string& connectivity, const std::string& loss,
-                               const std::string& backward_method = "integrate",
-                               const std::string& readout = "state") {
+void check_connection_gradient(Connectivity connectivity, const std::string& loss,
+                               BackwardMethod backward_method = BackwardMethod::integrate,
+                               Readout readout = Readout::state) {
   ExperimentConfig c = tight_config(connectivity, loss);
   c.integrator.backward_method = backward_method;
   c.network.readout = readout;
@@ -51,8 +51,9 @@ void check_connection_gradient(const std::string& connectivity, const std::strin
       fd[i] = (up - down) / (2 * eps);
     }
     const double err = relative_error(g.coef[l - 1], fd);
-    INFO(connectivity, " ", loss, " ", backward_method, " ", readout, " layer ", l,
-         " relative error ", err);
+    INFO(std::string(option_name(connectivity)), " ", loss, " ",
+         std::string(option_name(backward_method)), " ", std::string(option_name(readout)),
+         " layer ", l, " relative error ", err);
     CHECK(err < 1e-4);
   }
 }
@@ -60,17 +61,17 @@ void check_connection_gradient(const std::string& connectivity, const std::strin
 }  // namespace
 
 TEST_CASE("connection gradient equals finite differences of the settled loss") {
-  check_connection_gradient("uniform_random", "cross_entropy");
-  check_connection_gradient("fixed", "cross_entropy");
-  check_connection_gradient("uniform_random", "mse");
+  check_connection_gradient(Connectivity::uniform_random, "cross_entropy");
+  check_connection_gradient(Connectivity::fixed, "cross_entropy");
+  check_connection_gradient(Connectivity::uniform_random, "mse");
 }
 
 TEST_CASE("backward_method solve: the adjoint's fixed point directly, same gradients") {
-  check_connection_gradient("uniform_random", "cross_entropy", "solve");
-  check_connection_gradient("fixed", "mse", "solve");
+  check_connection_gradient(Connectivity::uniform_random, "cross_entropy", BackwardMethod::solve);
+  check_connection_gradient(Connectivity::fixed, "mse", BackwardMethod::solve);
   // Against the integrated adjoint, with clamped elements and two hidden layers: the solve
   // must give what the ODE settles to (tol 1e-13), for the coefficients and the K's.
-  ExperimentConfig c = tight_config("uniform_random", "cross_entropy");
+  ExperimentConfig c = tight_config(Connectivity::uniform_random, "cross_entropy");
   c.network.hidden = {4, 3};
   c.network.init_scale = 3.0;
   c.network.x_max = 1.25;
@@ -79,7 +80,7 @@ TEST_CASE("backward_method solve: the adjoint's fixed point directly, same gradi
   PhaseReport f, b_int, b_solve;
   const Gradients g_int = local(net, d, c, true, true, &f, &b_int);
   REQUIRE(f.clamped_elements > 0);
-  c.integrator.backward_method = "solve";
+  c.integrator.backward_method = BackwardMethod::solve;
   const Gradients g_solve = local(net, d, c, true, true, nullptr, &b_solve);
   CHECK(b_int.unsettled == 0);
   CHECK(b_solve.unsettled == 0);
@@ -96,17 +97,18 @@ TEST_CASE("backward_method solve: the adjoint's fixed point directly, same gradi
 }
 
 TEST_CASE("network.readout drive: the gradients of a linear readout equal finite differences") {
-  for (const char* backward : {"integrate", "solve"}) {
-    check_connection_gradient("uniform_random", "cross_entropy", backward, "drive");
-    check_connection_gradient("fixed", "mse", backward, "drive");
+  for (const BackwardMethod backward : {BackwardMethod::integrate, BackwardMethod::solve}) {
+    check_connection_gradient(Connectivity::uniform_random, "cross_entropy", backward,
+                              Readout::drive);
+    check_connection_gradient(Connectivity::fixed, "mse", backward, Readout::drive);
   }
   // The K's of every layer: the hidden ones through the drive's x* terms and their own
   // equations; the output neurons' K's do not enter the loss (finite differences say 0).
-  ExperimentConfig c = tight_config("fixed", "cross_entropy");
-  c.network.readout = "drive";
+  ExperimentConfig c = tight_config(Connectivity::fixed, "cross_entropy");
+  c.network.readout = Readout::drive;
   c.network.hidden = {4, 3};
-  c.integrator.forward_method = "solve";  // the adjoint from the solve's sensitivities
-  c.integrator.backward_method = "solve";
+  c.integrator.forward_method = ForwardMethod::solve;  // the adjoint from the solve's sensitivities
+  c.integrator.backward_method = BackwardMethod::solve;
   const Dataset d = random_pixels(6, 3, 5, 29);
   Network net(c, 6, 3);
   Rng rng(5);
@@ -140,7 +142,7 @@ TEST_CASE("network.readout drive: the gradients of a linear readout equal finite
 TEST_CASE("backward_method solve reports an unstable operating point as unsettled, as the ODE") {
   // K3 / K1 = 0.05 is below the n = 5 Hopf boundary (0.146): the resting state is unstable,
   // the forward phase oscillates, and the linearised adjoint grows instead of settling.
-  ExperimentConfig c = tight_config("fixed", "cross_entropy");
+  ExperimentConfig c = tight_config(Connectivity::fixed, "cross_entropy");
   c.model.K3 = 0.05;
   c.integrator.t_max = 5;
   c.integrator.backward_t_max = 50;
@@ -149,17 +151,17 @@ TEST_CASE("backward_method solve reports an unstable operating point as unsettle
   Network net(c, 6, 3);
   PhaseReport f, b_int, b_solve;
   local(net, d, c, true, false, &f, &b_int);
-  c.integrator.backward_method = "solve";
+  c.integrator.backward_method = BackwardMethod::solve;
   local(net, d, c, true, false, nullptr, &b_solve);
   CHECK(b_int.unsettled == 4);
   CHECK(b_solve.unsettled == 4);
 }
 
 TEST_CASE("fixed_point gradient (K1, K2, K3 per neuron) equals finite differences") {
-  for (const char* conn : {"uniform_random", "fixed"}) {
+  for (const Connectivity conn : {Connectivity::uniform_random, Connectivity::fixed}) {
     ExperimentConfig c = tight_config(conn, "cross_entropy");
     // The input neurons' K's too (their entries follow the integrated layers' in the table).
-    c.model.input_sharing = "per_neuron";
+    c.model.input_sharing = InputSharing::per_neuron;
     const Dataset d = random_pixels(6, 3, 5, 12);
     Network net(c, 6, 3);
     // Spread the K's so each neuron differs (and K2 != its default).
@@ -185,24 +187,24 @@ TEST_CASE("fixed_point gradient (K1, K2, K3 per neuron) equals finite difference
         analytic.push_back(g.K[e][m]);
       }
       const double err = relative_error(analytic, fd);
-      INFO(std::string(conn), " K", m + 1, " relative error ", err);
+      INFO(std::string(option_name(conn)), " K", m + 1, " relative error ", err);
       CHECK(err < 1e-4);
       // The input entries on their own scale, so that a wrong but small input gradient fails.
       const auto first_input = static_cast<std::ptrdiff_t>(net.k_entry(0, 0));
       const double err_in =
           relative_error(std::vector<double>(analytic.begin() + first_input, analytic.end()),
                          std::vector<double>(fd.begin() + first_input, fd.end()));
-      INFO(std::string(conn), " input K", m + 1, " relative error ", err_in);
+      INFO(std::string(option_name(conn)), " input K", m + 1, " relative error ", err_in);
       CHECK(err_in < 1e-4);
     }
   }
 }
 
 TEST_CASE("K gradients with shared and per_layer K's sum over the sharing neurons") {
-  for (const char* sharing : {"shared", "per_layer"}) {
-    ExperimentConfig c = tight_config("uniform_random", "mse");
+  for (const Sharing sharing : {Sharing::shared, Sharing::per_layer}) {
+    ExperimentConfig c = tight_config(Connectivity::uniform_random, "mse");
     c.model.sharing = sharing;
-    c.model.input_sharing = "shared";
+    c.model.input_sharing = InputSharing::shared;
     const Dataset d = random_pixels(6, 3, 4, 13);
     Network net(c, 6, 3);
     const Gradients g = local(net, d, c, false, true);
@@ -215,14 +217,14 @@ TEST_CASE("K gradients with shared and per_layer K's sum over the sharing neuron
       const double down = settled_loss(net, d, c);
       p = keep;
       const double fd = (up - down) / (2 * eps);
-      INFO(sharing, " entry ", e, " analytic ", g.K[e][2], " fd ", fd);
+      INFO(std::string(option_name(sharing)), " entry ", e, " analytic ", g.K[e][2], " fd ", fd);
       CHECK(std::abs(g.K[e][2] - fd) < 1e-4 * std::abs(fd) + 1e-9);
     }
   }
 }
 
 TEST_CASE("mlp_backprop gradients equal finite differences") {
-  for (const char* act : {"tanh", "sigmoid"})
+  for (const MlpActivation act : {MlpActivation::tanh, MlpActivation::sigmoid})
     for (const char* loss : {"cross_entropy", "mse"}) {
       ExperimentConfig c;
       c.network.hidden = {5, 4};
@@ -254,7 +256,7 @@ TEST_CASE("mlp_backprop gradients equal finite differences") {
         };
         block(mlp.W[l].data(), gW[l].data(), mlp.W[l].size());
         block(mlp.b[l].data(), gb[l].data(), mlp.b[l].size());
-        INFO(act, " ", loss, " layer ", l);
+        INFO(std::string(option_name(act)), " ", loss, " layer ", l);
         CHECK(relative_error(a, fd) < 1e-6);
       }
     }
@@ -264,7 +266,7 @@ TEST_CASE("with clamped elements the gradients are exact for the clamped system"
   // A tight upper range holds some elements at x_max; they are constants of the clamped
   // system, the forward phase must still settle (projected Heun stages), and both the
   // adjoint gradient and bptt must match finite differences.
-  ExperimentConfig c = tight_config("fixed", "cross_entropy");
+  ExperimentConfig c = tight_config(Connectivity::fixed, "cross_entropy");
   c.network.init_scale = 3.0;
   c.network.x_max = 1.25;
   const Dataset d = random_pixels(6, 3, 5, 17);
@@ -306,7 +308,7 @@ TEST_CASE("a neuron held at the upper bound settles (projected Heun stages)") {
   // Regression: with the plain stages the second stage saw x beyond x_max and the other
   // elements never came to rest.
   ExperimentConfig c;
-  c.network.connectivity = "fixed";
+  c.network.connectivity = Connectivity::fixed;
   c.network.init_scale = 1.0;
   c.integrator.h = 0.2;
   c.integrator.tol = 1e-8;
@@ -328,12 +330,12 @@ TEST_CASE("a neuron held at the upper bound settles (projected Heun stages)") {
 TEST_CASE("a sample the forward solve left to integration gets the same adjoint by factorisation") {
   // backward_phase takes the sensitivities of solved samples and factorises the others; on
   // the same settled state both must give one lambda, whatever the readout.
-  for (const char* readout : {"state", "drive"}) {
-    ExperimentConfig c = tight_config("fixed", "cross_entropy");
+  for (const Readout readout : {Readout::state, Readout::drive}) {
+    ExperimentConfig c = tight_config(Connectivity::fixed, "cross_entropy");
     c.network.readout = readout;
     c.network.hidden = {4, 3};
-    c.integrator.forward_method = "solve";
-    c.integrator.backward_method = "solve";
+    c.integrator.forward_method = ForwardMethod::solve;
+    c.integrator.backward_method = BackwardMethod::solve;
     const Dataset d = random_pixels(6, 3, 6, 31);
     Network net(c, 6, 3);
     Batch batch;
@@ -350,7 +352,7 @@ TEST_CASE("a sample the forward solve left to integration gets the same adjoint 
       diff = std::max(diff, std::abs(mixed[q] - from_sensitivity[q]));
       scale = std::max(scale, std::abs(from_sensitivity[q]));
     }
-    INFO(std::string(readout), ": max |difference| ", diff, " of ", scale);
+    INFO(std::string(option_name(readout)), ": max |difference| ", diff, " of ", scale);
     REQUIRE(scale > 0.0);
     CHECK(diff / scale < 1e-9);
   }

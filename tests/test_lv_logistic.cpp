@@ -186,14 +186,14 @@ TEST_CASE("lv-logistic: forward_method solve and table give the integrated netwo
   c.seed = 4;
   c.model.variant = "lv-logistic";
   c.network.hidden = {6};
-  c.network.connectivity = "fixed";
+  c.network.connectivity = Connectivity::fixed;
   c.network.init_scale = 0.7;
   c.integrator.h = 0.1;
   c.integrator.t_max = 400;
   c.integrator.tol = 1e-13;
   const Dataset d = test_support::random_pixels(12, 3, 9, 8);
   Network net(c, 12, 3);
-  auto settle = [&](const std::string& method, PhaseReport& report) {
+  auto settle = [&](ForwardMethod method, PhaseReport& report) {
     Batch batch;
     set_inputs(net, d.pixels.data(), d.features, d.pixel_scale, test_support::first(d.size()),
                d.labels.data(), batch);
@@ -202,7 +202,8 @@ TEST_CASE("lv-logistic: forward_method solve and table give the integrated netwo
     return batch.x;
   };
   PhaseReport ri, rs, rt;
-  const auto xi = settle("integrate", ri), xs = settle("solve", rs), xt = settle("table", rt);
+  const auto xi = settle(ForwardMethod::integrate, ri), xs = settle(ForwardMethod::solve, rs),
+             xt = settle(ForwardMethod::table, rt);
   REQUIRE(ri.unsettled == 0);
   CHECK(rs.unsettled == 0);
   CHECK(rs.solve_fallbacks == 0);

@@ -128,7 +128,7 @@ TEST_CASE("data streams: pinned noise and synthetic set") {
   CHECK(d.pixels == std::vector<std::uint8_t>{7, 0, 115, 244, 255, 37, 67, 183});
 
   DataConfig c;
-  c.dataset = "synthetic";
+  c.dataset = DatasetKind::synthetic;
   c.train_size = 3;
   c.test_size = 2;
   c.synthetic_features = 6;

@@ -6,7 +6,6 @@
 #include <doctest/doctest.h>
 #include <fcntl.h>
 #include <sys/wait.h>
-#include <unistd.h>
 #include <zlib.h>
 
 #include <cctype>
@@ -24,6 +23,7 @@
 #include "framework/pipeline/store.hpp"
 #include "tests/cli_support.hpp"
 #include "tests/fuzz/fuzz_entries.hpp"
+#include "tests/support.hpp"
 
 namespace fs = std::filesystem;
 using namespace wuxing;
@@ -47,31 +47,11 @@ bool has_location(const std::string& text, const std::string& file) {
   return false;
 }
 
-struct TempDir {
-  fs::path path;
-  TempDir() {
-    static int counter = 0;
-    path = fs::temp_directory_path() /
-           ("wuxing_reliability_" + std::to_string(::getpid()) + "_" + std::to_string(counter++));
-    fs::remove_all(path);
-    fs::create_directories(path);
-  }
-  ~TempDir() {
-    std::error_code ec;
-    fs::remove_all(path, ec);
-  }
-  fs::path write(const std::string& name, const std::string& text) const {
-    auto p = path / name;
-    fs::create_directories(p.parent_path());
-    std::ofstream(p, std::ios::binary) << text;
-    return p;
-  }
-};
-
 using test_support::check_clean_failure;
 using test_support::Outcome;
 using test_support::run_wuxing;
 using test_support::slurp;
+using test_support::TempDir;
 
 // What a file looked like: to prove that a failed command left it alone.
 struct Snapshot {
@@ -99,7 +79,7 @@ const std::vector<std::pair<std::string, std::string>> kFake = {{"WUXING_FAKE_TR
 
 // A directory with a valid results file `existing.h5` written by kGoodSpec.
 struct Workspace {
-  TempDir dir;
+  TempDir dir{"reliability"};
   fs::path good_spec, existing;
   bool check_validate = true;  // bad(): `validate` must reject a bad `run` input too
   Workspace() {

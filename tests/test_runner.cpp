@@ -458,7 +458,7 @@ TEST_CASE("--dry-run --shard lists the shard's runs and its file, not the whole 
 
 TEST_CASE("judge_status: mostly unsettled or at chance level is numerical_trouble, with why") {
   ExperimentConfig c;
-  c.data.dataset = "synthetic";
+  c.data.dataset = DatasetKind::synthetic;
   c.data.synthetic_classes = 4;  // chance 0.25
   auto result = [](double unsettled, double accuracy) {
     RunResult r;

@@ -1,7 +1,6 @@
 // Spec loading: positions in errors, key suggestions, validation rules, `base:`
 // composition, overrides, the canonical form and run IDs.
 #include <doctest/doctest.h>
-#include <unistd.h>
 
 #include <filesystem>
 #include <fstream>
@@ -10,31 +9,11 @@
 
 #include "framework/pipeline/spec.hpp"
 #include "framework/pipeline/sweep.hpp"
+#include "tests/support.hpp"
 
 using namespace wuxing;
 
 namespace {
-
-struct TempDir {
-  std::filesystem::path path;
-  TempDir() {
-    path = std::filesystem::temp_directory_path() /
-           ("wuxing_spec_" + std::to_string(::getpid()) + "_" + std::to_string(counter()++));
-    std::filesystem::remove_all(path);
-    std::filesystem::create_directories(path);
-  }
-  ~TempDir() { std::filesystem::remove_all(path); }
-  static int& counter() {
-    static int c = 0;
-    return c;
-  }
-  std::filesystem::path write(const std::string& name, const std::string& text) const {
-    auto p = path / name;
-    std::filesystem::create_directories(p.parent_path());
-    std::ofstream(p) << text;
-    return p;
-  }
-};
 
 // The errors of loading `text` (none if it loads).
 std::vector<SpecError> errors_of(const std::string& text,
@@ -197,7 +176,7 @@ TEST_CASE("each equation variant checks its own K's (Equation::k_problems)") {
 }
 
 TEST_CASE("base: composes files, the including file wins, errors name the file they are in") {
-  TempDir dir;
+  test_support::TempDir dir("spec");
   dir.write("common/model.yaml",
             "model:\n  K3: 0.3\n  K1: 2.0\ntraining:\n  epochs: 4\n  rule: bptt\n");
   dir.write("common/data.yaml",
@@ -211,7 +190,7 @@ TEST_CASE("base: composes files, the including file wins, errors name the file t
   CHECK(spec.base.model.K1 == 2.0);
   CHECK(spec.base.training.rule == "bptt");
   CHECK(spec.base.training.epochs == 2);  // the including file overrides both bases
-  CHECK(spec.base.data.dataset == "synthetic");
+  CHECK(spec.base.data.dataset == DatasetKind::synthetic);
   CHECK(spec.base.data.train_size == 100);
   CHECK(spec.origin_of("model.K3").file.find("common/model.yaml") != std::string::npos);
   CHECK(spec.origin_of("model.K3").line == 2);
@@ -235,7 +214,7 @@ TEST_CASE("base: composes files, the including file wins, errors name the file t
 }
 
 TEST_CASE("base: cycles and missing files are errors naming the chain") {
-  TempDir dir;
+  test_support::TempDir dir("spec");
   dir.write("a.yaml", "base: b.yaml\nname: a\n");
   dir.write("b.yaml", "base: c.yaml\n");
   dir.write("c.yaml", "base: a.yaml\n");
@@ -351,9 +330,10 @@ TEST_CASE("run IDs: same config same ID, different config different ID, golden v
   // default, so the golden ID above holds; any other value is part of the ID and round-trips.
   CHECK(canonical_yaml(golden).find("backward_method") == std::string::npos);
   ExperimentConfig solve = golden;
-  solve.integrator.backward_method = "solve";
+  solve.integrator.backward_method = BackwardMethod::solve;
   CHECK(run_id(solve) != run_id(golden));
-  CHECK(config_from_yaml(canonical_yaml(solve)).integrator.backward_method == "solve");
+  CHECK(config_from_yaml(canonical_yaml(solve)).integrator.backward_method ==
+        BackwardMethod::solve);
 }
 
 TEST_CASE("nested keys: training.pid") {

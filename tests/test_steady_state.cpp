@@ -32,7 +32,7 @@ ExperimentConfig clamped_config() {
   ExperimentConfig c;
   c.seed = 3;
   c.network.hidden = {6, 5};
-  c.network.connectivity = "uniform_random";
+  c.network.connectivity = Connectivity::uniform_random;
   c.network.init_scale = 3.0;
   c.network.x_max = 1.25;
   c.integrator.h = 0.1;
@@ -140,12 +140,12 @@ TEST_CASE("forward_method solve: the integrated state, and the integrated gradie
   ExperimentConfig c = clamped_config();
   const Dataset d = random_pixels(8, 3, 7, 5);
   Network net(c, 8, 3);
-  for (const std::string backward : {"integrate", "solve"}) {
-    INFO("backward_method ", backward);
+  for (const BackwardMethod backward : {BackwardMethod::integrate, BackwardMethod::solve}) {
+    INFO("backward_method ", std::string(option_name(backward)));
     c.integrator.backward_method = backward;
-    c.integrator.forward_method = "integrate";
+    c.integrator.forward_method = ForwardMethod::integrate;
     const Phases integrated = run_phases(net, d, c);
-    c.integrator.forward_method = "solve";
+    c.integrator.forward_method = ForwardMethod::solve;
     const Phases solved = run_phases(net, d, c);
     REQUIRE(integrated.forward.unsettled == 0);
     REQUIRE(integrated.forward.clamped_elements > 0);
@@ -175,12 +175,12 @@ TEST_CASE("a solved state that is not stable is integrated instead, and counted"
   c.seed = 1;
   c.model.K3 = 0.1;
   c.network.hidden = {};
-  c.network.connectivity = "fixed";
+  c.network.connectivity = Connectivity::fixed;
   c.network.init_scale = 0.1;
   c.integrator.h = 0.1;
   c.integrator.t_max = 20;
   c.integrator.tol = 1e-6;
-  c.integrator.forward_method = "solve";
+  c.integrator.forward_method = ForwardMethod::solve;
   const Dataset d = random_pixels(6, 3, 5, 2);
   Network net(c, 6, 3);
   Batch batch;
@@ -198,7 +198,7 @@ TEST_CASE("MNIST test samples: the solved state is the integrated one within the
   // range [0, 4] (with its fold) and the band [0.5, 1.5]. Where integration settles, a
   // neuron's integrated state lies within |G| (tol + sum |c| err(pre)) of the solved one
   // (first order; G = -(J_FF)^-1 per neuron, err(pre) the same bound one layer down).
-  const auto dir = default_data_dir("mnist");
+  const auto dir = default_data_dir(DatasetKind::mnist);
   if (!std::filesystem::exists(dir / "t10k-images-idx3-ubyte"))
     FAIL("MNIST is missing at " << dir << ": run scripts/setup");
   DataConfig dc;
@@ -208,7 +208,7 @@ TEST_CASE("MNIST test samples: the solved state is the integrated one within the
   for (const auto& range : {std::pair{0.0, 4.0}, std::pair{0.5, 1.5}}) {
     ExperimentConfig c;
     c.network.hidden = {100};
-    c.network.connectivity = "fixed";
+    c.network.connectivity = Connectivity::fixed;
     c.network.x_min = range.first;
     c.network.x_max = range.second;
     c.integrator.h = 0.2;
@@ -221,7 +221,7 @@ TEST_CASE("MNIST test samples: the solved state is the integrated one within the
                integrated);
     solved = integrated;
     const PhaseReport ri = forward_phase(net, integrated, c.integrator);
-    c.integrator.forward_method = "solve";
+    c.integrator.forward_method = ForwardMethod::solve;
     const PhaseReport rs = forward_phase(net, solved, c.integrator);
     const std::size_t B = t.size();
     const int n = net.n();
@@ -276,16 +276,16 @@ TEST_CASE("forward_method table: the solved state and sensitivities, within the 
     ExperimentConfig c;
     c.seed = 4;
     c.network.hidden = {12};
-    c.network.connectivity = "fixed";
+    c.network.connectivity = Connectivity::fixed;
     c.network.init_scale = scale;
     c.network.x_min = range.first;
     c.network.x_max = range.second;
-    c.integrator.forward_method = "solve";
-    c.integrator.backward_method = "solve";
+    c.integrator.forward_method = ForwardMethod::solve;
+    c.integrator.backward_method = BackwardMethod::solve;
     const Dataset d = random_pixels(30, 4, 64, 8);
     Network net(c, 30, 4);
     const Phases solved = run_phases(net, d, c);
-    c.integrator.forward_method = "table";
+    c.integrator.forward_method = ForwardMethod::table;
     const Phases tabled = run_phases(net, d, c);
     INFO("range [", range.first, ", ", range.second, "]");
     CHECK(tabled.forward.unsettled == solved.forward.unsettled);

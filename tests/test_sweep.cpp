@@ -127,7 +127,7 @@ TEST_CASE("random: seeded, within bounds, of the right type") {
   auto b = plan_of(text);
   REQUIRE(a.runs.size() == 50);
   std::set<int> batch_sizes;
-  std::set<std::string> optimizers;
+  std::set<OptimizerKind> optimizers;
   for (std::size_t i = 0; i < a.runs.size(); ++i) {
     const auto& c = a.runs[i].config;
     CHECK(a.runs[i].id == b.runs[i].id);
@@ -139,7 +139,7 @@ TEST_CASE("random: seeded, within bounds, of the right type") {
     optimizers.insert(c.training.optimizer);
   }
   CHECK(batch_sizes == std::set<int>{10, 11, 12});
-  CHECK(optimizers == std::set<std::string>{"sgd", "adam"});
+  CHECK(optimizers == std::set<OptimizerKind>{OptimizerKind::sgd, OptimizerKind::adam});
   // log_uniform: about half the samples below the geometric mean 0.01.
   int below = 0;
   for (const auto& r : a.runs) below += r.config.training.learning_rate < 0.01;

@@ -24,7 +24,7 @@ ExperimentConfig short_config(double t_max) {
   ExperimentConfig c;
   c.seed = 3;
   c.network.hidden = {4};
-  c.network.connectivity = "uniform_random";
+  c.network.connectivity = Connectivity::uniform_random;
   c.network.init_scale = 1.5;
   c.integrator.h = 0.1;
   c.integrator.t_max = t_max;
@@ -92,7 +92,7 @@ TEST_CASE("hold_slow_elements marks exactly the moving elements of unsettled sam
   output_loss(net, batch, c.training, dlds);
   const PhaseReport bi = backward_phase(net, batch, dlds, c.integrator, l_int, &held);
   IntegratorConfig solve = c.integrator;
-  solve.backward_method = "solve";
+  solve.backward_method = BackwardMethod::solve;
   const PhaseReport bs = backward_phase(net, batch, dlds, solve, l_solve, &held);
   CHECK(bi.unsettled == 0);
   CHECK(bs.unsettled == 0);
@@ -113,15 +113,15 @@ TEST_CASE("exclude_element keeps unsettled samples; with every sample settled it
   const Dataset d = random_pixels(6, 3, 8, 5);
   const double horizon = mixed_horizon(d);
   REQUIRE(horizon > 0.0);
-  auto run = [&](const std::string& policy, double t_max, Gradients& g) {
+  auto run = [&](UnsettledPolicy policy, double t_max, Gradients& g) {
     ExperimentConfig c = short_config(t_max);
     c.training.unsettled_policy = policy;
     Trainer trainer(c, 6, 3, WuxingRule{});  // the connection rule
     return trainer.gradient(d, first(8), g);
   };
   Gradients by_sample, by_element;
-  const BatchStats s = run("exclude_sample", horizon, by_sample);
-  const BatchStats e = run("exclude_element", horizon, by_element);
+  const BatchStats s = run(UnsettledPolicy::exclude_sample, horizon, by_sample);
+  const BatchStats e = run(UnsettledPolicy::exclude_element, horizon, by_element);
   REQUIRE(s.forward.unsettled > 0);
   CHECK(s.excluded == s.forward.unsettled);
   CHECK(s.held == 0);
@@ -131,8 +131,8 @@ TEST_CASE("exclude_element keeps unsettled samples; with every sample settled it
 
   // Long enough for every sample to settle: the two policies give the same bits.
   Gradients a, b;
-  const BatchStats sa = run("exclude_sample", 400, a);
-  const BatchStats sb = run("exclude_element", 400, b);
+  const BatchStats sa = run(UnsettledPolicy::exclude_sample, 400, a);
+  const BatchStats sb = run(UnsettledPolicy::exclude_element, 400, b);
   REQUIRE(sa.forward.unsettled == 0);
   CHECK(sb.held == 0);
   for (std::size_t l = 0; l < a.coef.size(); ++l) CHECK(a.coef[l] == b.coef[l]);

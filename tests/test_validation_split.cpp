@@ -1,7 +1,6 @@
 // data.validation_size: a held-out part of the training file evaluated in place of the test
 // set, so that settings can be chosen without the test set.
 #include <doctest/doctest.h>
-#include <unistd.h>
 
 #include <algorithm>
 #include <filesystem>
@@ -10,6 +9,7 @@
 #include <vector>
 
 #include "framework/base/data.hpp"
+#include "tests/support.hpp"
 
 using namespace wuxing;
 namespace fs = std::filesystem;
@@ -17,12 +17,8 @@ namespace fs = std::filesystem;
 namespace {
 
 // A fake MNIST directory whose image i has every pixel equal to i (so a sample names itself)
-// and label i % 10.
-fs::path write_numbered_dataset(int train, int test) {
-  const fs::path dir =
-      fs::temp_directory_path() / ("wuxing_test_validation_" + std::to_string(::getpid()));
-  fs::remove_all(dir);
-  fs::create_directories(dir);
+// and label i % 10, in `dir`.
+void write_numbered_dataset(const fs::path& dir, int train, int test) {
   auto write = [&](const std::string& prefix, int count) {
     IdxArray images{{static_cast<std::uint32_t>(count), 2, 2}, {}},
         labels{{static_cast<std::uint32_t>(count)}, {}};
@@ -35,7 +31,6 @@ fs::path write_numbered_dataset(int train, int test) {
   };
   write("train", train);
   write("t10k", test);
-  return dir;
 }
 
 std::set<int> sample_ids(const Dataset& d) {
@@ -47,9 +42,10 @@ std::set<int> sample_ids(const Dataset& d) {
 }  // namespace
 
 TEST_CASE("data.validation_size holds out training samples, disjoint from the training set") {
-  const fs::path dir = write_numbered_dataset(100, 40);
+  const test_support::TempDir dir("validation");
+  write_numbered_dataset(dir.path, 100, 40);
   DataConfig config;
-  config.dir = dir.string();
+  config.dir = dir.path.string();
   config.train_size = 70;
   config.test_size = 40;
   for (bool shuffle : {true, false}) {
@@ -81,5 +77,4 @@ TEST_CASE("data.validation_size holds out training samples, disjoint from the tr
     CHECK(std::string(e.what()).find("data.validation_size = 31") != std::string::npos);
     CHECK(std::string(e.what()).find("at most 100") != std::string::npos);
   }
-  fs::remove_all(dir);
 }

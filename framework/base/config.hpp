@@ -8,6 +8,8 @@
 #include <string>
 #include <vector>
 
+#include "framework/base/options.hpp"
+
 namespace wuxing {
 
 struct Range {
@@ -24,12 +26,12 @@ struct ModelConfig {
   double K2 = 0.5;
   double K3 = 0.5;
   std::optional<double> fixed_point_target;  // if set, K2 is solved from it
-  std::string sharing = "per_neuron";        // shared | per_layer | per_neuron
+  Sharing sharing = Sharing::per_neuron;     // shared | per_layer | per_neuron
   // K's of the input neurons: fixed (the model's K's, never trained; the papers' set-up) |
   // shared (one trainable entry for all inputs) | per_neuron (one trainable entry each). When
   // not fixed, the input neurons' steady states are solved per sample, and the fixed_point
   // rule trains their K's too (exact gradients by the implicit function theorem).
-  std::string input_sharing = "fixed";
+  InputSharing input_sharing = InputSharing::fixed;
   Range K1_range{0.5, 2.0};
   Range K2_range{0.05, 5.0};
   Range K3_range{0.15, 0.95};
@@ -37,28 +39,30 @@ struct ModelConfig {
 
 struct NetworkConfig {
   std::vector<int> hidden;  // hidden layer sizes; inputs and outputs come from data
-  std::string connectivity = "uniform_random";  // uniform_random | fixed | sparse | one_to_one
-  std::string sparse_base = "uniform_random";   // pairing used by `sparse`: uniform_random | fixed
-  double sparsity = 1.0;                        // keep probability p for `sparse`, in (0, 1]
-  int input_element = 1;                        // b for `fixed`: where a neuron is driven
-  int output_element = 2;                       // a for `fixed`: where a neuron's signal is read
-  int input_layer_output_element = 1;  // a for `fixed` on connections leaving the input layer
-  double alpha = 0.5;                  // input drive u = alpha * pixel
-  std::string init = "normal";         // normal | uniform
-  double init_scale = 1.0;             // std (normal) or half-width (uniform), / sqrt(fan_in)
-  double x_min = 0.0;                  // value range of every element; clamps are counted
+  // uniform_random | fixed | sparse | one_to_one; sparse_base: the pairing used by `sparse`,
+  // uniform_random | fixed.
+  Connectivity connectivity = Connectivity::uniform_random;
+  SparseBase sparse_base = SparseBase::uniform_random;
+  double sparsity = 1.0;                 // keep probability p for `sparse`, in (0, 1]
+  int input_element = 1;                 // b for `fixed`: where a neuron is driven
+  int output_element = 2;                // a for `fixed`: where a neuron's signal is read
+  int input_layer_output_element = 1;    // a for `fixed` on connections leaving the input layer
+  double alpha = 0.5;                    // input drive u = alpha * pixel
+  WeightInit init = WeightInit::normal;  // normal | uniform
+  double init_scale = 1.0;               // std (normal) or half-width (uniform), / sqrt(fan_in)
+  double x_min = 0.0;                    // value range of every element; clamps are counted
   double x_max = 4.0;
   // What the loss reads from an output neuron: state (its read element's settled signal
   // x - x*, the papers' network) | drive (the total drive it receives, a linear readout of
   // the last hidden layer as in Laborieux et al. 2021; the output neurons' own dynamics and
   // K's then do not enter the loss).
-  std::string readout = "state";
+  Readout readout = Readout::state;
 };
 
 struct DataConfig {
-  std::string dataset = "mnist";  // mnist | fashion_mnist | synthetic
-  std::string dir;                // empty: data/mnist or /usr/share/datasets/fashion-mnist
-  int train_size = 60000;         // first N after the seeded shuffle
+  DatasetKind dataset = DatasetKind::mnist;  // mnist | fashion_mnist | synthetic
+  std::string dir;         // empty: data/mnist or /usr/share/datasets/fashion-mnist
+  int train_size = 60000;  // first N after the seeded shuffle
   int test_size = 10000;
   // > 0: hold out the last validation_size samples of the training file's seeded order (disjoint
   // from the training samples, which stay those of the same seed without it) and evaluate on them
@@ -82,7 +86,7 @@ struct IntegratorConfig {
   // solve: its fixed point lambda = -J^-T e directly (block back-substitution, per neuron a
   // small LU solve), exact up to rounding; a sample counts as unsettled when a neuron's
   // free Jacobian block is not Hurwitz-stable (the ODE would not settle there either).
-  std::string backward_method = "integrate";
+  BackwardMethod backward_method = BackwardMethod::integrate;
   // integrate: the forward phase by `method` until max |dx/dt| < tol (the papers' way).
   // solve: its steady state directly, layer by layer, one projected Newton solve per neuron
   // and sample (framework/model/steady_state.hpp); a sample whose solve does not converge or
@@ -90,7 +94,7 @@ struct IntegratorConfig {
   // table: like solve, but a neuron driven on one element only reads its state from a
   // tabulated response (framework/model/response_table.hpp), solving only where the table
   // cannot answer.
-  std::string forward_method = "integrate";
+  ForwardMethod forward_method = ForwardMethod::integrate;
   double solve_tol = 1e-12;       // Newton: max |f| over the free elements
   int solve_max_iterations = 50;  // Newton iterations per neuron before the fallback
   double table_step = 1e-3;       // table: spacing of the tabulated drive values
@@ -108,10 +112,10 @@ struct PidConfig {
 };
 
 struct TrainingConfig {
-  std::string rule = "connection";        // connection | fixed_point | pid | bptt | mlp_backprop
-  std::string pid_target = "connection";  // what `pid` trains: connection | fixed_point
-  std::vector<std::string> trainable_K{"K3"};  // for fixed_point (and pid on fixed_point)
-  bool train_connections_too = false;          // fixed_point rule: also update connections
+  std::string rule = "connection";  // connection | fixed_point | pid | bptt | mlp_backprop
+  PidTarget pid_target = PidTarget::connection;  // what `pid` trains: connection | fixed_point
+  std::vector<std::string> trainable_K{"K3"};    // for fixed_point (and pid on fixed_point)
+  bool train_connections_too = false;            // fixed_point rule: also update connections
   // fixed_point rule: keep each neuron's fixed point x* = (K1 - K3) / K2 where it started, so that
   // a value range around x* keeps its meaning: K2 follows K1 and K3 (K2 = (K1 - K3) / x*, its
   // gradient carried to them by the chain rule) and is not trained on its own.
@@ -122,12 +126,12 @@ struct TrainingConfig {
   // the gradient; exclude_element keeps it and holds only its elements that are still moving
   // (|dx/dt| >= tol) as constants in the backward phase, as clamped elements are (counted as
   // held_elements). Settling itself can be made exact with integrator.forward_method: solve.
-  std::string unsettled_policy = "exclude_sample";
-  double target_amplitude = 0.5;  // mse: one-hot target signal amplitude
-  std::string optimizer = "sgd";  // sgd | momentum | adam
+  UnsettledPolicy unsettled_policy = UnsettledPolicy::exclude_sample;
+  double target_amplitude = 0.5;                 // mse: one-hot target signal amplitude
+  OptimizerKind optimizer = OptimizerKind::sgd;  // sgd | momentum | adam
   double learning_rate = 0.01;
   // constant | inverse_epoch: lr / (1 + epoch) | cosine: lr (1 + cos(pi epoch / epochs)) / 2
-  std::string lr_schedule = "inverse_epoch";
+  LrSchedule lr_schedule = LrSchedule::inverse_epoch;
   // Decoupled weight decay (AdamW, Loshchilov & Hutter 2019): before each step, every connection
   // coefficient (mlp_backprop: every weight, not the biases) shrinks by lr * weight_decay of
   // itself. 0 (the default) is no decay.
@@ -135,8 +139,8 @@ struct TrainingConfig {
   double momentum = 0.9;
   int batch_size = 50;
   int epochs = 1;
-  std::string mlp_activation = "tanh";  // mlp_backprop: tanh | sigmoid
-  PidConfig pid;                        // rule pid: training.pid {kp, ki, kd, ...}
+  MlpActivation mlp_activation = MlpActivation::tanh;  // mlp_backprop: tanh | sigmoid
+  PidConfig pid;                                       // rule pid: training.pid {kp, ki, kd, ...}
 };
 
 struct RecordConfig {

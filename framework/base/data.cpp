@@ -28,18 +28,18 @@ enum Stream : std::uint64_t {
 const char* file_names[4] = {"train-images-idx3-ubyte", "train-labels-idx1-ubyte",
                              "t10k-images-idx3-ubyte", "t10k-labels-idx1-ubyte"};
 
-std::string how_to_get(const std::string& dataset) {
-  if (dataset == "mnist") return "run scripts/setup to fetch MNIST into data/mnist";
+std::string how_to_get(DatasetKind dataset) {
+  if (dataset == DatasetKind::mnist) return "run scripts/setup to fetch MNIST into data/mnist";
   return "install it with `apt-get install dataset-fashion-mnist`";
 }
 
-fs::path find_file(const fs::path& dir, const std::string& name, const std::string& dataset) {
+fs::path find_file(const fs::path& dir, const std::string& name, DatasetKind dataset) {
   for (const fs::path& candidate : {dir / name, dir / (name + ".gz")}) {
     std::error_code ec;
     if (fs::is_regular_file(candidate, ec)) return candidate;
   }
-  throw DataError(dataset + ": cannot find " + quoted(dir / name) + " (or " +
-                  quoted(dir / (name + ".gz")) +
+  throw DataError(std::string(option_name(dataset)) + ": cannot find " + quoted(dir / name) +
+                  " (or " + quoted(dir / (name + ".gz")) +
                   "); expected the IDX file there: " + how_to_get(dataset));
 }
 
@@ -167,8 +167,8 @@ Dataset make_synthetic(int samples, int features, int classes, std::uint64_t see
 
 }  // namespace
 
-fs::path default_data_dir(const std::string& dataset) {
-  if (dataset == "mnist") {
+fs::path default_data_dir(DatasetKind dataset) {
+  if (dataset == DatasetKind::mnist) {
 #ifdef WUXING_SOURCE_DIR
     fs::path built_from = fs::path(WUXING_SOURCE_DIR) / "data" / "mnist";
     std::error_code ec;
@@ -176,14 +176,14 @@ fs::path default_data_dir(const std::string& dataset) {
 #endif
     return fs::path("data") / "mnist";
   }
-  if (dataset == "fashion_mnist") return "/usr/share/datasets/fashion-mnist";
-  throw DataError("data.dataset = '" + dataset +
+  if (dataset == DatasetKind::fashion_mnist) return "/usr/share/datasets/fashion-mnist";
+  throw DataError("data.dataset = '" + std::string(option_name(dataset)) +
                   "': no data directory for it, expected mnist or fashion_mnist");
 }
 
 DatasetSplit load_dataset(const DataConfig& config, std::uint64_t seed) {
   DatasetSplit split;
-  if (config.dataset == "synthetic") {
+  if (config.dataset == DatasetKind::synthetic) {
     int f = config.synthetic_features, c = config.synthetic_classes;
     if (c < 2 || c > 255 || f < c) {
       throw DataError("data.synthetic_features = " + std::to_string(f) +
@@ -194,7 +194,7 @@ DatasetSplit load_dataset(const DataConfig& config, std::uint64_t seed) {
         make_synthetic(config.train_size, f, c, derive_seed(seed, kSyntheticTrain), "train_size");
     split.test =
         make_synthetic(config.test_size, f, c, derive_seed(seed, kSyntheticTest), "test_size");
-  } else if (config.dataset == "mnist" || config.dataset == "fashion_mnist") {
+  } else {  // mnist, fashion_mnist
     fs::path dir = config.dir.empty() ? default_data_dir(config.dataset) : fs::path(config.dir);
     fs::path paths[4];
     for (int i = 0; i < 4; ++i) paths[i] = find_file(dir, file_names[i], config.dataset);
@@ -217,9 +217,6 @@ DatasetSplit load_dataset(const DataConfig& config, std::uint64_t seed) {
           take_subset(*load_pair_cached(paths[2], paths[3], 10), config.test_size, config.shuffle,
                       derive_seed(seed, kTestSubset), "test_size", paths[2]);
     }
-  } else {
-    throw DataError("data.dataset = '" + config.dataset +
-                    "': unknown dataset, expected mnist, fashion_mnist or synthetic");
   }
   split.train.pixel_scale = config.pixel_scale;
   split.test.pixel_scale = config.pixel_scale;

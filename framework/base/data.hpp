@@ -86,7 +86,7 @@ void add_gaussian_noise(Dataset& data, double sigma, std::uint64_t seed);
 //   from (the WUXING_SOURCE_DIR compile definition); if that directory does not exist
 //   (binary moved elsewhere), data/mnist relative to the current directory.
 // "fashion_mnist": /usr/share/datasets/fashion-mnist (Debian dataset-fashion-mnist).
-// Throws DataError for any other name.
-std::filesystem::path default_data_dir(const std::string& dataset);
+// Throws DataError for synthetic.
+std::filesystem::path default_data_dir(DatasetKind dataset);
 
 }  // namespace wuxing

@@ -167,7 +167,7 @@ PhaseReport backward_phase(const Network& net, const Batch& batch, const std::ve
   };
   initial_lambda(lambda);
   const double t_max = integ.backward_t_max;
-  if (integ.backward_method == "solve") {
+  if (integ.backward_method == BackwardMethod::solve) {
     if (batch.sensitivity.empty()) {
       solve_adjoint(net, batch, D.data(), e.data(), lambda, r);
     } else {

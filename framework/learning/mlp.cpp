@@ -20,13 +20,7 @@ namespace wuxing {
 
 Mlp::Mlp(const ExperimentConfig& config, int features, int classes) {
   const auto& t = config.training;
-  if (t.mlp_activation == "tanh")
-    tanh_ = true;
-  else if (t.mlp_activation == "sigmoid")
-    tanh_ = false;
-  else
-    throw std::invalid_argument(
-        fmt::format("training.mlp_activation '{}' must be tanh or sigmoid", t.mlp_activation));
+  tanh_ = t.mlp_activation == MlpActivation::tanh;
   if (t.loss == "cross_entropy")
     ce_ = true;
   else if (t.loss == "mse")
@@ -44,8 +38,8 @@ Mlp::Mlp(const ExperimentConfig& config, int features, int classes) {
     Eigen::MatrixXd w(sizes[l + 1], sizes[l]);
     for (int i = 0; i < w.rows(); ++i)
       for (int j = 0; j < w.cols(); ++j)
-        w(i, j) = config.network.init == "uniform" ? scale * (2.0 * rng.uniform() - 1.0)
-                                                   : scale * rng.normal();
+        w(i, j) = config.network.init == WeightInit::uniform ? scale * (2.0 * rng.uniform() - 1.0)
+                                                             : scale * rng.normal();
     W.push_back(std::move(w));
     b.push_back(Eigen::VectorXd::Zero(sizes[l + 1]));
   }

@@ -8,24 +8,21 @@
 
 namespace wuxing {
 
-Optimizer::Optimizer(std::string kind, double momentum, std::size_t size)
-    : kind_(std::move(kind)), mu_(momentum), size_(size) {
-  if (kind_ == "momentum") {
+Optimizer::Optimizer(OptimizerKind kind, double momentum, std::size_t size)
+    : kind_(kind), mu_(momentum), size_(size) {
+  if (kind_ == OptimizerKind::momentum) {
     m_.assign(size, 0.0);
-  } else if (kind_ == "adam") {
+  } else if (kind_ == OptimizerKind::adam) {
     m_.assign(size, 0.0);
     v_.assign(size, 0.0);
-  } else if (kind_ != "sgd") {
-    throw std::invalid_argument(
-        fmt::format("training.optimizer '{}' must be sgd, momentum or adam", kind_));
   }
 }
 
 void Optimizer::apply(double* params, const double* grad, double lr) {
   ++t_;
-  if (kind_ == "sgd") {
+  if (kind_ == OptimizerKind::sgd) {
     for (std::size_t i = 0; i < size_; ++i) params[i] -= lr * grad[i];
-  } else if (kind_ == "momentum") {
+  } else if (kind_ == OptimizerKind::momentum) {
     for (std::size_t i = 0; i < size_; ++i) {
       m_[i] = mu_ * m_[i] + grad[i];
       params[i] -= lr * m_[i];
@@ -92,13 +89,17 @@ void PidController::set_state(const std::vector<double>& s) {
 }
 
 double scheduled_lr(const TrainingConfig& training, int epoch) {
-  if (training.lr_schedule == "constant") return training.learning_rate;
-  if (training.lr_schedule == "inverse_epoch") return training.learning_rate / (1.0 + epoch);
-  if (training.lr_schedule == "cosine")
-    return training.learning_rate * 0.5 *
-           (1.0 + std::cos(M_PI * epoch / static_cast<double>(std::max(1, training.epochs))));
-  throw std::invalid_argument(fmt::format(
-      "training.lr_schedule '{}' must be constant, inverse_epoch or cosine", training.lr_schedule));
+  switch (training.lr_schedule) {
+    case LrSchedule::constant:
+      return training.learning_rate;
+    case LrSchedule::inverse_epoch:
+      return training.learning_rate / (1.0 + epoch);
+    case LrSchedule::cosine:
+      return training.learning_rate * 0.5 *
+             (1.0 + std::cos(M_PI * epoch / static_cast<double>(std::max(1, training.epochs))));
+  }
+  throw std::invalid_argument(fmt::format("training.lr_schedule {} is not a schedule",
+                                          static_cast<int>(training.lr_schedule)));
 }
 
 void decay_weights(double* params, std::size_t size, double factor) {

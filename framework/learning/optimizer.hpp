@@ -13,19 +13,18 @@ namespace wuxing {
 // One optimizer state per parameter block (a connection set, the K table, an MLP layer).
 class Optimizer {
  public:
-  // kind: sgd | momentum | adam. Throws std::invalid_argument otherwise.
-  Optimizer(std::string kind, double momentum, std::size_t size);
+  Optimizer(OptimizerKind kind, double momentum, std::size_t size);
   // params -= lr * step(grad). Adam uses beta1 = 0.9, beta2 = 0.999, eps = 1e-8 with bias
   // correction; momentum is the heavy-ball form v = mu v + g, params -= lr v.
   void apply(double* params, const double* grad, double lr);
   std::size_t size() const { return size_; }
-  const std::string& kind() const { return kind_; }
+  OptimizerKind kind() const { return kind_; }
   // The moving state (checkpoints): step count, then the moment buffers.
   std::vector<double> state() const;
   void set_state(const std::vector<double>& state);  // throws std::invalid_argument on a bad size
 
  private:
-  std::string kind_;
+  OptimizerKind kind_;
   double mu_;
   std::size_t size_;
   std::vector<double> m_, v_;

@@ -89,11 +89,11 @@ Trainer::Trainer(const ExperimentConfig& config, int features, int classes, cons
           "training.trainable_K: K2 follows K1 and K3 when training.pin_fixed_point is set");
     for (const KParams& K : net_.k_table()) pinned_x_.push_back(net_.equation().fixed_point(K));
   }
-  if (want_K_ && config.model.sharing != "per_neuron")
+  if (want_K_ && config.model.sharing != Sharing::per_neuron)
     fmt::print(stderr,
                "note: training K's with model.sharing = {} (gradients are summed over "
                "the neurons that share them)\n",
-               config.model.sharing);
+               option_name(config.model.sharing));
   for (int l = 1; l < net_.layer_count(); ++l) {
     coef_opt_.emplace_back(t.optimizer, t.momentum, net_.connections(l).size());
     if (pid_) coef_pid_.emplace_back(config.training.pid, net_.connections(l).size());
@@ -137,7 +137,8 @@ BatchStats Trainer::gradient(const Dataset& data, const std::vector<std::size_t>
       // steady-state gradient: it contributes nothing (both counts are reported), unless
       // training.unsettled_policy exclude_element holds only its moving elements.
       std::vector<char> held, usable = st.forward.sample_settled;
-      if (config_.training.unsettled_policy == "exclude_element" && st.forward.unsettled > 0)
+      if (config_.training.unsettled_policy == UnsettledPolicy::exclude_element &&
+          st.forward.unsettled > 0)
         st.held = detail::hold_slow_elements(net_, batch, st.forward.sample_settled,
                                              config_.integrator.tol, held, usable);
       st.backward = backward_phase(net_, batch, dlds, config_.integrator, lambda,

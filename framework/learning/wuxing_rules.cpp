@@ -1,10 +1,6 @@
 // The rules on the Wuxing network (MODEL.md section 6): what each trains and how it gets its
 // gradient (WuxingRule, training.hpp). The Trainer does the rest: the forward phase, the
 // adjoint or bptt, the optimizers, PID.
-#include <fmt/format.h>
-
-#include <stdexcept>
-
 #include "framework/learning/rules.hpp"
 #include "framework/learning/training.hpp"
 
@@ -22,13 +18,7 @@ WuxingRule fixed_point_rule(const TrainingConfig& t) {
 
 WuxingRule pid_rule(const TrainingConfig& t) {
   WuxingRule r;
-  if (t.pid_target == "connection")
-    r = connection_rule(t);
-  else if (t.pid_target == "fixed_point")
-    r = fixed_point_rule(t);
-  else
-    throw std::invalid_argument(
-        fmt::format("training.pid_target '{}' must be connection or fixed_point", t.pid_target));
+  r = t.pid_target == PidTarget::fixed_point ? fixed_point_rule(t) : connection_rule(t);
   r.pid = true;
   return r;
 }

@@ -41,17 +41,15 @@ ConnectionSet make_connections(const NetworkConfig& config, int n, int pre_size,
   ConnectionSet set;
   set.pre_size = pre_size;
   set.post_size = post_size;
-  std::string scheme = config.connectivity;
+  Connectivity scheme = config.connectivity;
   double keep = 1.0;
-  if (scheme == "sparse") {
+  if (scheme == Connectivity::sparse) {
     keep = config.sparsity;
     if (!(keep > 0.0 && keep <= 1.0))
       throw std::invalid_argument(
           fmt::format("network.sparsity = {} must be in (0, 1]", config.sparsity));
-    scheme = config.sparse_base;
-    if (scheme != "uniform_random" && scheme != "fixed")
-      throw std::invalid_argument(fmt::format(
-          "network.sparse_base '{}' must be uniform_random or fixed", config.sparse_base));
+    scheme = config.sparse_base == SparseBase::fixed ? Connectivity::fixed
+                                                     : Connectivity::uniform_random;
   }
   const int read_fixed = from_input ? config.input_layer_output_element : config.output_element;
   for (int e : {read_fixed, config.input_element})
@@ -65,43 +63,36 @@ ConnectionSet make_connections(const NetworkConfig& config, int n, int pre_size,
     set.a.push_back(a);
     set.b.push_back(b);
   };
-  if (scheme == "uniform_random" || scheme == "fixed") {
+  if (scheme == Connectivity::uniform_random || scheme == Connectivity::fixed) {
     for (int i = 0; i < post_size; ++i)
       for (int j = 0; j < pre_size; ++j) {
         // Draw the pairing and the keep decision for every potential connection, so a
         // connection's elements do not depend on which others were dropped.
         int a = read_fixed, b = config.input_element;
-        if (scheme == "uniform_random") {
+        if (scheme == Connectivity::uniform_random) {
           a = static_cast<int>(pairing.below(n));
           b = static_cast<int>(pairing.below(n));
         }
         const bool kept = keep >= 1.0 || pairing.uniform() < keep;
         if (kept) add(j, i, a, b);
       }
-  } else if (scheme == "one_to_one") {
+  } else {  // one_to_one
     if (pre_size != post_size)
       throw std::invalid_argument(
           fmt::format("network.connectivity one_to_one needs equal layer sizes (got {} -> {})",
                       pre_size, post_size));
     for (int i = 0; i < post_size; ++i) add(i, i, read_fixed, config.input_element);
-  } else {
-    throw std::invalid_argument(fmt::format(
-        "network.connectivity '{}' is unknown (known: uniform_random, fixed, sparse, one_to_one)",
-        config.connectivity));
   }
   set.coef.assign(set.pre.size(), 0.0);
   set.build_index();
   // Fan-in per post neuron sets the scale, so sparse layers keep the drive's variance.
   Rng init(stream_seed(seed, RngStream::coefficients, index));
-  if (config.init != "normal" && config.init != "uniform")
-    throw std::invalid_argument(
-        fmt::format("network.init '{}' must be normal or uniform", config.init));
   for (int i = 0; i < post_size; ++i) {
     const int begin = set.post_start[i], end = set.post_start[i + 1];
     const double scale = config.init_scale / std::sqrt(std::max(1, end - begin));
     for (int c = begin; c < end; ++c)
-      set.coef[c] =
-          config.init == "normal" ? scale * init.normal() : scale * (2.0 * init.uniform() - 1.0);
+      set.coef[c] = config.init == WeightInit::normal ? scale * init.normal()
+                                                      : scale * (2.0 * init.uniform() - 1.0);
   }
   return set;
 }

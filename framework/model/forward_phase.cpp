@@ -23,7 +23,7 @@ PhaseReport forward_phase(const Network& net, Batch& batch, const IntegratorConf
                           std::vector<TrajectoryProbe>* probes) {
   // Trajectories need the dynamics: a probed phase is always integrated.
   const bool probed = probes && !probes->empty();
-  if (integ.forward_method != "integrate" && !probed) {
+  if (integ.forward_method != ForwardMethod::integrate && !probed) {
     PhaseReport r = solve_forward(net, batch, integ);
     mark_unsettled_inputs(batch, r);
     return r;

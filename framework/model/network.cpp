@@ -45,25 +45,20 @@ Network::Network(const ExperimentConfig& config, int features, int classes)
   equation_->validate(K);
   input_K_ = K;
   k_index_.assign(L + 1, {});
-  const std::string& sharing = config.model.sharing;
-  if (sharing != "shared" && sharing != "per_layer" && sharing != "per_neuron")
-    throw std::invalid_argument(fmt::format(
-        "model.sharing '{}' must be shared, per_layer or per_neuron", config.model.sharing));
+  const Sharing sharing = config.model.sharing;
   for (int l = 1; l <= L; ++l) {
-    if (sharing == "per_layer" || (sharing == "shared" && l == 1)) k_table_.push_back(K);
+    if (sharing == Sharing::per_layer || (sharing == Sharing::shared && l == 1))
+      k_table_.push_back(K);
     for (int i = 0; i < sizes_[l]; ++i) {
-      if (sharing == "per_neuron") k_table_.push_back(K);
+      if (sharing == Sharing::per_neuron) k_table_.push_back(K);
       k_index_[l].push_back(static_cast<int>(k_table_.size()) - 1);
     }
   }
-  const std::string& input_sharing = config.model.input_sharing;
-  if (input_sharing != "fixed" && input_sharing != "shared" && input_sharing != "per_neuron")
-    throw std::invalid_argument(
-        fmt::format("model.input_sharing '{}' must be fixed, shared or per_neuron", input_sharing));
-  if (input_sharing != "fixed") {
-    if (input_sharing == "shared") k_table_.push_back(K);
+  const InputSharing input_sharing = config.model.input_sharing;
+  if (input_sharing != InputSharing::fixed) {
+    if (input_sharing == InputSharing::shared) k_table_.push_back(K);
     for (int j = 0; j < features; ++j) {
-      if (input_sharing == "per_neuron") k_table_.push_back(K);
+      if (input_sharing == InputSharing::per_neuron) k_table_.push_back(K);
       k_index_[0].push_back(static_cast<int>(k_table_.size()) - 1);
     }
   }

@@ -61,7 +61,7 @@ class Network {
 
   const NetworkConfig& config() const { return net_config_; }
   // network.readout drive: the loss reads the output neurons' drives, not their states.
-  bool drive_readout() const { return net_config_.readout == "drive"; }
+  bool drive_readout() const { return net_config_.readout == Readout::drive; }
   const ModelConfig& model() const { return model_config_; }
 
  private:

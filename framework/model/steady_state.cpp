@@ -264,7 +264,7 @@ PhaseReport solve_forward(const Network& net, Batch& batch, const IntegratorConf
   // forward_method table: per layer, the one element that every incoming connection drives
   // (-1 where the table does not apply).
   std::vector<int> drive_element(net.layer_count(), -1);
-  if (integ.forward_method == "table")
+  if (integ.forward_method == ForwardMethod::table)
     for (int l = 1; l < net.layer_count(); ++l) drive_element[l] = single_drive_element(net, l);
   std::size_t block = 0;
   for (int l = 1; l < net.layer_count(); ++l) {
@@ -306,7 +306,7 @@ PhaseReport solve_forward(const Network& net, Batch& batch, const IntegratorConf
     sub.u_in = batch.u_in;
     detail::keep_lanes_of(sub.u_in, B, fallback);
     IntegratorConfig integrate = integ;
-    integrate.forward_method = "integrate";
+    integrate.forward_method = ForwardMethod::integrate;
     const PhaseReport fr = forward_phase(net, sub, integrate);
     const std::size_t rows = size / B;
     for (std::size_t j = 0; j < fallback.size(); ++j) {

@@ -72,13 +72,13 @@ double run_work(const ExperimentConfig& c) {
 std::string cost_class(const ExperimentConfig& c) {
   std::string hidden;
   for (int h : c.network.hidden) hidden += fmt::format("-{}", h);
-  return fmt::format("{} {}{} n={} {}/{} {}", c.training.rule, c.data.dataset, hidden, c.model.n,
-                     c.integrator.forward_method, c.integrator.backward_method,
-                     c.training.batch_size);
+  return fmt::format("{} {}{} n={} {}/{} {}", c.training.rule, option_name(c.data.dataset), hidden,
+                     c.model.n, option_name(c.integrator.forward_method),
+                     option_name(c.integrator.backward_method), c.training.batch_size);
 }
 
 int chance_classes(const ExperimentConfig& c) {
-  return c.data.dataset == "synthetic" ? c.data.synthetic_classes : 10;
+  return c.data.dataset == DatasetKind::synthetic ? c.data.synthetic_classes : 10;
 }
 }  // namespace
 

@@ -19,7 +19,9 @@ using namespace detail;
 namespace detail {
 
 struct TypeMismatch {
+  TypeMismatch(std::string e, std::string m = {}) : expected(std::move(e)), message(std::move(m)) {}
   std::string expected;
+  std::string message;  // if set, the whole error text in place of "expected ..., got ..."
 };
 
 bool yaml_null_text(const std::string& s) {
@@ -139,6 +141,21 @@ struct Conv<std::string> {
     return n.scalar;
   }
   static std::string text(const std::string& v) { return quote(v); }
+};
+// A named option (base/options.hpp): one of its words, printed as the string of it was.
+template <NamedOption E>
+struct Conv<E> {
+  static constexpr FieldKind kind = FieldKind::string;
+  static std::string expected() {
+    return fmt::format("one of: {}", fmt::join(option_names<E>(), ", "));
+  }
+  static E from(const SpecNode& n) {
+    if (!n.is_scalar()) throw TypeMismatch{fmt::format("a name ({})", expected())};
+    if (const auto v = parse_option<E>(n.scalar)) return *v;
+    throw TypeMismatch{expected(),
+                       fmt::format("unknown value '{}'; expected {}", n.scalar, expected())};
+  }
+  static std::string text(E v) { return quote(std::string(option_name(v))); }
 };
 template <>
 struct Conv<std::vector<int>> {
@@ -416,8 +433,9 @@ SpecErrors mismatch(const SpecNode& value, const std::string& key, const TypeMis
                     : value.is_sequence() ? std::string("a list")
                     : value.is_map()      ? std::string("a mapping")
                                           : std::string("nothing");
-  return SpecErrors(
-      {make_spec_error(value.origin, key, fmt::format("expected {}, got {}", m.expected, got))});
+  return SpecErrors({make_spec_error(
+      value.origin, key,
+      m.message.empty() ? fmt::format("expected {}, got {}", m.expected, got) : m.message)});
 }
 
 }  // namespace

@@ -20,19 +20,7 @@ using namespace detail;
 // ---- Validation --------------------------------------------------------------------
 
 namespace {
-const std::vector<std::string> kSharing = {"shared", "per_layer", "per_neuron"};
-const std::vector<std::string> kInputSharing = {"fixed", "shared", "per_neuron"};
-const std::vector<std::string> kConnectivity = {"uniform_random", "fixed", "sparse", "one_to_one"};
-const std::vector<std::string> kSparseBase = {"uniform_random", "fixed"};
-const std::vector<std::string> kInit = {"normal", "uniform"};
-const std::vector<std::string> kReadouts = {"state", "drive"};
-const std::vector<std::string> kUnsettledPolicies = {"exclude_sample", "exclude_element"};
-const std::vector<std::string> kDatasets = {"mnist", "fashion_mnist", "synthetic"};
-const std::vector<std::string> kPidTargets = {"connection", "fixed_point"};
 const std::vector<std::string> kTrainableK = {"K1", "K2", "K3"};
-const std::vector<std::string> kOptimizers = {"sgd", "momentum", "adam"};
-const std::vector<std::string> kSchedules = {"constant", "inverse_epoch", "cosine"};
-const std::vector<std::string> kActivations = {"tanh", "sigmoid"};
 
 std::string k_name(KIndex which) {
   return which == KIndex::K1 ? "K1" : which == KIndex::K2 ? "K2" : "K3";
@@ -110,8 +98,6 @@ std::vector<SpecError> validate_config(const ExperimentConfig& c,
   }
   if (m.fixed_point_target && !(*m.fixed_point_target > 0))
     fail("model.fixed_point_target", "must be > 0 (or null)");
-  one_of("model.sharing", m.sharing, kSharing);
-  one_of("model.input_sharing", m.input_sharing, kInputSharing);
   range("model.K1_range", m.K1_range);
   range("model.K2_range", m.K2_range);
   range("model.K3_range", m.K3_range);
@@ -122,7 +108,7 @@ std::vector<SpecError> validate_config(const ExperimentConfig& c,
   {
     // Dense layers between the data's inputs, the hidden layers and the classes: a limit on
     // the parameters, so that no spec makes a run allocate without bound.
-    const bool synthetic = c.data.dataset == "synthetic";
+    const bool synthetic = c.data.dataset == DatasetKind::synthetic;
     double prev = synthetic ? c.data.synthetic_features : 784.0;
     double connections = 0;
     for (int h : n.hidden) {
@@ -135,8 +121,6 @@ std::vector<SpecError> validate_config(const ExperimentConfig& c,
            fmt::format("the network would have {:.3g} connections, more than the limit of {}",
                        connections, kMaxConnections));
   }
-  one_of("network.connectivity", n.connectivity, kConnectivity);
-  one_of("network.sparse_base", n.sparse_base, kSparseBase);
   if (!(n.sparsity > 0 && n.sparsity <= 1))
     fail("network.sparsity", fmt::format("must be in (0, 1], got {}", double_text(n.sparsity)));
   for (const char* key : {"input_element", "output_element", "input_layer_output_element"}) {
@@ -147,20 +131,17 @@ std::vector<SpecError> validate_config(const ExperimentConfig& c,
       fail(std::string("network.") + key,
            fmt::format("an element index in [0, n) = [0, {}), got {}", m.n, v));
   }
-  one_of("network.init", n.init, kInit);
-  one_of("network.readout", n.readout, kReadouts);
   if (!(n.init_scale >= 0)) fail("network.init_scale", "must be >= 0");
   if (!(n.x_min < n.x_max))
     fail("network.x_max", fmt::format("x_min must be below x_max, got x_min = {}, x_max = {}",
                                       double_text(n.x_min), double_text(n.x_max)));
 
   const auto& d = c.data;
-  one_of("data.dataset", d.dataset, kDatasets);
   if (d.train_size <= 0) fail("data.train_size", fmt::format("must be > 0, got {}", d.train_size));
   if (d.test_size <= 0) fail("data.test_size", fmt::format("must be > 0, got {}", d.test_size));
   if (d.validation_size < 0)
     fail("data.validation_size", fmt::format("must be >= 0, got {}", d.validation_size));
-  if (d.validation_size > 0 && d.dataset == "synthetic")
+  if (d.validation_size > 0 && d.dataset == DatasetKind::synthetic)
     fail("data.validation_size", "needs a dataset read from files (mnist, fashion_mnist)");
   positive("data.pixel_scale", d.pixel_scale);
   if (!(d.input_noise >= 0)) fail("data.input_noise", "must be >= 0");
@@ -177,8 +158,6 @@ std::vector<SpecError> validate_config(const ExperimentConfig& c,
   positive("integrator.tol", i.tol);
   positive("integrator.backward_t_max", i.backward_t_max);
   positive("integrator.backward_tol", i.backward_tol);
-  one_of("integrator.backward_method", i.backward_method, {"integrate", "solve"});
-  one_of("integrator.forward_method", i.forward_method, {"integrate", "solve", "table"});
   positive("integrator.solve_tol", i.solve_tol);
   if (i.solve_max_iterations < 1) fail("integrator.solve_max_iterations", "must be >= 1");
   positive("integrator.table_step", i.table_step);
@@ -188,27 +167,22 @@ std::vector<SpecError> validate_config(const ExperimentConfig& c,
 
   const auto& t = c.training;
   one_of("training.rule", t.rule, rule_registry().names());
-  one_of("training.pid_target", t.pid_target, kPidTargets);
   for (const auto& k : t.trainable_K) one_of("training.trainable_K", k, kTrainableK);
   if (t.trainable_K.empty() &&
-      (t.rule == "fixed_point" || (t.rule == "pid" && t.pid_target == "fixed_point")))
+      (t.rule == "fixed_point" || (t.rule == "pid" && t.pid_target == PidTarget::fixed_point)))
     fail("training.trainable_K", "the fixed_point rule needs at least one of K1, K2, K3");
   one_of("training.loss", t.loss, loss_registry().names());
   positive("training.logit_scale", t.logit_scale);
-  one_of("training.unsettled_policy", t.unsettled_policy, kUnsettledPolicies);
   positive("training.target_amplitude", t.target_amplitude);
-  one_of("training.optimizer", t.optimizer, kOptimizers);
   if (!(t.learning_rate >= 0))
     fail("training.learning_rate",
          fmt::format("must be >= 0, got {}", double_text(t.learning_rate)));
-  one_of("training.lr_schedule", t.lr_schedule, kSchedules);
   if (!(t.weight_decay >= 0))
     fail("training.weight_decay", fmt::format("must be >= 0, got {}", double_text(t.weight_decay)));
   if (!(t.momentum >= 0 && t.momentum < 1)) fail("training.momentum", "must be in [0, 1)");
   if (t.batch_size < 1)
     fail("training.batch_size", fmt::format("must be >= 1, got {}", t.batch_size));
   if (t.epochs < 1) fail("training.epochs", fmt::format("must be >= 1, got {}", t.epochs));
-  one_of("training.mlp_activation", t.mlp_activation, kActivations);
   if (!(t.pid.kp >= 0)) fail("training.pid.kp", "must be >= 0");
   if (!(t.pid.ki >= 0)) fail("training.pid.ki", "must be >= 0");
   if (!(t.pid.kd >= 0)) fail("training.pid.kd", "must be >= 0");

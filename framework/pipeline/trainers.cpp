@@ -17,10 +17,10 @@ Trainer production_trainer() {
 }
 
 void check_data(const SweepPlan& plan) {
-  std::map<std::pair<std::string, std::string>, DataConfig> needed;
+  std::map<std::pair<DatasetKind, std::string>, DataConfig> needed;
   for (const auto& r : plan.runs) {
     const DataConfig& d = r.config.data;
-    if (d.dataset == "synthetic") continue;
+    if (d.dataset == DatasetKind::synthetic) continue;
     auto [it, fresh] = needed.try_emplace({d.dataset, d.dir}, d);
     it->second.train_size = std::max(it->second.train_size, d.train_size);
     it->second.test_size = std::max(it->second.test_size, d.test_size);
