@@ -359,6 +359,17 @@ TEST_CASE("nested keys: training.pid") {
                   "data.synthetic_classes", "[2, synthetic_features]"));
 }
 
+TEST_CASE("a rule that trains the K's needs training.trainable_K (the rule table says which)") {
+  const std::string none = "  trainable_K: []\n";
+  CHECK(has_error(errors_of("training:\n  rule: fixed_point\n" + none), "training.trainable_K",
+                  "the fixed_point rule trains the K's"));
+  CHECK(has_error(errors_of("training:\n  rule: pid\n  pid_target: fixed_point\n" + none),
+                  "training.trainable_K", "the pid rule trains the K's"));
+  CHECK(errors_of("training:\n  rule: pid\n  pid_target: connection\n" + none).empty());
+  CHECK(errors_of("training:\n  rule: connection\n" + none).empty());
+  CHECK(errors_of("training:\n  rule: fixed_point\n  trainable_K: [K3]\n").empty());
+}
+
 TEST_CASE("every experiment spec in experiments/ loads and expands") {
   // stability-*.yaml files are inputs of `wuxing stability`, not of `run`.
   const std::filesystem::path dir = std::filesystem::path(WUXING_SOURCE_DIR) / "experiments";

@@ -24,10 +24,15 @@ namespace wuxing {
 using LearnerFactory = std::unique_ptr<Learner> (*)(const ExperimentConfig& config, int features,
                                                     int classes);
 
+// Whether a rule, under these training settings, trains the neurons' K's (and so needs
+// training.trainable_K); nullptr: never.
+using TrainsK = bool (*)(const TrainingConfig& training);
+
 struct RuleEntry {
   std::string name;         // the spec's training.rule
   std::string description;  // one line: what it trains, with which gradient
   LearnerFactory make;
+  TrainsK trains_K = nullptr;
 };
 
 const Registry<RuleEntry>& rule_registry();

@@ -34,6 +34,11 @@ std::unique_ptr<Learner> make(const ExperimentConfig& config, int features, int 
   return make_wuxing_learner(config, features, classes, rule(config.training));
 }
 
+template <WuxingRule (*rule)(const TrainingConfig&)>
+bool trains_K(const TrainingConfig& t) {
+  return rule(t).K;
+}
+
 }  // namespace
 
 WUXING_REGISTER_RULE(connection) {
@@ -45,12 +50,12 @@ WUXING_REGISTER_RULE(fixed_point) {
   return {"fixed_point",
           "local rule: the K's in training.trainable_K (and the connections with "
           "train_connections_too), by the adjoint",
-          &make<fixed_point_rule>};
+          &make<fixed_point_rule>, &trains_K<fixed_point_rule>};
 }
 
 WUXING_REGISTER_RULE(pid) {
   return {"pid", "the rule training.pid_target names, its gradient through a PID controller",
-          &make<pid_rule>};
+          &make<pid_rule>, &trains_K<pid_rule>};
 }
 
 WUXING_REGISTER_RULE(bptt) {

@@ -168,9 +168,10 @@ std::vector<SpecError> validate_config(const ExperimentConfig& c,
   const auto& t = c.training;
   one_of("training.rule", t.rule, rule_registry().names());
   for (const auto& k : t.trainable_K) one_of("training.trainable_K", k, kTrainableK);
-  if (t.trainable_K.empty() &&
-      (t.rule == "fixed_point" || (t.rule == "pid" && t.pid_target == PidTarget::fixed_point)))
-    fail("training.trainable_K", "the fixed_point rule needs at least one of K1, K2, K3");
+  if (const RuleEntry* rule = rule_registry().find(t.rule);
+      t.trainable_K.empty() && rule && rule->trains_K && rule->trains_K(t))
+    fail("training.trainable_K",
+         fmt::format("the {} rule trains the K's and needs at least one of K1, K2, K3", t.rule));
   one_of("training.loss", t.loss, loss_registry().names());
   positive("training.logit_scale", t.logit_scale);
   positive("training.target_amplitude", t.target_amplitude);
