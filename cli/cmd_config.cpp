@@ -21,10 +21,7 @@ void add_config_command(CLI::App& app) {
       "Print the spec resolved: `base:` files merged, overrides applied and every key with its "
       "value (defaults included), then its sweep. The output is a spec that `wuxing run` accepts "
       "and that plans the same runs.");
-  cmd->add_option("spec", args->spec, "Experiment spec (YAML)")
-      ->required()
-      ->check(CLI::ExistingFile);
-  cmd->add_option("overrides", args->overrides, "key.path=value overrides");
+  add_spec_arguments(cmd, args->spec, args->overrides);
   cmd->callback([args] {
     try {
       fmt::print("{}", resolved_spec_yaml(load_spec(args->spec, args->overrides)));

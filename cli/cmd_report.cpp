@@ -61,9 +61,7 @@ void add_report_command(CLI::App& app) {
       "else Welch) and marked best only when the 95 % interval of the difference excludes 0. "
       "Runs that are not ok are listed with their reasons. Several files (e.g. a sweep and the "
       "runs it grew by) are reported together; a run in several files counts once.");
-  cmd->add_option("files", args->files, "Results files (HDF5, written by `wuxing run`)")
-      ->required()
-      ->check(CLI::ExistingFile);
+  add_input_files(cmd, "files", args->files, "Results files (HDF5, written by `wuxing run`)");
   cmd->add_option("--by", args->by,
                   "Group by these swept columns (comma separated; 'file' groups by file)")
       ->delimiter(',');

@@ -79,11 +79,8 @@ void add_response_command(CLI::App& app) {
       "input_element, output_element and integrator.{method, h, t_max, tol} come from the spec.\n"
       "Writes HDF5 (layout: docs/stability.md); plot with analysis/plot_response.py.\n"
       "Example: wuxing response experiments/response-default.yaml");
-  cmd->add_option("spec", args->spec, "Experiment spec (YAML, without a sweep)")
-      ->required()
-      ->check(CLI::ExistingFile);
-  cmd->add_option("overrides", args->overrides,
-                  "key.path=value overrides, e.g. network.x_min=0.5 network.x_max=1.5");
+  add_spec_arguments(cmd, args->spec, args->overrides, "Experiment spec (YAML, without a sweep)",
+                     "key.path=value overrides, e.g. network.x_min=0.5 network.x_max=1.5");
   cmd->add_option("--u-min", args->options.u_min, "lowest drive of the grid (<= 0)")
       ->capture_default_str();
   cmd->add_option("--u-max", args->options.u_max, "highest drive of the grid (>= 0)")

@@ -296,10 +296,8 @@ void add_run_command(CLI::App& app) {
       "HDF5.\nRe-running the same command skips finished runs and re-runs failed or unfinished "
       "ones.\nCtrl-C stops cleanly after storing the finished runs.");
   cmd->footer(spec_help());
-  cmd->add_option("spec", args->spec, "Experiment spec (YAML)")
-      ->required()
-      ->check(CLI::ExistingFile);
-  cmd->add_option("overrides", args->overrides, "key.path=value overrides, e.g. training.epochs=2");
+  add_spec_arguments(cmd, args->spec, args->overrides, "Experiment spec (YAML)",
+                     "key.path=value overrides, e.g. training.epochs=2");
   cmd->add_option("-o,--output", args->output, "Results file (default results/<spec name>.h5)");
   cmd->add_flag("--dry-run", args->dry_run,
                 "List the runs (id, swept values, stored status) and exit");
@@ -335,10 +333,7 @@ void add_validate_command(CLI::App& app) {
       "one line per error "
       "(file:line:column: key: message).");
   cmd->footer(spec_help());
-  cmd->add_option("spec", *spec_file, "Experiment spec (YAML)")
-      ->required()
-      ->check(CLI::ExistingFile);
-  cmd->add_option("overrides", *overrides, "key.path=value overrides");
+  add_spec_arguments(cmd, *spec_file, *overrides);
   cmd->callback([spec_file, overrides] {
     // Every check `run` makes before it starts: the spec, every planned run's config, and
     // the data sets (the same check_data).

@@ -81,18 +81,15 @@ void add_stability_command(CLI::App& app) {
       "sides (propagator / oscillator with amplitude and period / unstable), map max Re lambda\n"
       "over K3/K1 x n, print a table and write HDF5 (layout: docs/stability.md).\n"
       "Example: wuxing stability experiments/stability-hopf.yaml");
-  cmd->add_option(
-         "spec", args->spec,
-         "YAML spec with a 'stability:' block (may have base: files; keys: equation, n, g, k, K1, "
-         "fixed_point,\n"
-         "ratio_range, bisection_tol, below_factor, above_factor, stepper, h, rtol, atol,\n"
-         "max_steps, seed, perturbation, renorm, rate_t_skip, rate_t_end,\n"
-         "classify: {stepper, perturbation, t_max, saturation_cycles, saturation_tolerance,\n"
-         "divergence_factor}, map: {ratio_points, simulate})")
-      ->required()
-      ->check(CLI::ExistingFile);
-  cmd->add_option("overrides", args->overrides,
-                  "key.path=value overrides, e.g. stability.n=[5] stability.map.ratio_points=20");
+  add_spec_arguments(
+      cmd, args->spec, args->overrides,
+      "YAML spec with a 'stability:' block (may have base: files; keys: equation, n, g, k, K1, "
+      "fixed_point,\n"
+      "ratio_range, bisection_tol, below_factor, above_factor, stepper, h, rtol, atol,\n"
+      "max_steps, seed, perturbation, renorm, rate_t_skip, rate_t_end,\n"
+      "classify: {stepper, perturbation, t_max, saturation_cycles, saturation_tolerance,\n"
+      "divergence_factor}, map: {ratio_points, simulate})",
+      "key.path=value overrides, e.g. stability.n=[5] stability.map.ratio_points=20");
   cmd->add_option("-o,--output", args->output,
                   "HDF5 file to write (default: results/<spec name>.h5); written to a temporary\n"
                   "file and renamed");
