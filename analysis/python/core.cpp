@@ -90,6 +90,7 @@ py::list plan(const std::string& spec, const std::vector<std::string>& overrides
 
 // The sweep's state shared by the worker threads and the Python callback.
 struct CallbackState {
+  explicit CallbackState(py::object callback) : on_epoch(std::move(callback)) {}
   py::object on_epoch;
   std::atomic<bool> stop{false};
   std::mutex mutex;
@@ -145,7 +146,8 @@ Trainer observed_trainer(Trainer inner, CallbackState& state) {
 
 // Runs `work` in its own thread while this one, holding the GIL between waits, looks for
 // Ctrl-C (Python handles signals in the main thread only) and turns it into a clean stop.
-// Rethrows what `work` threw.
+// Rethrows what `work` threw; else drops the callback (while holding the GIL) and rethrows
+// what it raised, or the KeyboardInterrupt.
 void run_watching_signals(CallbackState& state, const std::function<void()>& work) {
   std::exception_ptr error;
   std::mutex mutex;
@@ -177,6 +179,8 @@ void run_watching_signals(CallbackState& state, const std::function<void()>& wor
   }
   worker.join();
   if (error) std::rethrow_exception(error);
+  state.on_epoch = py::none();
+  if (state.error) std::rethrow_exception(state.error);
 }
 
 py::dict run(const std::string& spec_file, const std::vector<std::string>& overrides,
@@ -187,8 +191,7 @@ py::dict run(const std::string& spec_file, const std::vector<std::string>& overr
   const std::filesystem::path out =
       output.empty() ? std::filesystem::path("results") / (plan.spec_name + ".h5")
                      : std::filesystem::path(output);
-  CallbackState state;
-  state.on_epoch = on_epoch;
+  CallbackState state{on_epoch};
   RunnerOptions options;
   options.output = out;
   options.threads = threads > 0 ? threads : spec.base.threads;
@@ -201,8 +204,6 @@ py::dict run(const std::string& spec_file, const std::vector<std::string>& overr
     check_data(plan);
     s = SweepRunner(plan, options).run();
   });
-  state.on_epoch = py::none();
-  if (state.error) std::rethrow_exception(state.error);
   py::dict d;
   d["output"] = out.string();
   d["planned"] = s.planned;
@@ -255,11 +256,11 @@ py::dict run_trial(const std::string& spec_file, const std::vector<std::string>&
       return d;
     }
   }
-  CallbackState state;
-  state.on_epoch = on_epoch;
+  CallbackState state{on_epoch};
   const Trainer trainer = observed_trainer(program_trainer(), state);
   RunRecord rec = make_run_record(run);
   rec.plan_index = static_cast<std::size_t>(trial);
+  // An interrupt (Ctrl-C, or the callback raising) is rethrown here: then nothing is stored.
   run_watching_signals(state, [&] {
     // A worker's trials share their data set: check it once per process, not per trial.
     static std::mutex checked_mutex;
@@ -286,8 +287,6 @@ py::dict run_trial(const std::string& spec_file, const std::vector<std::string>&
     }
     rec.end_time = utc_now_iso();
   });
-  state.on_epoch = py::none();
-  if (state.error) std::rethrow_exception(state.error);  // interrupted: nothing stored
   check_finite(rec.result);
   {
     py::gil_scoped_release release;
