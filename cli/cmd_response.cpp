@@ -50,9 +50,7 @@ void run_response(const ResponseArgs& args) {
   const ResponseAnalysis analysis = analyse_response(neuron, options);
   fmt::print("{}", format_response(analysis));
   write_response_h5(output, analysis, {args.spec, canonical_yaml(c)});
-  const double seconds =
-      std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
-  fmt::print("wrote {} ({:.2f} s)\n", output, seconds);
+  fmt::print("wrote {} ({:.2f} s)\n", output, seconds_since(start));
 }
 
 }  // namespace

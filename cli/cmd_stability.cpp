@@ -56,9 +56,7 @@ void run_stability(const StabilityArgs& args) {
         map.max_real_eigenvalue.size() - separated, sign_mismatch);
   }
   write_stability_h5(output, spec, rows, map);
-  const double seconds =
-      std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
-  fmt::print("wrote {} ({:.1f} s)\n", output, seconds);
+  fmt::print("wrote {} ({:.1f} s)\n", output, seconds_since(start));
 }
 
 }  // namespace

@@ -2,6 +2,7 @@
 #pragma once
 
 #include <CLI/CLI.hpp>
+#include <chrono>
 #include <filesystem>
 #include <functional>
 #include <string>
@@ -51,6 +52,10 @@ inline void add_h5_output(CLI::App* cmd, std::string& output) {
 inline std::string h5_output_path(const std::string& spec, const std::string& output) {
   if (!output.empty()) return output;
   return (std::filesystem::path("results") / std::filesystem::path(spec).stem()).string() + ".h5";
+}
+// Wall-clock seconds since `start`, for the analyses' closing "wrote FILE (N s)".
+inline double seconds_since(std::chrono::steady_clock::time_point start) {
+  return std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
 }
 
 void add_run_command(CLI::App& app);        // cmd_run.cpp
