@@ -10,6 +10,7 @@
 #include <set>
 
 #include "analysis/table.hpp"
+#include "framework/pipeline/spec.hpp"
 #include "framework/pipeline/store.hpp"
 
 namespace wuxing {
@@ -182,20 +183,9 @@ std::string format_md(const Report& r) {
       r.file, r.spec_name, summary_line(r), r.metric);
   out += render_md(group_table(r, true));
   out += "\n";
-  for (const auto& line : [&] {
-         std::vector<std::string> lines;
-         std::string text = comparison_text(r), cur;
-         for (char c : text) {
-           if (c == '\n') {
-             lines.push_back(cur);
-             cur.clear();
-           } else {
-             cur += c;
-           }
-         }
-         return lines;
-       }())
-    out += "- " + line + "\n";
+  std::vector<std::string> lines = split(comparison_text(r), '\n');
+  lines.pop_back();  // the empty piece after the last line's '\n'
+  for (const auto& line : lines) out += "- " + line + "\n";
   if (!r.not_ok.empty()) {
     out += fmt::format("\n### Runs not ok ({})\n\n", r.not_ok.size());
     out += render_md(not_ok_table(r));

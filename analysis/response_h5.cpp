@@ -4,7 +4,6 @@
 
 #include <algorithm>
 #include <cmath>
-#include <functional>
 #include <string>
 #include <type_traits>
 #include <vector>
@@ -28,15 +27,6 @@ std::vector<T> matrix(std::size_t rows, int n, Get get) {
   for (std::size_t r = 0; r < rows; ++r)
     for (int e = 0; e < n; ++e) out[r * n + e] = get(r, e);
   return out;
-}
-
-// The column `name` of group g: get(row) of every row (a callable or a data member), as T.
-template <class T, class Rows, class Get>
-void column_of(hid_t g, const char* name, const Rows& rows, Get get, const std::string& desc) {
-  std::vector<T> v;
-  v.reserve(rows.size());
-  for (const auto& row : rows) v.push_back(static_cast<T>(std::invoke(get, row)));
-  h5::column(g, name, v, desc);
 }
 
 }  // namespace
@@ -155,38 +145,30 @@ void write_response_h5(const std::string& path, const ResponseAnalysis& a,
       Handle g = create_group(root, "points");
       const auto& P = a.points;
       const std::size_t N = P.size();
-      auto col_d = [&](const char* name, auto get, const std::string& desc) {
-        column_of<double>(g, name, P, get, desc);
-      };
-      auto col_i = [&](const char* name, auto get, const std::string& desc) {
-        column_of<int>(g, name, P, get, desc);
-      };
-      col_i(
-          "branch", [](const auto& pt) { return pt.branch; }, "branch id (see branches)");
-      col_d(
-          "u", [](const auto& pt) { return pt.u; }, "drive on the drive element");
-      col_d(
-          "s", [](const auto& pt) { return pt.s; }, "signal x_a - x* at the read element");
-      col_d(
-          "gain", [](const auto& pt) { return pt.state.gain; },
+      using Point = std::decay_t<decltype(P.front())>;
+      column_of<int>(g, "branch", P, &Point::branch, "branch id (see branches)");
+      column_of<double>(g, "u", P, &Point::u, "drive on the drive element");
+      column_of<double>(g, "s", P, &Point::s, "signal x_a - x* at the read element");
+      column_of<double>(
+          g, "gain", P, [](const auto& pt) { return pt.state.gain; },
           "ds/du = (-J_FF^-1 e_b)_a (0 when a or b is held; inf at a fold)");
-      col_d(
-          "max_real", [](const auto& pt) { return pt.state.leading.real(); },
+      column_of<double>(
+          g, "max_real", P, [](const auto& pt) { return pt.state.leading.real(); },
           "largest real part of the free block's eigenvalues (-inf: every element held)");
-      col_d(
-          "leading_imag", [](const auto& pt) { return pt.state.leading.imag(); },
+      column_of<double>(
+          g, "leading_imag", P, [](const auto& pt) { return pt.state.leading.imag(); },
           "imaginary part of that eigenvalue (0: real)");
-      col_i(
-          "stable", [](const auto& pt) { return pt.state.stable ? 1 : 0; },
+      column_of<int>(
+          g, "stable", P, [](const auto& pt) { return pt.state.stable ? 1 : 0; },
           "1 if every free-block eigenvalue has Re < 0");
-      col_i(
-          "in_range", [](const auto& pt) { return pt.in_range ? 1 : 0; },
+      column_of<int>(
+          g, "in_range", P, [](const auto& pt) { return pt.in_range ? 1 : 0; },
           "1 if every element is within [x_min, x_max] (always 1 except on unclamped branches)");
-      col_i(
-          "end", [](const auto& pt) { return pt.end ? 1 : 0; },
+      column_of<int>(
+          g, "end", P, [](const auto& pt) { return pt.end ? 1 : 0; },
           "1 at the end of the stable branch (branch 0): its fold / Hopf / border point");
-      col_d(
-          "settling_time", [](const auto& pt) { return pt.state.settling_time; },
+      column_of<double>(
+          g, "settling_time", P, [](const auto& pt) { return pt.state.settling_time; },
           "ln(1e5) / -max_real: time for the slowest mode to shrink 1e-5-fold (inf: unstable)");
       const hsize_t rows = N, cols = static_cast<hsize_t>(n);
       auto x = matrix<double>(N, n, [&](std::size_t r, int e) { return P[r].x(e); });

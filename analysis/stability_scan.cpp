@@ -214,67 +214,54 @@ void write_stability_h5(const std::string& path, const StabilitySpec& spec,
     Handle scan = create_group(root, "scan");
     attr_string(scan, "description",
                 "one row per element count n; NaN where there is no boundary in ratio_range");
-    auto col_d = [&](const std::string& name, auto get, const std::string& desc) {
-      std::vector<double> v;
-      for (const auto& r : rows) v.push_back(get(r));
-      column(scan, name, v, desc);
-    };
-    auto col_i = [&](const std::string& name, auto get, const std::string& desc) {
-      std::vector<int> v;
-      for (const auto& r : rows) v.push_back(get(r));
-      column(scan, name, v, desc);
-    };
     const double nan = std::numeric_limits<double>::quiet_NaN();
-    col_i(
-        "n", [](const ScanRow& r) { return r.n; }, "element count");
-    col_d(
-        "analytic_boundary", [](const ScanRow& r) { return r.analytic.ratio; },
+    column_of<int>(scan, "n", rows, &ScanRow::n, "element count");
+    column_of<double>(
+        scan, "analytic_boundary", rows, [](const ScanRow& r) { return r.analytic.ratio; },
         "K3/K1 where closed-form max Re lambda = 0 (NaN: none in range)");
-    col_d(
-        "simulated_boundary", [](const ScanRow& r) { return r.simulated.ratio; },
+    column_of<double>(
+        scan, "simulated_boundary", rows, [](const ScanRow& r) { return r.simulated.ratio; },
         "K3/K1 where the simulated perturbation growth rate changes sign (NaN: none)");
-    col_d(
-        "difference",
+    column_of<double>(
+        scan, "difference", rows,
         [](const ScanRow& r) { return std::abs(r.analytic.ratio - r.simulated.ratio); },
         "|analytic - simulated| boundary");
-    col_d(
-        "hopf_omega", [](const ScanRow& r) { return r.analytic.omega; },
+    column_of<double>(
+        scan, "hopf_omega", rows, [](const ScanRow& r) { return r.analytic.omega; },
         "Im lambda of the crossing eigenvalue at the analytic boundary");
-    col_d(
-        "predicted_period",
+    column_of<double>(
+        scan, "predicted_period", rows,
         [&](const ScanRow& r) {
           return r.analytic.omega > 0 ? 2 * std::numbers::pi / r.analytic.omega : nan;
         },
         "2 pi / hopf_omega");
-    col_d(
-        "ratio_below", [](const ScanRow& r) { return r.ratio_below; },
+    column_of<double>(
+        scan, "ratio_below", rows, &ScanRow::ratio_below,
         "K3/K1 where regime_below was simulated (below_factor x boundary, or ratio_range[0])");
-    col_d(
-        "ratio_above", [](const ScanRow& r) { return r.ratio_above; },
+    column_of<double>(
+        scan, "ratio_above", rows, &ScanRow::ratio_above,
         "K3/K1 where regime_above was simulated (above_factor x boundary, or ratio_range[1])");
-    col_i(
-        "regime_below", [](const ScanRow& r) { return static_cast<int>(r.below.regime); },
-        kRegimeCodes);
-    col_i(
-        "regime_above", [](const ScanRow& r) { return static_cast<int>(r.above.regime); },
-        kRegimeCodes);
-    col_d(
-        "max_re_below", [](const ScanRow& r) { return r.max_re_below; },
-        "closed-form max Re lambda at ratio_below");
-    col_d(
-        "max_re_above", [](const ScanRow& r) { return r.max_re_above; },
-        "closed-form max Re lambda at ratio_above");
-    col_d(
-        "growth_rate_below", [](const ScanRow& r) { return r.below.growth_rate; },
+    column_of<int>(
+        scan, "regime_below", rows,
+        [](const ScanRow& r) { return static_cast<int>(r.below.regime); }, kRegimeCodes);
+    column_of<int>(
+        scan, "regime_above", rows,
+        [](const ScanRow& r) { return static_cast<int>(r.above.regime); }, kRegimeCodes);
+    column_of<double>(scan, "max_re_below", rows, &ScanRow::max_re_below,
+                      "closed-form max Re lambda at ratio_below");
+    column_of<double>(scan, "max_re_above", rows, &ScanRow::max_re_above,
+                      "closed-form max Re lambda at ratio_above");
+    column_of<double>(
+        scan, "growth_rate_below", rows, [](const ScanRow& r) { return r.below.growth_rate; },
         "simulated growth rate of a small perturbation at ratio_below");
-    col_d(
-        "growth_rate_above", [](const ScanRow& r) { return r.above.growth_rate; },
+    column_of<double>(
+        scan, "growth_rate_above", rows, [](const ScanRow& r) { return r.above.growth_rate; },
         "simulated growth rate of a small perturbation at ratio_above");
-    col_d(
-        "amplitude", [](const ScanRow& r) { return r.below.amplitude; },
+    column_of<double>(
+        scan, "amplitude", rows, [](const ScanRow& r) { return r.below.amplitude; },
         "limit-cycle amplitude (max - min) / 2 of element 0 at ratio_below (NaN: none)");
-    col_d(
-        "period", [](const ScanRow& r) { return r.below.period; },
+    column_of<double>(
+        scan, "period", rows, [](const ScanRow& r) { return r.below.period; },
         "limit-cycle period at ratio_below, from upward crossings of x* (NaN: none)");
 
     Handle mg = create_group(root, "map");

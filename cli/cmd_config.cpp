@@ -23,12 +23,8 @@ void add_config_command(CLI::App& app) {
       "and that plans the same runs.");
   add_spec_arguments(cmd, args->spec, args->overrides);
   cmd->callback([args] {
-    try {
-      fmt::print("{}", resolved_spec_yaml(load_spec(args->spec, args->overrides)));
-    } catch (const SpecErrors& e) {
-      for (const auto& err : e.errors()) fmt::print(stderr, "error: {}\n", err.to_string());
-      throw CLI::RuntimeError(2);
-    }
+    exit_on_spec_errors(
+        [&] { fmt::print("{}", resolved_spec_yaml(load_spec(args->spec, args->overrides))); });
   });
 }
 

@@ -24,7 +24,7 @@ void add_export_command(CLI::App& app) {
       "Write a results file as CSV: `--table runs` (default) is /index, one row per run with "
       "every column; `--table epochs` has one row per run and epoch with every per-epoch "
       "metric. Numbers are written so that they read back exactly; NaN as 'nan'.");
-  add_input_files(cmd, "file", args->file, "Results file (HDF5)");
+  add_results_file(cmd, args->file);
   cmd->add_option("--format", args->format, "csv (the only format so far)")
       ->check(CLI::IsMember({"csv"}))
       ->capture_default_str();

@@ -21,7 +21,7 @@ void add_ls_command(CLI::App& app) {
       "ls",
       "List the runs of a results file: run ID, status, swept values, final test and train "
       "accuracy, epochs done and wall time (in sweep order). No spec needed.");
-  add_input_files(cmd, "file", args->file, "Results file (HDF5)");
+  add_results_file(cmd, args->file);
   cmd->add_option("--status", args->status, "Only runs with this status (ok, failed, ...)");
   cmd->callback([args] {
     const StoreHeader h = read_header(args->file);

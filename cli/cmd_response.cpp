@@ -24,12 +24,7 @@ struct ResponseArgs {
 void run_response(const ResponseArgs& args) {
   const auto start = std::chrono::steady_clock::now();
   Spec spec;
-  try {
-    spec = load_spec(args.spec, args.overrides);
-  } catch (const SpecErrors& e) {
-    for (const auto& err : e.errors()) fmt::print(stderr, "error: {}\n", err.to_string());
-    throw CLI::RuntimeError(2);
-  }
+  exit_on_spec_errors([&] { spec = load_spec(args.spec, args.overrides); });
   if (spec.sweep())
     throw std::invalid_argument(fmt::format(
         "{}: `response` analyses one neuron, but the spec has a sweep: choose its values with "
@@ -51,17 +46,11 @@ void run_response(const ResponseArgs& args) {
   options.h = c.integrator.h;
   options.t_max = c.integrator.t_max;
   options.tol = c.integrator.tol;
-  const std::string output =
-      args.output.empty()
-          ? (std::filesystem::path("results") / std::filesystem::path(args.spec).stem()).string() +
-                ".h5"
-          : args.output;
+  const std::string output = h5_output_path(args.spec, args.output);
   const ResponseAnalysis analysis = analyse_response(neuron, options);
   fmt::print("{}", format_response(analysis));
   write_response_h5(output, analysis, {args.spec, canonical_yaml(c)});
-  const double seconds =
-      std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
-  fmt::print("wrote {} ({:.2f} s)\n", output, seconds);
+  fmt::print("wrote {} ({:.2f} s)\n", output, seconds_since(start));
 }
 
 }  // namespace
@@ -89,9 +78,7 @@ void add_response_command(CLI::App& app) {
   cmd->add_option("--arclength-step", args->options.arclength_step,
                   "largest step of the unclamped pseudo-arclength continuation")
       ->capture_default_str();
-  cmd->add_option("-o,--output", args->output,
-                  "HDF5 file to write (default: results/<spec name>.h5); written to a temporary\n"
-                  "file and renamed");
+  add_h5_output(cmd, args->output);
   cmd->callback([args] { run_response(*args); });
 }
 

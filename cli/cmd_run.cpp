@@ -9,6 +9,7 @@
 #include <csignal>
 #include <cstdlib>
 #include <filesystem>
+#include <functional>
 #include <map>
 #include <memory>
 #include <string>
@@ -286,6 +287,15 @@ int do_run(const RunArgs& a) {
 
 void print_errors(const SpecErrors& e) {
   for (const auto& err : e.errors()) fmt::print(stderr, "error: {}\n", err.to_string());
+}
+
+void exit_on_spec_errors(const std::function<void()>& work) {
+  try {
+    work();
+  } catch (const SpecErrors& e) {
+    print_errors(e);
+    throw CLI::RuntimeError(2);
+  }
 }
 
 void add_run_command(CLI::App& app) {

@@ -64,7 +64,7 @@ void add_show_command(CLI::App& app) {
       "show",
       "Show one stored run: status and reason, swept values, provenance (git commit, library "
       "versions, host), its resolved config and a per-epoch table of its metrics.");
-  add_input_files(cmd, "file", args->file, "Results file (HDF5)");
+  add_results_file(cmd, args->file);
   cmd->add_option("run", args->run, "Run ID (or a unique prefix of one; see `wuxing ls`)")
       ->required();
   cmd->add_flag("--config", args->config_only,

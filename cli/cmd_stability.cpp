@@ -24,17 +24,8 @@ struct StabilityArgs {
 void run_stability(const StabilityArgs& args) {
   const auto start = std::chrono::steady_clock::now();
   StabilitySpec spec;
-  try {
-    spec = load_stability_spec(args.spec, args.overrides);
-  } catch (const SpecErrors& e) {
-    print_errors(e);
-    throw CLI::RuntimeError(2);
-  }
-  const std::string output =
-      args.output.empty()
-          ? (std::filesystem::path("results") / std::filesystem::path(args.spec).stem()).string() +
-                ".h5"
-          : args.output;
+  exit_on_spec_errors([&] { spec = load_stability_spec(args.spec, args.overrides); });
+  const std::string output = h5_output_path(args.spec, args.output);
   const auto rows = run_scan(spec);
   fmt::print("{}", format_scan_table(spec, rows));
   const auto map = compute_map(spec);
@@ -65,9 +56,7 @@ void run_stability(const StabilityArgs& args) {
         map.max_real_eigenvalue.size() - separated, sign_mismatch);
   }
   write_stability_h5(output, spec, rows, map);
-  const double seconds =
-      std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
-  fmt::print("wrote {} ({:.1f} s)\n", output, seconds);
+  fmt::print("wrote {} ({:.1f} s)\n", output, seconds_since(start));
 }
 
 }  // namespace
@@ -90,9 +79,7 @@ void add_stability_command(CLI::App& app) {
       "classify: {stepper, perturbation, t_max, saturation_cycles, saturation_tolerance,\n"
       "divergence_factor}, map: {ratio_points, simulate})",
       "key.path=value overrides, e.g. stability.n=[5] stability.map.ratio_points=20");
-  cmd->add_option("-o,--output", args->output,
-                  "HDF5 file to write (default: results/<spec name>.h5); written to a temporary\n"
-                  "file and renamed");
+  add_h5_output(cmd, args->output);
   cmd->callback([args] { run_stability(*args); });
 }
 

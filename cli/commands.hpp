@@ -2,6 +2,9 @@
 #pragma once
 
 #include <CLI/CLI.hpp>
+#include <chrono>
+#include <filesystem>
+#include <functional>
 #include <string>
 #include <vector>
 
@@ -13,6 +16,9 @@ namespace wuxing::cli {
 
 // One line per spec error on stderr: "error: file:line:col: key: message" (cmd_run.cpp).
 void print_errors(const SpecErrors& e);
+// Runs `work`, which reads a spec; its SpecErrors are printed (print_errors) and end the
+// command with exit status 2, as in every command that reads a spec (cmd_run.cpp).
+void exit_on_spec_errors(const std::function<void()>& work);
 
 // A positional argument naming input files that must exist (a spec, a results file, ...).
 template <class T>
@@ -29,6 +35,27 @@ inline void add_spec_arguments(CLI::App* cmd, std::string& spec,
                                const std::string& overrides_help = "key.path=value overrides") {
   add_input_files(cmd, "spec", spec, spec_help);
   cmd->add_option("overrides", overrides, overrides_help);
+}
+
+// The positional results file of the commands that read one (ls, show, export).
+inline void add_results_file(CLI::App* cmd, std::string& file) {
+  add_input_files(cmd, "file", file, "Results file (HDF5)");
+}
+
+// `-o,--output` of the analyses that write one HDF5 file (stability, response), and the file
+// they write: `output`, or by default results/<the spec file's stem>.h5.
+inline void add_h5_output(CLI::App* cmd, std::string& output) {
+  cmd->add_option("-o,--output", output,
+                  "HDF5 file to write (default: results/<spec name>.h5); written to a temporary\n"
+                  "file and renamed");
+}
+inline std::string h5_output_path(const std::string& spec, const std::string& output) {
+  if (!output.empty()) return output;
+  return (std::filesystem::path("results") / std::filesystem::path(spec).stem()).string() + ".h5";
+}
+// Wall-clock seconds since `start`, for the analyses' closing "wrote FILE (N s)".
+inline double seconds_since(std::chrono::steady_clock::time_point start) {
+  return std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
 }
 
 void add_run_command(CLI::App& app);        // cmd_run.cpp

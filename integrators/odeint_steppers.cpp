@@ -34,68 +34,73 @@ constexpr int kMaxRejections = 200;
       name, kMaxRejections, t, h));
 }
 
-// What every adapter reports about itself; the subclasses only differ in how they step.
+// Calls try_step() (one attempt of a controlled stepper, which shrinks h when it rejects)
+// until a step is accepted; false after kMaxRejections rejections in a row.
+template <class TryStep>
+bool accepted_within_limit(TryStep try_step) {
+  for (int attempt = 0; attempt < kMaxRejections; ++attempt)
+    if (try_step() == odeint::success) return true;
+  return false;
+}
+
+// What every adapter reports about itself, and the odeint stepper it drives; the subclasses
+// only differ in how they step.
+template <class Odeint, bool Adaptive>
 class OdeintAdapter : public Stepper {
  public:
-  OdeintAdapter(std::string name, int order, bool adaptive)
-      : name_(std::move(name)), order_(order), adaptive_(adaptive) {}
+  OdeintAdapter(std::string name, int order, Odeint odeint)
+      : odeint_(std::move(odeint)), name_(std::move(name)), order_(order) {}
   std::string_view name() const final { return name_; }
   int order() const final { return order_; }
-  bool adaptive() const final { return adaptive_; }
+  bool adaptive() const final { return Adaptive; }
+
+ protected:
+  Odeint odeint_;
 
  private:
   std::string name_;
   int order_;
-  bool adaptive_;
 };
 
 template <class OdeintStepper>
-class OdeintFixed final : public OdeintAdapter {
+class OdeintFixed final : public OdeintAdapter<OdeintStepper, false> {
  public:
-  OdeintFixed(std::string name, int order, OdeintStepper stepper)
-      : OdeintAdapter(std::move(name), order, false), stepper_(std::move(stepper)) {}
+  using OdeintAdapter<OdeintStepper, false>::OdeintAdapter;
   std::size_t step(const System& system, State& x, double& t, double& h) override {
     std::size_t count = 0;
-    stepper_.do_step(CountingSystem{&system, &count}, x, t, h);
+    this->odeint_.do_step(CountingSystem{&system, &count}, x, t, h);
     t += h;
     return count;
   }
-
- private:
-  OdeintStepper stepper_;
 };
 
 // Controlled steppers whose try_step(sys, x, t, dt) evaluates f(x) afresh each call
 // (cash_karp54, bulirsch_stoer): nothing is cached between accepted steps.
 template <class Controlled>
-class OdeintControlled final : public OdeintAdapter {
+class OdeintControlled final : public OdeintAdapter<Controlled, true> {
  public:
-  OdeintControlled(std::string name, int order, Controlled controlled)
-      : OdeintAdapter(std::move(name), order, true), controlled_(std::move(controlled)) {}
+  using OdeintAdapter<Controlled, true>::OdeintAdapter;
   std::size_t step(const System& system, State& x, double& t, double& h) override {
     std::size_t count = 0;
     const CountingSystem counted{&system, &count};
-    for (int attempt = 0; attempt < kMaxRejections; ++attempt) {
-      if (controlled_.try_step(counted, x, t, h) == odeint::success) return count;
-    }
-    throw_rejected(name(), t, h);
+    if (!accepted_within_limit([&] { return this->odeint_.try_step(counted, x, t, h); }))
+      throw_rejected(this->name(), t, h);
+    return count;
   }
   // Drops the step-size and order history by going back to the freshly built stepper.
-  void reset() override { controlled_ = fresh_; }
+  void reset() override { this->odeint_ = fresh_; }
 
  private:
-  Controlled controlled_;
-  Controlled fresh_ = controlled_;
+  Controlled fresh_ = this->odeint_;
 };
 
 // dopri5 is first-same-as-last: the derivative at the end of a step is reused at the
 // start of the next. We keep it ourselves and recompute it whenever the state we are
 // handed is not the one we left (a StepHook clamped or rescaled it) or after reset().
 template <class Controlled>
-class OdeintControlledFsal final : public OdeintAdapter {
+class OdeintControlledFsal final : public OdeintAdapter<Controlled, true> {
  public:
-  OdeintControlledFsal(std::string name, int order, Controlled controlled)
-      : OdeintAdapter(std::move(name), order, true), controlled_(std::move(controlled)) {}
+  using OdeintAdapter<Controlled, true>::OdeintAdapter;
   std::size_t step(const System& system, State& x, double& t, double& h) override {
     std::size_t count = 0;
     const CountingSystem counted{&system, &count};
@@ -103,21 +108,18 @@ class OdeintControlledFsal final : public OdeintAdapter {
       dxdt_.resize(x.size());
       counted(x, dxdt_, t);
     }
-    for (int attempt = 0; attempt < kMaxRejections; ++attempt) {
-      if (controlled_.try_step(counted, x, dxdt_, t, h) == odeint::success) {
-        last_x_ = x;
-        last_t_ = t;
-        dxdt_valid_ = true;
-        return count;
-      }
+    if (!accepted_within_limit([&] { return this->odeint_.try_step(counted, x, dxdt_, t, h); })) {
+      dxdt_valid_ = false;
+      throw_rejected(this->name(), t, h);
     }
-    dxdt_valid_ = false;
-    throw_rejected(name(), t, h);
+    last_x_ = x;
+    last_t_ = t;
+    dxdt_valid_ = true;
+    return count;
   }
   void reset() override { dxdt_valid_ = false; }
 
  private:
-  Controlled controlled_;
   State dxdt_, last_x_;
   double last_t_ = 0.0;
   bool dxdt_valid_ = false;

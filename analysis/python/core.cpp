@@ -21,6 +21,7 @@
 #include <set>
 #include <string>
 #include <thread>
+#include <utility>
 #include <vector>
 
 #include "analysis/inspect.hpp"
@@ -66,12 +67,30 @@ py::dict run_dict(const PlannedRun& r) {
   return d;
 }
 
-SweepPlan plan_of(const std::string& spec, const std::vector<std::string>& overrides) {
-  return expand_sweep(load_spec(spec, overrides));
+py::dict validate(const std::string& spec, const std::vector<std::string>& overrides) {
+  const Spec s = load_spec(spec, overrides);
+  py::dict d;
+  d["name"] = s.base.name;
+  d["description"] = s.description;
+  const std::uint64_t n = count_runs(s);
+  d["runs"] = n;
+  if (n <= kLargeSweepRuns) d["fingerprint"] = expand_sweep(s).fingerprint;
+  return d;
+}
+
+std::string config(const std::string& spec, const std::vector<std::string>& overrides) {
+  return resolved_spec_yaml(load_spec(spec, overrides));
+}
+
+py::list plan(const std::string& spec, const std::vector<std::string>& overrides) {
+  py::list runs;
+  for (const auto& r : expand_sweep(load_spec(spec, overrides)).runs) runs.append(run_dict(r));
+  return runs;
 }
 
 // The sweep's state shared by the worker threads and the Python callback.
 struct CallbackState {
+  explicit CallbackState(py::object callback) : on_epoch(std::move(callback)) {}
   py::object on_epoch;
   std::atomic<bool> stop{false};
   std::mutex mutex;
@@ -127,7 +146,8 @@ Trainer observed_trainer(Trainer inner, CallbackState& state) {
 
 // Runs `work` in its own thread while this one, holding the GIL between waits, looks for
 // Ctrl-C (Python handles signals in the main thread only) and turns it into a clean stop.
-// Rethrows what `work` threw.
+// Rethrows what `work` threw; else drops the callback (while holding the GIL) and rethrows
+// what it raised, or the KeyboardInterrupt.
 void run_watching_signals(CallbackState& state, const std::function<void()>& work) {
   std::exception_ptr error;
   std::mutex mutex;
@@ -159,6 +179,8 @@ void run_watching_signals(CallbackState& state, const std::function<void()>& wor
   }
   worker.join();
   if (error) std::rethrow_exception(error);
+  state.on_epoch = py::none();
+  if (state.error) std::rethrow_exception(state.error);
 }
 
 py::dict run(const std::string& spec_file, const std::vector<std::string>& overrides,
@@ -169,8 +191,7 @@ py::dict run(const std::string& spec_file, const std::vector<std::string>& overr
   const std::filesystem::path out =
       output.empty() ? std::filesystem::path("results") / (plan.spec_name + ".h5")
                      : std::filesystem::path(output);
-  CallbackState state;
-  state.on_epoch = on_epoch;
+  CallbackState state{on_epoch};
   RunnerOptions options;
   options.output = out;
   options.threads = threads > 0 ? threads : spec.base.threads;
@@ -183,8 +204,6 @@ py::dict run(const std::string& spec_file, const std::vector<std::string>& overr
     check_data(plan);
     s = SweepRunner(plan, options).run();
   });
-  state.on_epoch = py::none();
-  if (state.error) std::rethrow_exception(state.error);
   py::dict d;
   d["output"] = out.string();
   d["planned"] = s.planned;
@@ -198,6 +217,15 @@ py::dict run(const std::string& spec_file, const std::vector<std::string>& overr
   for (const auto& [id, why] : s.failures) failures.append(py::make_tuple(id, why));
   d["failures"] = failures;
   return d;
+}
+
+// What run_trial answers about its run, whether it was stored before (reused) or just trained.
+void set_outcome(py::dict& d, const RunStatus& status, const std::string& reason,
+                 double final_test_accuracy, const std::vector<double>& test_accuracy) {
+  d["status"] = std::string(status.name());
+  d["reason"] = reason;
+  d["final_test_accuracy"] = final_test_accuracy;
+  d["test_accuracy"] = test_accuracy;
 }
 
 // One trial of `wuxing tune` (analysis/python/wuxing/tune.py): the spec (overridden to one run)
@@ -222,19 +250,17 @@ py::dict run_trial(const std::string& spec_file, const std::vector<std::string>&
   if (std::filesystem::exists(out)) {
     const auto stored = read_runs(out);
     if (auto it = stored.find(run.id); it != stored.end() && it->second.status == RunStatus::ok) {
-      d["status"] = std::string(it->second.status.name());
-      d["reason"] = it->second.reason;
-      d["final_test_accuracy"] = it->second.final_test_accuracy;
-      d["test_accuracy"] = read_metric(out, run.id, "test_accuracy");
+      set_outcome(d, it->second.status, it->second.reason, it->second.final_test_accuracy,
+                  read_metric(out, run.id, "test_accuracy"));
       d["reused"] = true;
       return d;
     }
   }
-  CallbackState state;
-  state.on_epoch = on_epoch;
+  CallbackState state{on_epoch};
   const Trainer trainer = observed_trainer(program_trainer(), state);
   RunRecord rec = make_run_record(run);
   rec.plan_index = static_cast<std::size_t>(trial);
+  // An interrupt (Ctrl-C, or the callback raising) is rethrown here: then nothing is stored.
   run_watching_signals(state, [&] {
     // A worker's trials share their data set: check it once per process, not per trial.
     static std::mutex checked_mutex;
@@ -261,8 +287,6 @@ py::dict run_trial(const std::string& spec_file, const std::vector<std::string>&
     }
     rec.end_time = utc_now_iso();
   });
-  state.on_epoch = py::none();
-  if (state.error) std::rethrow_exception(state.error);  // interrupted: nothing stored
   check_finite(rec.result);
   {
     py::gil_scoped_release release;
@@ -279,13 +303,10 @@ py::dict run_trial(const std::string& spec_file, const std::vector<std::string>&
     }
   }
   const auto& epochs = rec.result.epochs;
-  d["status"] = std::string(rec.result.status.name());
-  d["reason"] = rec.result.reason;
-  d["final_test_accuracy"] =
-      epochs.empty() ? std::numeric_limits<double>::quiet_NaN() : epochs.back().test_accuracy;
   std::vector<double> acc;
   for (const auto& e : epochs) acc.push_back(e.test_accuracy);
-  d["test_accuracy"] = acc;
+  set_outcome(d, rec.result.status, rec.result.reason,
+              epochs.empty() ? std::numeric_limits<double>::quiet_NaN() : acc.back(), acc);
   return d;
 }
 
@@ -312,6 +333,14 @@ py::dict search_space(const std::string& spec_file, const std::vector<std::strin
   return d;
 }
 
+// Defines m.name(spec, overrides=[]): the arguments of the functions that read one spec, as
+// `wuxing <command> SPEC [overrides]` takes them.
+template <class F>
+void def_spec_function(py::module_& m, const char* name, F&& f) {
+  m.def(name, std::forward<F>(f), py::arg("spec"),
+        py::arg("overrides") = std::vector<std::string>{});
+}
+
 }  // namespace
 
 }  // namespace wuxing::python
@@ -333,41 +362,15 @@ PYBIND11_MODULE(_core, m) {
       data_error(e.what());
     }
   });
-  m.def(
-      "validate",
-      [](const std::string& spec, const std::vector<std::string>& overrides) {
-        const Spec s = load_spec(spec, overrides);
-        py::dict d;
-        d["name"] = s.base.name;
-        d["description"] = s.description;
-        const std::uint64_t n = count_runs(s);
-        d["runs"] = n;
-        if (n <= kLargeSweepRuns) d["fingerprint"] = expand_sweep(s).fingerprint;
-        return d;
-      },
-      py::arg("spec"), py::arg("overrides") = std::vector<std::string>{});
-  m.def(
-      "config",
-      [](const std::string& spec, const std::vector<std::string>& overrides) {
-        return resolved_spec_yaml(load_spec(spec, overrides));
-      },
-      py::arg("spec"), py::arg("overrides") = std::vector<std::string>{});
-  m.def(
-      "plan",
-      [](const std::string& spec, const std::vector<std::string>& overrides) {
-        py::list runs;
-        for (const auto& r : python::plan_of(spec, overrides).runs)
-          runs.append(python::run_dict(r));
-        return runs;
-      },
-      py::arg("spec"), py::arg("overrides") = std::vector<std::string>{});
+  python::def_spec_function(m, "validate", &python::validate);
+  python::def_spec_function(m, "config", &python::config);
+  python::def_spec_function(m, "plan", &python::plan);
   m.def("run", &python::run, py::arg("spec"), py::arg("overrides") = std::vector<std::string>{},
         py::arg("output") = "", py::arg("on_epoch") = py::none(), py::arg("threads") = 0,
         py::arg("rerun_failed") = false, py::arg("progress") = false);
   m.def("run_trial", &python::run_trial, py::arg("spec"), py::arg("overrides"), py::arg("output"),
         py::arg("trial"), py::arg("on_epoch") = py::none(), py::arg("threads") = 0);
-  m.def("search_space", &python::search_space, py::arg("spec"),
-        py::arg("overrides") = std::vector<std::string>{});
+  python::def_spec_function(m, "search_space", &python::search_space);
   m.def(
       "run_id", [](const std::string& yaml) { return run_id(config_from_yaml(yaml)); },
       py::arg("config_yaml"));

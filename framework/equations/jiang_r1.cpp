@@ -2,7 +2,6 @@
 
 #include <fmt/format.h>
 
-#include <cmath>
 #include <stdexcept>
 
 #include "framework/equations/registry.hpp"
@@ -14,7 +13,7 @@ WUXING_REGISTER_EQUATION(jiang_r1) {
   return {"jiang-r1",
           "dx_i/dt = K1 x_{i-g} - K2 x_i x_{i-k} - K3 x_i + u_i (the reference reconstruction; "
           "x* = (K1 - K3) / K2)",
-          []() -> std::unique_ptr<Equation> { return std::make_unique<JiangR1>(); }};
+          &detail::make_variant<JiangR1>};
 }
 
 void JiangR1::validate(const KParams& K) const {
@@ -41,8 +40,7 @@ double JiangR1::fixed_point(const KParams& K) const {
 }
 
 KParams JiangR1::with_fixed_point(KParams K, double target) const {
-  if (!(target > 0.0) || !std::isfinite(target))
-    throw std::invalid_argument(fmt::format("fixed-point target {} must be > 0", target));
+  detail::check_fixed_point_target(target);
   if (!(K.K1 > K.K3))
     throw std::invalid_argument(
         fmt::format("K1 = {} must exceed K3 = {} to reach a positive fixed point", K.K1, K.K3));

@@ -2,7 +2,6 @@
 
 #include <fmt/format.h>
 
-#include <cmath>
 #include <stdexcept>
 
 #include "framework/equations/registry.hpp"
@@ -14,7 +13,7 @@ WUXING_REGISTER_EQUATION(lv_logistic) {
   return {"lv-logistic",
           "dx_i/dt = K1 x_{i-g} - K2 x_i x_{i-k} - K3 x_i^2 + u_i (Lotka-Volterra-type, "
           "logistic self-limitation; x* = K1 / (K2 + K3))",
-          []() -> std::unique_ptr<Equation> { return std::make_unique<LvLogistic>(); }};
+          &detail::make_variant<LvLogistic>};
 }
 
 void LvLogistic::validate(const KParams& K) const { detail::validate_k_signs(K); }
@@ -36,8 +35,7 @@ double LvLogistic::fixed_point(const KParams& K) const {
 }
 
 KParams LvLogistic::with_fixed_point(KParams K, double target) const {
-  if (!(target > 0.0) || !std::isfinite(target))
-    throw std::invalid_argument(fmt::format("fixed-point target {} must be > 0", target));
+  detail::check_fixed_point_target(target);
   if (!(K.K1 > K.K3 * target))
     throw std::invalid_argument(fmt::format(
         "lv-logistic: K1 = {} must exceed K3 * target = {} * {} to reach the fixed point {} "

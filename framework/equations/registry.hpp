@@ -3,7 +3,7 @@
 // (neuron.hpp); its .cpp registers it, at namespace scope inside `namespace wuxing`:
 //
 //   WUXING_REGISTER_EQUATION(jiang_r1) {
-//     return {"jiang-r1", "one line: the equation", [] -> std::unique_ptr<Equation> {...}};
+//     return {"jiang-r1", "one line: the equation", &detail::make_variant<JiangR1>};
 //   }
 //
 // make_equation() and equation_names() (neuron.hpp), spec validation of model.variant,
@@ -26,6 +26,14 @@ struct EquationEntry {
 };
 
 const Registry<EquationEntry>& equation_registry();
+
+namespace detail {
+// EquationEntry::make of a variant that is built without arguments (every one so far).
+template <class Variant>
+std::unique_ptr<Equation> make_variant() {
+  return std::make_unique<Variant>();
+}
+}  // namespace detail
 
 }  // namespace wuxing
 

@@ -33,6 +33,12 @@ inline void validate_k_signs(const KParams& K) {
   if (!(K.K3 >= 0.0)) throw std::invalid_argument(fmt::format("K3 = {} must be >= 0", K.K3));
 }
 
+// Equation::with_fixed_point's target: finite and > 0; throws std::invalid_argument.
+inline void check_fixed_point_target(double target) {
+  if (!(target > 0.0) || !std::isfinite(target))
+    throw std::invalid_argument(fmt::format("fixed-point target {} must be > 0", target));
+}
+
 // The sign conditions of validate_k_signs as a spec's problems (Equation::k_problems); K2 is
 // not checked when a fixed-point target solves for it.
 inline std::vector<KProblem> k_sign_problems(const KParams& K,

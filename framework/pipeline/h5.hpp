@@ -10,6 +10,7 @@
 #include <algorithm>
 #include <cstdint>
 #include <filesystem>
+#include <functional>
 #include <string>
 #include <type_traits>
 #include <vector>
@@ -156,6 +157,16 @@ template <class T>
 void column(hid_t loc, const std::string& name, const std::vector<T>& values,
             const std::string& description) {
   dataset(loc, name, {values.size()}, values.data(), description);
+}
+// The column `name` of a table of rows, as T: get(row) of every row (get is a callable or a
+// data member), so that a writer lists each column once with what it holds.
+template <class T, class Rows, class Get>
+void column_of(hid_t loc, const std::string& name, const Rows& rows, Get get,
+               const std::string& description) {
+  std::vector<T> values;
+  values.reserve(rows.size());
+  for (const auto& row : rows) values.push_back(static_cast<T>(std::invoke(get, row)));
+  column(loc, name, values, description);
 }
 void dataset_strings(hid_t loc, const std::string& name, const std::vector<std::string>& values);
 std::vector<double> read_dataset_doubles(hid_t loc, const std::string& name);

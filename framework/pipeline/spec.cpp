@@ -165,6 +165,17 @@ std::string canonical_yaml(const ExperimentConfig& config) {
   return out;
 }
 
+std::vector<std::string> split(std::string_view text, char sep) {
+  std::vector<std::string> parts(1);
+  for (char c : text) {
+    if (c == sep)
+      parts.emplace_back();
+    else
+      parts.back() += c;
+  }
+  return parts;
+}
+
 std::string hex16(std::uint64_t value) { return fmt::format("{:016x}", value); }
 
 std::string run_id(const ExperimentConfig& config) {

@@ -161,6 +161,10 @@ std::string canonical_yaml(const ExperimentConfig& config);
 // Reads a canonical (or any) YAML config text back, without composition. Throws SpecErrors.
 ExperimentConfig config_from_yaml(const std::string& text, const std::string& file = "<config>");
 
+// `text` cut at every `sep`: n separators give n + 1 pieces, empty ones included (key paths
+// at '.', lines at '\n').
+std::vector<std::string> split(std::string_view text, char sep);
+
 // 16 hex digits (run IDs, fingerprints); fnv1a64 is framework/base/hash.hpp.
 std::string hex16(std::uint64_t value);
 // First 16 hex digits of FNV-1a-64 of canonical_yaml(config).

@@ -272,19 +272,7 @@ std::pair<std::vector<std::string>, SpecNode> parse_override(const std::string& 
         {make_spec_error(where, "", fmt::format("override '{}': expected key.path=value", text))});
   }
   const std::string key = text.substr(0, eq);
-  std::vector<std::string> parts;
-  {
-    std::string cur;
-    for (char c : key) {
-      if (c == '.') {
-        parts.push_back(cur);
-        cur.clear();
-      } else {
-        cur += c;
-      }
-    }
-    parts.push_back(cur);
-  }
+  std::vector<std::string> parts = split(key, '.');
   for (const auto& p : parts)
     if (p.empty())
       throw SpecErrors({make_spec_error(where, key, "empty component in the key path")});

@@ -91,27 +91,31 @@ class Results:
     @property
     def probes(self):
         if self._probes is None:
-            self._probes = {}
-            with h5py.File(self.path, "r") as f:
-                for rid in self._run_ids():
-                    g = f.get(f"runs/{rid}/trajectories")
-                    for name in g if g is not None else []:
-                        t = g[name]
-                        key = (rid, int(t.attrs["sample"]), int(t.attrs["layer"]))
-                        self._probes[key] = {"time": t["time"][:], "values": t["values"][:]}
+            def probe(rid, t):
+                key = (rid, int(t.attrs["sample"]), int(t.attrs["layer"]))
+                return key, {"time": t["time"][:], "values": t["values"][:]}
+            self._probes = self._per_run_members("trajectories", probe)
         return self._probes
 
     @property
     def eigenvalues(self):
         if self._eigenvalues is None:
-            self._eigenvalues = {}
-            with h5py.File(self.path, "r") as f:
-                for rid in self._run_ids():
-                    g = f.get(f"runs/{rid}/stability")
-                    for name in g if g is not None else []:
-                        e = g[name]
-                        self._eigenvalues[(rid, int(e.attrs["epoch"]))] = e["real"][:] + 1j * e["imag"][:]
+            def eigenvalue(rid, e):
+                return (rid, int(e.attrs["epoch"])), e["real"][:] + 1j * e["imag"][:]
+            self._eigenvalues = self._per_run_members("stability", eigenvalue)
         return self._eigenvalues
+
+    def _per_run_members(self, group, read):
+        """{key: value} of read(run_id, member) -> (key, value) over the members of every run's
+        optional group runs/<run_id>/<group> (probes, eigenvalues)."""
+        out = {}
+        with h5py.File(self.path, "r") as f:
+            for rid in self._run_ids():
+                g = f.get(f"runs/{rid}/{group}")
+                for name in g if g is not None else []:
+                    key, value = read(rid, g[name])
+                    out[key] = value
+        return out
 
     def attributes(self, run_id):
         with h5py.File(self.path, "r") as f:
