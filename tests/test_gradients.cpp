@@ -224,7 +224,8 @@ TEST_CASE("K gradients with shared and per_layer K's sum over the sharing neuron
 }
 
 TEST_CASE("mlp_backprop gradients equal finite differences") {
-  for (const MlpActivation act : {MlpActivation::tanh, MlpActivation::sigmoid})
+  for (const MlpActivation act :
+       {MlpActivation::tanh, MlpActivation::sigmoid, MlpActivation::hard_tanh})
     for (const char* loss : {"cross_entropy", "mse"}) {
       ExperimentConfig c;
       c.network.hidden = {5, 4};

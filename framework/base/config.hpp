@@ -139,7 +139,7 @@ struct TrainingConfig {
   double momentum = 0.9;
   int batch_size = 50;
   int epochs = 1;
-  MlpActivation mlp_activation = MlpActivation::tanh;  // mlp_backprop: tanh | sigmoid
+  MlpActivation mlp_activation = MlpActivation::tanh;  // mlp_backprop: tanh | sigmoid | hard_tanh
   PidConfig pid;                                       // rule pid: training.pid {kp, ki, kd, ...}
 };
 

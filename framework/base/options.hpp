@@ -28,7 +28,7 @@ enum class PidTarget { connection, fixed_point };                // training.pid
 enum class UnsettledPolicy { exclude_sample, exclude_element };  // training.unsettled_policy
 enum class OptimizerKind { sgd, momentum, adam };                // training.optimizer
 enum class LrSchedule { constant, inverse_epoch, cosine };       // training.lr_schedule
-enum class MlpActivation { tanh, sigmoid };                      // training.mlp_activation
+enum class MlpActivation { tanh, sigmoid, hard_tanh };           // training.mlp_activation
 
 // OptionNames<E>::names: the words of E's values, names[value] for each value.
 template <class E>
@@ -53,7 +53,7 @@ WUXING_OPTION_NAMES(PidTarget, "connection", "fixed_point");
 WUXING_OPTION_NAMES(UnsettledPolicy, "exclude_sample", "exclude_element");
 WUXING_OPTION_NAMES(OptimizerKind, "sgd", "momentum", "adam");
 WUXING_OPTION_NAMES(LrSchedule, "constant", "inverse_epoch", "cosine");
-WUXING_OPTION_NAMES(MlpActivation, "tanh", "sigmoid");
+WUXING_OPTION_NAMES(MlpActivation, "tanh", "sigmoid", "hard_tanh");
 #undef WUXING_OPTION_NAMES
 
 // An enum with a table of names above.

@@ -20,7 +20,7 @@ namespace wuxing {
 
 Mlp::Mlp(const ExperimentConfig& config, int features, int classes) {
   const auto& t = config.training;
-  tanh_ = t.mlp_activation == MlpActivation::tanh;
+  activation_ = t.mlp_activation;
   if (t.loss == "cross_entropy")
     ce_ = true;
   else if (t.loss == "mse")
@@ -53,10 +53,17 @@ double Mlp::forward(const Eigen::MatrixXd& X, const std::vector<int>& labels,
   for (std::size_t l = 0; l < W.size(); ++l) {
     Eigen::MatrixXd z = (W[l] * acts.back()).colwise() + b[l];
     if (l + 1 < W.size()) {
-      if (tanh_)
-        z = z.array().tanh().matrix();
-      else
-        z = (1.0 / (1.0 + (-z.array()).exp())).matrix();
+      switch (activation_) {
+        case MlpActivation::tanh:
+          z = z.array().tanh().matrix();
+          break;
+        case MlpActivation::sigmoid:
+          z = (1.0 / (1.0 + (-z.array()).exp())).matrix();
+          break;
+        case MlpActivation::hard_tanh:
+          z = z.array().max(-1.0).min(1.0).matrix();
+          break;
+      }
     }
     acts.push_back(std::move(z));
   }
@@ -103,10 +110,18 @@ double Mlp::gradient(const Eigen::MatrixXd& X, const std::vector<int>& labels,
     if (l > 0) {
       Eigen::MatrixXd back = W[l].transpose() * delta;
       const Eigen::ArrayXXd a = acts[l].array();
-      if (tanh_)
-        delta = (back.array() * (1.0 - a * a)).matrix();
-      else
-        delta = (back.array() * a * (1.0 - a)).matrix();
+      switch (activation_) {
+        case MlpActivation::tanh:
+          delta = (back.array() * (1.0 - a * a)).matrix();
+          break;
+        case MlpActivation::sigmoid:
+          delta = (back.array() * a * (1.0 - a)).matrix();
+          break;
+        case MlpActivation::hard_tanh:
+          // Slope 1 inside (-1, 1), 0 where the unit is held at a bound.
+          delta = (back.array() * (a.abs() < 1.0).cast<double>()).matrix();
+          break;
+      }
     }
   }
   return loss;

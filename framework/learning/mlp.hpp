@@ -16,7 +16,8 @@ namespace wuxing {
 
 class Mlp {
  public:
-  // Hidden activation training.mlp_activation (tanh | sigmoid); linear output with
+  // Hidden activation training.mlp_activation (tanh | sigmoid | hard_tanh, the clamp of z to
+  // [-1, 1]: the shape of a Wuxing neuron in a band value range); linear output with
   // softmax cross-entropy (no logit scale) or MSE 0.5 |z - t|^2 against one-hot targets
   // of amplitude target_amplitude. Weights ~ init * init_scale / sqrt(fan_in), biases 0.
   Mlp(const ExperimentConfig& config, int features, int classes);
@@ -36,7 +37,7 @@ class Mlp {
   double forward(const Eigen::MatrixXd& X, const std::vector<int>& labels,
                  std::vector<Eigen::MatrixXd>& acts, Eigen::MatrixXd& dz,
                  std::vector<int>* predictions) const;
-  bool tanh_ = true;
+  MlpActivation activation_ = MlpActivation::tanh;
   bool ce_ = true;
   double amplitude_ = 0.5;
 };
