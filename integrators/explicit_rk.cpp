@@ -21,7 +21,8 @@ WUXING_REGISTER_STEPPER(heun) {
   return {"heun", "improved Euler (Heun), order 2, fixed step h; the default",
           [](const IntegrationOptions&) -> std::unique_ptr<Stepper> {
             return std::make_unique<ImprovedEuler>();
-          }};
+          },
+          Batching::per_lane};
 }
 
 WUXING_REGISTER_STEPPER(rk4) {

@@ -68,6 +68,10 @@ std::string_view to_string(StopReason reason) {
 
 std::vector<std::string> stepper_names() { return stepper_registry().names(); }
 
+bool integrated_per_lane(std::string_view name) {
+  return stepper_registry().at(name).batching == Batching::per_lane;
+}
+
 std::unique_ptr<Stepper> make_stepper(std::string_view name, const IntegrationOptions& options) {
   return stepper_registry().at(name).make(options);
 }

@@ -68,6 +68,9 @@ class Stepper {
 // stepper_names() lists the registered names in registration order.
 std::unique_ptr<Stepper> make_stepper(std::string_view name, const IntegrationOptions& options);
 std::vector<std::string> stepper_names();
+// Whether the model has a per-lane batched kernel for this registered method (the stepper
+// table's `batching`, integrators/registry.hpp).
+bool integrated_per_lane(std::string_view name);
 
 // Integrate until max |dx/dt| < tol, t >= t_max, the step cap, or a non-finite value.
 IntegrationReport integrate_to_steady(Stepper& stepper, const System& system, State& x,

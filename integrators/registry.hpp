@@ -19,11 +19,17 @@
 
 namespace wuxing {
 
+enum class Batching { whole_state, per_lane };
+
 struct StepperEntry {
   std::string name;         // the spec's integrator.method
   std::string description;  // one line
   // Throws std::invalid_argument for options the stepper cannot use (e.g. rtol <= 0).
   std::unique_ptr<Stepper> (*make)(const IntegrationOptions& options);
+  // per_lane: the model integrates this method with its batched kernel
+  // (framework/model/heun.hpp), each sample stopping on its own; whole_state: through `make`
+  // on the flattened network state, the batch stopping together.
+  Batching batching = Batching::whole_state;
 };
 
 const Registry<StepperEntry>& stepper_registry();

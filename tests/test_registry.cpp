@@ -108,6 +108,9 @@ TEST_CASE("every registration in the sources is in its table (the generated list
         static_cast<int>(rule_registry().entries().size()));
   CHECK(equation_registry().find("jiang-r1") != nullptr);
   CHECK(stepper_registry().find("heun") != nullptr);
+  // The model's batched kernel (framework/model/heun.hpp) is Heun's: only heun is per lane.
+  for (const auto& entry : stepper_registry().entries())
+    CHECK_MESSAGE(integrated_per_lane(entry.name) == (entry.name == "heun"), entry.name);
   CHECK(loss_registry().find("cross_entropy") != nullptr);
   CHECK(rule_registry().find("connection") != nullptr);
   CHECK(rule_registry().find("mlp_backprop") != nullptr);

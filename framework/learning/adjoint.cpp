@@ -187,7 +187,7 @@ PhaseReport backward_phase(const Network& net, const Batch& batch, const std::ve
           lambda, B, [&](std::size_t b) { return batch.solved[b] || factorised.sample_settled[b]; },
           r);
     }
-  } else if (integ.method == "heun") {
+  } else if (integrated_per_lane(integ.method)) {
     detail::heun_integrate<detail::Settle::per_lane>(
         field, B, lambda.data(), {integ.h, t_max, integ.max_steps, integ.backward_tol},
         detail::Bounds<false>{}, r);

@@ -37,7 +37,7 @@ PhaseReport forward_phase(const Network& net, Batch& batch, const IntegratorConf
   fill_fixed_points(net, B, batch.x.data());
   auto rhs = [&](const double* y, double* f) { network_rhs(net, batch, y, f); };
   const double lo = net.config().x_min, hi = net.config().x_max;
-  if (integ.method == "heun") {
+  if (integrated_per_lane(integ.method)) {
     detail::ForwardField field(net, batch);
     const detail::HeunControl control{integ.h, integ.t_max, integ.max_steps, integ.tol};
     const detail::Bounds<true> bounds{lo, hi};
