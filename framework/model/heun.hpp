@@ -127,13 +127,24 @@ inline void heun_second_stage(const Field& field, std::size_t k, std::size_t blo
   double* __restrict yk = w + k * block;
   field.eval(k, yt, k2);
   for (std::size_t q0 = 0; q0 < block; q0 += lanes) {
+    // The tap's mask and pre-clamp value (bptt's replay) in a pass of their own before the
+    // update: stored in the update's loop, the mask kept GCC 12 from if-converting it for AVX2
+    // (bench/RESULTS.md). The same expressions, so the same values.
+    if constexpr (Tap::on)
+      for (std::size_t b = 0; b < lanes; ++b) {
+        double f2v = k2[q0 + b];
+        const bool held = is_held(ytk[q0 + b], f2v, bounds);
+        if constexpr (Clamp) f2v = held ? 0.0 : f2v;
+        const double kept = held ? 0.0 : 1.0;
+        const double v = yk[q0 + b] + half * (f1[q0 + b] + f2v);
+        tap.second(k * block + q0 + b, kept, v);
+      }
     for (std::size_t b = 0; b < lanes; ++b) {
       double f2v = k2[q0 + b];
       const bool held = is_held(ytk[q0 + b], f2v, bounds);
       if constexpr (Clamp) f2v = held ? 0.0 : f2v;
       const double yv = yk[q0 + b];
       double v = yv + half * (f1[q0 + b] + f2v);
-      if constexpr (Tap::on) tap.second(k * block + q0 + b, held ? 0.0 : 1.0, v);
       const bool live_b = active[b] != 0.0;
       if constexpr (Clamp) {
         // lo < hi, so this is "below ? lo : above ? hi : v" (a NaN passes through).
