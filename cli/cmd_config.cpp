@@ -11,16 +11,7 @@
 namespace wuxing::cli {
 
 void add_config_command(CLI::App& app) {
-  struct Args {
-    std::string spec;
-    std::vector<std::string> overrides;
-  };
-  auto args = std::make_shared<Args>();
-  auto* cmd = app.add_subcommand(
-      "config",
-      "Print the spec resolved: `base:` files merged, overrides applied and every key with its "
-      "value (defaults included), then its sweep. The output is a spec that `wuxing run` accepts "
-      "and that plans the same runs.");
+  auto [cmd, args] = add_command<SpecArgs>(app, "config");
   add_spec_arguments(cmd, args->spec, args->overrides);
   cmd->callback([args] {
     exit_on_spec_errors(

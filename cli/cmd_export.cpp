@@ -18,12 +18,7 @@ void add_export_command(CLI::App& app) {
     std::string table = "runs";
     std::string output;
   };
-  auto args = std::make_shared<Args>();
-  auto* cmd = app.add_subcommand(
-      "export",
-      "Write a results file as CSV: `--table runs` (default) is /index, one row per run with "
-      "every column; `--table epochs` has one row per run and epoch with every per-epoch "
-      "metric. Numbers are written so that they read back exactly; NaN as 'nan'.");
+  auto [cmd, args] = add_command<Args>(app, "export");
   add_results_file(cmd, args->file);
   cmd->add_option("--format", args->format, "csv (the only format so far)")
       ->check(CLI::IsMember({"csv"}))

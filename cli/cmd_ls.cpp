@@ -16,11 +16,7 @@ void add_ls_command(CLI::App& app) {
     std::string file;
     std::string status;
   };
-  auto args = std::make_shared<Args>();
-  auto* cmd = app.add_subcommand(
-      "ls",
-      "List the runs of a results file: run ID, status, swept values, final test and train "
-      "accuracy, epochs done and wall time (in sweep order). No spec needed.");
+  auto [cmd, args] = add_command<Args>(app, "ls");
   add_results_file(cmd, args->file);
   cmd->add_option("--status", args->status, "Only runs with this status (ok, failed, ...)");
   cmd->callback([args] {

@@ -16,14 +16,7 @@ void add_merge_command(CLI::App& app) {
     std::string out;
     std::vector<std::string> inputs;
   };
-  auto args = std::make_shared<Args>();
-  auto* cmd = app.add_subcommand(
-      "merge",
-      "Merge the results files of shards (`run --shard i/N`, Slurm array tasks) into one results "
-      "file with the layout of a single-process run.\nRuns already in OUT are kept; a run that "
-      "is ok in any input is stored as ok; files of compatible specs (same base config and swept "
-      "columns, e.g. more seeds) merge, files of different specs are refused. OUT is "
-      "replaced atomically (never half written); the inputs are only read. See docs/cluster.md.");
+  auto [cmd, args] = add_command<Args>(app, "merge");
   cmd->add_option("out", args->out, "Merged results file (created, or merged into)")->required();
   cmd->add_option("shards", args->inputs, "Shard results files")->required();
   cmd->callback([args] {

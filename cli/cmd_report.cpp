@@ -50,17 +50,7 @@ int do_report(const ReportArgs& a) {
 }  // namespace
 
 void add_report_command(CLI::App& app) {
-  auto args = std::make_shared<ReportArgs>();
-  auto* cmd = app.add_subcommand(
-      "report",
-      "Summarise results files: runs grouped by their swept parameters (default: every swept "
-      "column except the seed), with count, mean, sample std and 95 % confidence interval "
-      "(Student t) over the ok runs of each group of the final test accuracy (or --metric), "
-      "and mean ± std of the unsettled fraction, clamp events/fraction and wall time. The "
-      "leading group is compared with the runner-up (paired per seed when they share seeds, "
-      "else Welch) and marked best only when the 95 % interval of the difference excludes 0. "
-      "Runs that are not ok are listed with their reasons. Several files (e.g. a sweep and the "
-      "runs it grew by) are reported together; a run in several files counts once.");
+  auto [cmd, args] = add_command<ReportArgs>(app, "report");
   add_input_files(cmd, "files", args->files, "Results files (HDF5, written by `wuxing run`)");
   cmd->add_option("--by", args->by,
                   "Group by these swept columns (comma separated; 'file' groups by file)")

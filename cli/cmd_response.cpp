@@ -56,18 +56,7 @@ void run_response(const ResponseArgs& args) {
 }  // namespace
 
 void add_response_command(CLI::App& app) {
-  auto args = std::make_shared<ResponseArgs>();
-  auto* cmd = app.add_subcommand(
-      "response",
-      "One neuron's steady-state response s(u) to a constant drive u on its input element, read\n"
-      "at its output element, in the clamped system of the spec's value range: the stable\n"
-      "branch through x* and where it ends (fold: a real eigenvalue crosses 0; Hopf: a complex\n"
-      "pair crosses), the unclamped branch continued through its folds, other clamped branches\n"
-      "(e.g. the collapsed state), gain ds/du, eigenvalues, settling time, and the state reached\n"
-      "by integrating from x* with the spec's integrator. K's, n, g, k, x_min, x_max,\n"
-      "input_element, output_element and integrator.{method, h, t_max, tol} come from the spec.\n"
-      "Writes HDF5 (layout: docs/stability.md); plot with analysis/plot_response.py.\n"
-      "Example: wuxing response experiments/response-default.yaml");
+  auto [cmd, args] = add_command<ResponseArgs>(app, "response");
   add_spec_arguments(cmd, args->spec, args->overrides, "Experiment spec (YAML, without a sweep)",
                      "key.path=value overrides, e.g. network.x_min=0.5 network.x_max=1.5");
   cmd->add_option("--u-min", args->options.u_min, "lowest drive of the grid (<= 0)")

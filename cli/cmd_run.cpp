@@ -299,12 +299,7 @@ void exit_on_spec_errors(const std::function<void()>& work) {
 }
 
 void add_run_command(CLI::App& app) {
-  auto args = std::make_shared<RunArgs>();
-  auto* cmd = app.add_subcommand(
-      "run",
-      "Run every run of an experiment spec (a single run or a sweep) and store the results in "
-      "HDF5.\nRe-running the same command skips finished runs and re-runs failed or unfinished "
-      "ones.\nCtrl-C stops cleanly after storing the finished runs.");
+  auto [cmd, args] = add_command<RunArgs>(app, "run");
   cmd->footer(spec_help());
   add_spec_arguments(cmd, args->spec, args->overrides, "Experiment spec (YAML)",
                      "key.path=value overrides, e.g. training.epochs=2");
@@ -334,36 +329,29 @@ void add_run_command(CLI::App& app) {
 }
 
 void add_validate_command(CLI::App& app) {
-  auto spec_file = std::make_shared<std::string>();
-  auto overrides = std::make_shared<std::vector<std::string>>();
-  auto* cmd = app.add_subcommand(
-      "validate",
-      "Check a spec without running it: syntax, unknown keys (with suggestions), types, "
-      "physically meaningless values and the sweep (or a stability spec's keys and values). Prints "
-      "one line per error "
-      "(file:line:column: key: message).");
+  auto [cmd, args] = add_command<SpecArgs>(app, "validate");
   cmd->footer(spec_help());
-  add_spec_arguments(cmd, *spec_file, *overrides);
-  cmd->callback([spec_file, overrides] {
+  add_spec_arguments(cmd, args->spec, args->overrides);
+  cmd->callback([args] {
     // Every check `run` makes before it starts: the spec, every planned run's config, and
     // the data sets (the same check_data).
     try {
-      if (is_stability_spec(*spec_file)) {
-        const StabilitySpec spec = load_stability_spec(*spec_file, *overrides);
-        fmt::print("{}: ok: stability spec, n = [{}], {} map ratios\n", *spec_file,
+      if (is_stability_spec(args->spec)) {
+        const StabilitySpec spec = load_stability_spec(args->spec, args->overrides);
+        fmt::print("{}: ok: stability spec, n = [{}], {} map ratios\n", args->spec,
                    fmt::join(spec.n, ", "), spec.map_ratio_points);
         return;
       }
-      Spec spec = load_spec(*spec_file, *overrides);
+      Spec spec = load_spec(args->spec, args->overrides);
       const std::uint64_t n = count_runs(spec);
       if (n <= kLargeSweepRuns) {
         SweepPlan plan = expand_sweep(spec);
         check_data(plan);
-        fmt::print("{}: ok: spec '{}', {} run(s), fingerprint {}\n", *spec_file, plan.spec_name,
+        fmt::print("{}: ok: spec '{}', {} run(s), fingerprint {}\n", args->spec, plan.spec_name,
                    plan.runs.size(), plan.fingerprint);
       } else {
         fmt::print("{}: ok: spec '{}', {} runs (too many to check one by one; `run` needs --yes)\n",
-                   *spec_file, spec.base.name, n);
+                   args->spec, spec.base.name, n);
       }
     } catch (const SpecErrors& e) {
       print_errors(e);

@@ -59,11 +59,7 @@ void add_show_command(CLI::App& app) {
     std::string file, run;
     bool config_only = false;
   };
-  auto args = std::make_shared<Args>();
-  auto* cmd = app.add_subcommand(
-      "show",
-      "Show one stored run: status and reason, swept values, provenance (git commit, library "
-      "versions, host), its resolved config and a per-epoch table of its metrics.");
+  auto [cmd, args] = add_command<Args>(app, "show");
   add_results_file(cmd, args->file);
   cmd->add_option("run", args->run, "Run ID (or a unique prefix of one; see `wuxing ls`)")
       ->required();

@@ -62,14 +62,7 @@ void run_stability(const StabilityArgs& args) {
 }  // namespace
 
 void add_stability_command(CLI::App& app) {
-  auto args = std::make_shared<StabilityArgs>();
-  auto* cmd = app.add_subcommand(
-      "stability",
-      "Find the Hopf boundary of one neuron in K3/K1, analytically (closed-form eigenvalues) and\n"
-      "by simulating a small perturbation of the fixed point; classify the regimes on both\n"
-      "sides (propagator / oscillator with amplitude and period / unstable), map max Re lambda\n"
-      "over K3/K1 x n, print a table and write HDF5 (layout: docs/stability.md).\n"
-      "Example: wuxing stability experiments/stability-hopf.yaml");
+  auto [cmd, args] = add_command<StabilityArgs>(app, "stability");
   add_spec_arguments(
       cmd, args->spec, args->overrides,
       "YAML spec with a 'stability:' block (may have base: files; keys: equation, n, g, k, K1, "

@@ -16,12 +16,7 @@
 namespace wuxing::cli {
 
 void add_tune_command(CLI::App& app) {
-  auto* cmd = app.add_subcommand(
-      "tune",
-      "Search the spec's `search:` space with Optuna (TPE sampler, median or successive-halving "
-      "pruner on the per-epoch test accuracy); every trial is stored in the results file like a "
-      "run, pruned ones with status `pruned`. Resumable; several workers may share one study. "
-      "`wuxing tune --help` shows the options (python3 -m wuxing.tune).");
+  auto* cmd = add_command(app, "tune");
   cmd->set_help_flag();  // --help goes to the Python tool
   cmd->allow_extras();
   cmd->prefix_command();

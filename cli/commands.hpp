@@ -5,7 +5,10 @@
 #include <chrono>
 #include <filesystem>
 #include <functional>
+#include <memory>
 #include <string>
+#include <string_view>
+#include <utility>
 #include <vector>
 
 namespace wuxing {
@@ -20,12 +23,34 @@ void print_errors(const SpecErrors& e);
 // command with exit status 2, as in every command that reads a spec (cmd_run.cpp).
 void exit_on_spec_errors(const std::function<void()>& work);
 
+// The help text of subcommand `name`: cli/help/<name>.txt, embedded at configure time
+// (CMakeLists.txt generates cli_help.cpp from those files).
+std::string_view command_help(std::string_view name);
+
+// Subcommand `name` of `app`, described by its help text (command_help).
+inline CLI::App* add_command(CLI::App& app, const std::string& name) {
+  return app.add_subcommand(name, std::string(command_help(name)));
+}
+// The same, with the Args its options write into: shared, so that the command's callback
+// can hold them after add_<name>_command() returns.
+template <class Args>
+std::pair<CLI::App*, std::shared_ptr<Args>> add_command(CLI::App& app, const std::string& name) {
+  return {add_command(app, name), std::make_shared<Args>()};
+}
+
 // A positional argument naming input files that must exist (a spec, a results file, ...).
 template <class T>
 CLI::Option* add_input_files(CLI::App* cmd, const std::string& name, T& into,
                              const std::string& help) {
   return cmd->add_option(name, into, help)->required()->check(CLI::ExistingFile);
 }
+
+// The spec file and its overrides: all that the commands that only read a spec take
+// (config, validate).
+struct SpecArgs {
+  std::string spec;
+  std::vector<std::string> overrides;
+};
 
 // The positional spec file and its key.path=value overrides, as every command that reads a
 // spec takes them.

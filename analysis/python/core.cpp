@@ -35,45 +35,33 @@
 #include "framework/pipeline/trainers.hpp"
 
 namespace py = pybind11;
+// "name"_a = value: a keyword argument; py::dict("a"_a = x, "b"_a = y) is the dict {a: x, b: y}
+// with its keys in that order.
+using namespace pybind11::literals;
 
 namespace wuxing::python {
 
 namespace {
 
 py::dict epoch_dict(const std::string& run_id, const EpochMetrics& m) {
-  py::dict d;
-  d["run_id"] = run_id;
-  d["epoch"] = m.epoch;
-  d["train_accuracy"] = m.train_accuracy;
-  d["test_accuracy"] = m.test_accuracy;
-  d["train_loss"] = m.train_loss;
-  d["test_loss"] = m.test_loss;
-  d["unsettled_fraction"] = m.unsettled_fraction;
-  d["clamp_fraction"] = m.clamp_fraction;
-  d["max_re_lambda"] = m.max_re_lambda;
-  d["mean_steps"] = m.mean_steps;
-  d["wall_seconds"] = m.wall_seconds;
-  return d;
+  return py::dict("run_id"_a = run_id, "epoch"_a = m.epoch, "train_accuracy"_a = m.train_accuracy,
+                  "test_accuracy"_a = m.test_accuracy, "train_loss"_a = m.train_loss,
+                  "test_loss"_a = m.test_loss, "unsettled_fraction"_a = m.unsettled_fraction,
+                  "clamp_fraction"_a = m.clamp_fraction, "max_re_lambda"_a = m.max_re_lambda,
+                  "mean_steps"_a = m.mean_steps, "wall_seconds"_a = m.wall_seconds);
 }
 
 py::dict run_dict(const PlannedRun& r) {
-  py::dict d;
-  d["index"] = r.index;
-  d["run_id"] = r.id;
   py::dict swept;
   for (const auto& v : r.swept) swept[py::str(v.key)] = v.text;
-  d["swept"] = swept;
-  d["config_yaml"] = r.yaml;
-  return d;
+  return py::dict("index"_a = r.index, "run_id"_a = r.id, "swept"_a = swept,
+                  "config_yaml"_a = r.yaml);
 }
 
 py::dict validate(const std::string& spec, const std::vector<std::string>& overrides) {
   const Spec s = load_spec(spec, overrides);
-  py::dict d;
-  d["name"] = s.base.name;
-  d["description"] = s.description;
   const std::uint64_t n = count_runs(s);
-  d["runs"] = n;
+  py::dict d("name"_a = s.base.name, "description"_a = s.description, "runs"_a = n);
   if (n <= kLargeSweepRuns) d["fingerprint"] = expand_sweep(s).fingerprint;
   return d;
 }
@@ -204,28 +192,21 @@ py::dict run(const std::string& spec_file, const std::vector<std::string>& overr
     check_data(plan);
     s = SweepRunner(plan, options).run();
   });
-  py::dict d;
-  d["output"] = out.string();
-  d["planned"] = s.planned;
-  d["skipped"] = s.skipped;
-  d["ran"] = s.ran;
-  d["ok"] = s.ok;
-  d["failed"] = s.failed;
-  d["interrupted"] = s.interrupted;
-  d["stopped"] = s.stopped;
   py::list failures;
   for (const auto& [id, why] : s.failures) failures.append(py::make_tuple(id, why));
-  d["failures"] = failures;
-  return d;
+  return py::dict("output"_a = out.string(), "planned"_a = s.planned, "skipped"_a = s.skipped,
+                  "ran"_a = s.ran, "ok"_a = s.ok, "failed"_a = s.failed,
+                  "interrupted"_a = s.interrupted, "stopped"_a = s.stopped,
+                  "failures"_a = failures);
 }
 
 // What run_trial answers about its run, whether it was stored before (reused) or just trained.
-void set_outcome(py::dict& d, const RunStatus& status, const std::string& reason,
-                 double final_test_accuracy, const std::vector<double>& test_accuracy) {
-  d["status"] = std::string(status.name());
-  d["reason"] = reason;
-  d["final_test_accuracy"] = final_test_accuracy;
-  d["test_accuracy"] = test_accuracy;
+py::dict trial_outcome(const std::string& run_id, bool reused, const RunStatus& status,
+                       const std::string& reason, double final_test_accuracy,
+                       const std::vector<double>& test_accuracy) {
+  return py::dict("run_id"_a = run_id, "reused"_a = reused, "status"_a = std::string(status.name()),
+                  "reason"_a = reason, "final_test_accuracy"_a = final_test_accuracy,
+                  "test_accuracy"_a = test_accuracy);
 }
 
 // One trial of `wuxing tune` (analysis/python/wuxing/tune.py): the spec (overridden to one run)
@@ -244,17 +225,12 @@ py::dict run_trial(const std::string& spec_file, const std::vector<std::string>&
   StoreHeader header = make_store_header(plan);
   header.plan_indices.clear();  // trials keep their numbers as plan indices
   const std::filesystem::path out(output);
-  py::dict d;
-  d["run_id"] = run.id;
-  d["reused"] = false;
   if (std::filesystem::exists(out)) {
     const auto stored = read_runs(out);
-    if (auto it = stored.find(run.id); it != stored.end() && it->second.status == RunStatus::ok) {
-      set_outcome(d, it->second.status, it->second.reason, it->second.final_test_accuracy,
-                  read_metric(out, run.id, "test_accuracy"));
-      d["reused"] = true;
-      return d;
-    }
+    if (auto it = stored.find(run.id); it != stored.end() && it->second.status == RunStatus::ok)
+      return trial_outcome(run.id, true, it->second.status, it->second.reason,
+                           it->second.final_test_accuracy,
+                           read_metric(out, run.id, "test_accuracy"));
   }
   CallbackState state{on_epoch};
   const Trainer trainer = observed_trainer(program_trainer(), state);
@@ -305,32 +281,20 @@ py::dict run_trial(const std::string& spec_file, const std::vector<std::string>&
   const auto& epochs = rec.result.epochs;
   std::vector<double> acc;
   for (const auto& e : epochs) acc.push_back(e.test_accuracy);
-  set_outcome(d, rec.result.status, rec.result.reason,
-              epochs.empty() ? std::numeric_limits<double>::quiet_NaN() : acc.back(), acc);
-  return d;
+  return trial_outcome(run.id, false, rec.result.status, rec.result.reason,
+                       epochs.empty() ? std::numeric_limits<double>::quiet_NaN() : acc.back(), acc);
 }
 
 py::dict search_space(const std::string& spec_file, const std::vector<std::string>& overrides) {
   const Spec spec = load_spec(spec_file, overrides);
   const SearchSpace space = parse_search(spec);
-  py::dict d;
-  d["name"] = spec.base.name;
-  d["trials"] = space.trials;
-  d["pruner"] = space.pruner;
-  d["seed"] = space.seed;
-  d["epochs"] = spec.base.training.epochs;
   py::list params;
-  for (const auto& p : space.params) {
-    py::dict q;
-    q["key"] = p.key;
-    q["kind"] = p.kind;
-    q["lo"] = p.lo;
-    q["hi"] = p.hi;
-    q["choices"] = p.choices;
-    params.append(q);
-  }
-  d["params"] = params;
-  return d;
+  for (const auto& p : space.params)
+    params.append(py::dict("key"_a = p.key, "kind"_a = p.kind, "lo"_a = p.lo, "hi"_a = p.hi,
+                           "choices"_a = p.choices));
+  return py::dict("name"_a = spec.base.name, "trials"_a = space.trials, "pruner"_a = space.pruner,
+                  "seed"_a = space.seed, "epochs"_a = spec.base.training.epochs,
+                  "params"_a = params);
 }
 
 // Defines m.name(spec, overrides=[]): the arguments of the functions that read one spec, as
