@@ -1,7 +1,8 @@
 // What the equation variants share: ring index arithmetic, the sign checks of the K's, the
 // dense Jacobian and circulant eigenvalues of an element that interacts only with i - g and
 // i - k, and RingEquation: the batched kernels (rhs, jacobian_*_apply, parameter_derivative,
-// jacobian) written once as loops over a variant's element formulas.
+// jacobian) written once as loops over a variant's element formulas, and the rest of Equation
+// (validation, the fixed point and its eigenvalues) around the variant's formulas and conditions.
 #pragma once
 
 #include <fmt/format.h>
