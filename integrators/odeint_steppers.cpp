@@ -27,24 +27,29 @@ struct CountingSystem {
 // singularity); give up loudly rather than shrink h to nothing.
 constexpr int kMaxRejections = 200;
 
-[[noreturn]] void throw_rejected(std::string_view name, double t, double h) {
+// Calls try_step() (one attempt of a controlled stepper, which shrinks h when it rejects) until a
+// step is accepted; after kMaxRejections rejections in a row, throws naming the stepper, t and the
+// last proposed h (as try_step left them).
+template <class TryStep>
+void step_until_accepted(std::string_view name, const double& t, const double& h,
+                         TryStep try_step) {
+  for (int attempt = 0; attempt < kMaxRejections; ++attempt)
+    if (try_step() == odeint::success) return;
   throw std::runtime_error(fmt::format(
       "stepper '{}': {} consecutive rejected steps at t = {} (last proposed h = {}); the "
       "system may be stiff or singular there",
       name, kMaxRejections, t, h));
 }
 
-// Calls try_step() (one attempt of a controlled stepper, which shrinks h when it rejects)
-// until a step is accepted; false after kMaxRejections rejections in a row.
-template <class TryStep>
-bool accepted_within_limit(TryStep try_step) {
-  for (int attempt = 0; attempt < kMaxRejections; ++attempt)
-    if (try_step() == odeint::success) return true;
-  return false;
+// The controlled steppers take rtol and atol from the options.
+void check_tolerances(std::string_view name, double rtol, double atol) {
+  if (!(rtol > 0.0) || !(atol >= 0.0))
+    throw std::invalid_argument(
+        fmt::format("stepper '{}': rtol = {} must be > 0 and atol = {} >= 0", name, rtol, atol));
 }
 
-// What every adapter reports about itself, and the odeint stepper it drives; the subclasses
-// only differ in how they step.
+// What every adapter does alike: it reports about itself and counts the evaluations of the
+// system that a step makes. The subclasses only differ in how they advance (one accepted step).
 template <class Odeint, bool Adaptive>
 class OdeintAdapter : public Stepper {
  public:
@@ -53,8 +58,14 @@ class OdeintAdapter : public Stepper {
   std::string_view name() const final { return name_; }
   int order() const final { return order_; }
   bool adaptive() const final { return Adaptive; }
+  std::size_t step(const System& system, State& x, double& t, double& h) final {
+    std::size_t count = 0;
+    advance(CountingSystem{&system, &count}, x, t, h);
+    return count;
+  }
 
  protected:
+  virtual void advance(const CountingSystem& system, State& x, double& t, double& h) = 0;
   Odeint odeint_;
 
  private:
@@ -66,11 +77,11 @@ template <class OdeintStepper>
 class OdeintFixed final : public OdeintAdapter<OdeintStepper, false> {
  public:
   using OdeintAdapter<OdeintStepper, false>::OdeintAdapter;
-  std::size_t step(const System& system, State& x, double& t, double& h) override {
-    std::size_t count = 0;
-    this->odeint_.do_step(CountingSystem{&system, &count}, x, t, h);
+
+ private:
+  void advance(const CountingSystem& system, State& x, double& t, double& h) override {
+    this->odeint_.do_step(system, x, t, h);
     t += h;
-    return count;
   }
 };
 
@@ -80,17 +91,15 @@ template <class Controlled>
 class OdeintControlled final : public OdeintAdapter<Controlled, true> {
  public:
   using OdeintAdapter<Controlled, true>::OdeintAdapter;
-  std::size_t step(const System& system, State& x, double& t, double& h) override {
-    std::size_t count = 0;
-    const CountingSystem counted{&system, &count};
-    if (!accepted_within_limit([&] { return this->odeint_.try_step(counted, x, t, h); }))
-      throw_rejected(this->name(), t, h);
-    return count;
-  }
   // Drops the step-size and order history by going back to the freshly built stepper.
   void reset() override { this->odeint_ = fresh_; }
 
  private:
+  void advance(const CountingSystem& system, State& x, double& t, double& h) override {
+    step_until_accepted(this->name(), t, h,
+                        [&] { return this->odeint_.try_step(system, x, t, h); });
+  }
+
   Controlled fresh_ = this->odeint_;
 };
 
@@ -101,25 +110,22 @@ template <class Controlled>
 class OdeintControlledFsal final : public OdeintAdapter<Controlled, true> {
  public:
   using OdeintAdapter<Controlled, true>::OdeintAdapter;
-  std::size_t step(const System& system, State& x, double& t, double& h) override {
-    std::size_t count = 0;
-    const CountingSystem counted{&system, &count};
-    if (!dxdt_valid_ || x != last_x_ || t != last_t_) {
-      dxdt_.resize(x.size());
-      counted(x, dxdt_, t);
-    }
-    if (!accepted_within_limit([&] { return this->odeint_.try_step(counted, x, dxdt_, t, h); })) {
-      dxdt_valid_ = false;
-      throw_rejected(this->name(), t, h);
-    }
-    last_x_ = x;
-    last_t_ = t;
-    dxdt_valid_ = true;
-    return count;
-  }
   void reset() override { dxdt_valid_ = false; }
 
  private:
+  void advance(const CountingSystem& system, State& x, double& t, double& h) override {
+    if (!dxdt_valid_ || x != last_x_ || t != last_t_) {
+      dxdt_.resize(x.size());
+      system(x, dxdt_, t);
+    }
+    dxdt_valid_ = false;  // until a step is accepted (step_until_accepted may throw)
+    step_until_accepted(this->name(), t, h,
+                        [&] { return this->odeint_.try_step(system, x, dxdt_, t, h); });
+    last_x_ = x;
+    last_t_ = t;
+    dxdt_valid_ = true;
+  }
+
   State dxdt_, last_x_;
   double last_t_ = 0.0;
   bool dxdt_valid_ = false;
@@ -142,32 +148,25 @@ std::unique_ptr<Stepper> make_odeint_heun() {
 }
 
 std::unique_ptr<Stepper> make_odeint_dopri5(double rtol, double atol) {
+  check_tolerances("dopri5", rtol, atol);
   auto controlled = odeint::make_controlled(atol, rtol, odeint::runge_kutta_dopri5<State>());
   return std::make_unique<OdeintControlledFsal<decltype(controlled)>>("dopri5", 5, controlled);
 }
 
 std::unique_ptr<Stepper> make_odeint_cash_karp54(double rtol, double atol) {
+  check_tolerances("cash_karp54", rtol, atol);
   auto controlled = odeint::make_controlled(atol, rtol, odeint::runge_kutta_cash_karp54<State>());
   return std::make_unique<OdeintControlled<decltype(controlled)>>("cash_karp54", 5, controlled);
 }
 
 std::unique_ptr<Stepper> make_odeint_bulirsch_stoer(double rtol, double atol) {
+  check_tolerances("bulirsch_stoer", rtol, atol);
   // Its order varies (it picks the extrapolation depth); 2 * m_k_max is the ceiling.
   odeint::bulirsch_stoer<State> bs(atol, rtol);
   return std::make_unique<OdeintControlled<decltype(bs)>>("bulirsch_stoer", 16, bs);
 }
 
 // ---- Registrations (integrators/registry.hpp) ----------------------------------------
-
-namespace {
-// The controlled steppers take rtol and atol from the options.
-void check_tolerances(std::string_view name, const IntegrationOptions& options) {
-  if (!(options.rtol > 0.0) || !(options.atol >= 0.0))
-    throw std::invalid_argument(
-        fmt::format("stepper '{}': rtol = {} must be > 0 and atol = {} >= 0", name, options.rtol,
-                    options.atol));
-}
-}  // namespace
 
 WUXING_REGISTER_STEPPER(odeint_rk4) {
   return {"odeint_rk4", "Boost.Odeint runge_kutta4, order 4, fixed step h",
@@ -181,26 +180,17 @@ WUXING_REGISTER_STEPPER(odeint_heun) {
 
 WUXING_REGISTER_STEPPER(dopri5) {
   return {"dopri5", "Boost.Odeint controlled runge_kutta_dopri5 (rtol, atol; h is the first step)",
-          [](const IntegrationOptions& o) {
-            check_tolerances("dopri5", o);
-            return make_odeint_dopri5(o.rtol, o.atol);
-          }};
+          [](const IntegrationOptions& o) { return make_odeint_dopri5(o.rtol, o.atol); }};
 }
 
 WUXING_REGISTER_STEPPER(cash_karp54) {
   return {"cash_karp54", "Boost.Odeint controlled runge_kutta_cash_karp54 (rtol, atol)",
-          [](const IntegrationOptions& o) {
-            check_tolerances("cash_karp54", o);
-            return make_odeint_cash_karp54(o.rtol, o.atol);
-          }};
+          [](const IntegrationOptions& o) { return make_odeint_cash_karp54(o.rtol, o.atol); }};
 }
 
 WUXING_REGISTER_STEPPER(bulirsch_stoer) {
   return {"bulirsch_stoer", "Boost.Odeint bulirsch_stoer extrapolation (rtol, atol)",
-          [](const IntegrationOptions& o) {
-            check_tolerances("bulirsch_stoer", o);
-            return make_odeint_bulirsch_stoer(o.rtol, o.atol);
-          }};
+          [](const IntegrationOptions& o) { return make_odeint_bulirsch_stoer(o.rtol, o.atol); }};
 }
 
 }  // namespace wuxing

@@ -1,6 +1,7 @@
 // Boost.Odeint steppers behind the Stepper interface. Controlled (adaptive) steppers
 // retry a rejected step with the smaller h that odeint proposes, so each call of
-// step() is exactly one accepted step, as the drivers expect.
+// step() is exactly one accepted step, as the drivers expect. The controlled ones throw
+// std::invalid_argument unless rtol > 0 and atol >= 0.
 #pragma once
 
 #include <memory>

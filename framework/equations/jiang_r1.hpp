@@ -10,18 +10,24 @@ namespace wuxing {
 
 class JiangR1 final : public detail::RingEquation<JiangR1> {
  public:
-  std::string_view name() const override { return "jiang-r1"; }
-  double fixed_point(const KParams& K) const override;
-  KParams with_fixed_point(KParams K, double target) const override;
+  static constexpr std::string_view kName = "jiang-r1";
+
   // Closed form of x* = (K1 - K3) / K2 (no validation: a gradient, not a fixed point).
   std::array<double, 3> fixed_point_derivative(const KParams& K) const override {
     return {1.0 / K.K2, -(K.K1 - K.K3) / (K.K2 * K.K2), -1.0 / K.K2};
   }
-  void validate(const KParams& K) const override;
-  std::vector<KProblem> k_problems(const KParams& K,
-                                   std::optional<double> fixed_point_target) const override;
-  std::vector<std::complex<double>> fixed_point_eigenvalues(const Topology& topo,
-                                                            const KParams& K) const override;
+
+  // The fixed point and the conditions for detail::RingEquation: x* > 0 needs K1 > K3.
+  static double symmetric_fixed_point(const KParams& K) { return (K.K1 - K.K3) / K.K2; }
+  static double k2_for_fixed_point(const KParams& K, double target);
+  static void check_k(const KParams& K);
+  static void add_k_problems(const KParams& K, std::optional<double> fixed_point_target,
+                             std::vector<KProblem>& problems);
+  // J* = -K1 I + K1 P_g - (K1 - K3) P_k (J_ii = -K2 x* - K3 = -K1, -K2 x* = -(K1 - K3)): in the
+  // K's alone, not through x*, so that the eigenvalues keep their bits.
+  static detail::RingRow fixed_point_row(const KParams& K, double /*xs*/) {
+    return {K.K1, -K.K1, -(K.K1 - K.K3)};
+  }
 
   // The element formulas of detail::RingEquation's kernels.
   static double rate(const KParams& K, double xi, double xg, double xk, double ui) {

@@ -29,16 +29,19 @@ namespace wuxing {
 
 class LvLogistic final : public detail::RingEquation<LvLogistic> {
  public:
-  std::string_view name() const override { return "lv-logistic"; }
-  double fixed_point(const KParams& K) const override;
-  KParams with_fixed_point(KParams K, double target) const override;
-  void validate(const KParams& K) const override;
-  // No K1 > K3: x* = K1 / (K2 + K3) is positive for any valid signs. A fixed-point target
-  // needs K1 > K3 x*_t (then K2 = K1 / x*_t - K3 > 0).
-  std::vector<KProblem> k_problems(const KParams& K,
-                                   std::optional<double> fixed_point_target) const override;
-  std::vector<std::complex<double>> fixed_point_eigenvalues(const Topology& topo,
-                                                            const KParams& K) const override;
+  static constexpr std::string_view kName = "lv-logistic";
+
+  // The fixed point and the condition for detail::RingEquation. No K1 > K3: x* = K1 / (K2 + K3)
+  // is positive for any valid signs. A fixed-point target needs K1 > K3 x*_t (then
+  // K2 = K1 / x*_t - K3 > 0).
+  static double symmetric_fixed_point(const KParams& K) { return K.K1 / (K.K2 + K.K3); }
+  static double k2_for_fixed_point(const KParams& K, double target);
+  static void add_k_problems(const KParams& K, std::optional<double> fixed_point_target,
+                             std::vector<KProblem>& problems);
+  // J* = -(K2 + 2 K3) x* I + K1 P_g - K2 x* P_k.
+  static detail::RingRow fixed_point_row(const KParams& K, double xs) {
+    return {K.K1, -(K.K2 + 2.0 * K.K3) * xs, -K.K2 * xs};
+  }
 
   // The element formulas of detail::RingEquation's kernels.
   static double rate(const KParams& K, double xi, double xg, double xk, double ui) {

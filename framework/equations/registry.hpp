@@ -3,7 +3,7 @@
 // (neuron.hpp); its .cpp registers it, at namespace scope inside `namespace wuxing`:
 //
 //   WUXING_REGISTER_EQUATION(jiang_r1) {
-//     return {"jiang-r1", "one line: the equation", &detail::make_variant<JiangR1>};
+//     return detail::variant_entry<JiangR1>("one line: the equation");
 //   }
 //
 // make_equation() and equation_names() (neuron.hpp), spec validation of model.variant,
@@ -12,6 +12,7 @@
 
 #include <memory>
 #include <string>
+#include <utility>
 
 #include "framework/base/registry.hpp"
 #include "framework/model/layer.hpp"
@@ -32,6 +33,13 @@ namespace detail {
 template <class Variant>
 std::unique_ptr<Equation> make_variant() {
   return std::make_unique<Variant>();
+}
+
+// The entry of a variant built without arguments, named by its Variant::kName (the name its
+// name() returns, so the two can not differ).
+template <class Variant>
+EquationEntry variant_entry(std::string description) {
+  return {std::string(Variant::kName), std::move(description), &make_variant<Variant>};
 }
 }  // namespace detail
 

@@ -1,7 +1,8 @@
 // What the equation variants share: ring index arithmetic, the sign checks of the K's, the
 // dense Jacobian and circulant eigenvalues of an element that interacts only with i - g and
 // i - k, and RingEquation: the batched kernels (rhs, jacobian_*_apply, parameter_derivative,
-// jacobian) written once as loops over a variant's element formulas.
+// jacobian) written once as loops over a variant's element formulas, and the rest of Equation
+// (validation, the fixed point and its eigenvalues) around the variant's formulas and conditions.
 #pragma once
 
 #include <fmt/format.h>
@@ -13,6 +14,7 @@
 #include <optional>
 #include <stdexcept>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "framework/model/layer.hpp"
@@ -93,11 +95,23 @@ inline std::vector<std::complex<double>> circulant_eigenvalues(const Topology& t
   return lambdas;
 }
 
-// The batched kernels of a variant whose element i interacts only with i - g and i - k, and
-// whose Jacobian row i is K1 at i - g, a diagonal entry, and -K2 x_i at i - k (generation and
-// overcoming as in jiang-r1; the variants differ in the self-attenuation). The loops are
-// written here once; the arithmetic is the variant's, as static member functions of Variant
-// (CRTP), each one expression in the variant's own operation order:
+// The Equation of a variant whose element i interacts only with i - g and i - k, and whose
+// Jacobian row i is K1 at i - g, a diagonal entry, and -K2 x_i at i - k (generation and
+// overcoming as in jiang-r1; the variants differ in the self-attenuation). What every such
+// variant does alike is written here once: the batched kernels' loops, and the checks around
+// the fixed point (K's validated before x* is computed, the target checked before K2 is solved
+// for, K's validated again after). The arithmetic and the conditions are the variant's, as
+// static members of Variant (CRTP):
+//   kName                                        the spec's model.variant (name())
+//   symmetric_fixed_point(K)                     x* of valid K's
+//   k2_for_fixed_point(K, target)                the K2 that puts x* at target > 0; throws
+//       std::invalid_argument when no K2 > 0 does
+//   check_k(K)                                   the variant's own conditions on the K's
+//       beyond validate_k_signs, thrown as std::invalid_argument (default: none)
+//   add_k_problems(K, target, problems)          the same conditions as a spec's problems,
+//       after k_sign_problems (default: none)
+//   fixed_point_row(K, xs)                       the Jacobian's row at x* = xs (circulant)
+// and the element formulas, each one expression in the variant's own operation order:
 //   rate(K, xi, xg, xk, ui)                      f_i (xg = x_{i-g}, xk = x_{i-k})
 //   linearised(K, xs, xsk, xo, vs, vg, vo)       one entry of J v or J^T v: the generation
 //       coefficient K1 times vg, the diagonal at (xs, xsk = x_{s-k}) times vs, and the
@@ -108,6 +122,39 @@ inline std::vector<std::complex<double>> circulant_eigenvalues(const Topology& t
 template <class Variant>
 class RingEquation : public Equation {
  public:
+  std::string_view name() const override { return Variant::kName; }
+
+  void validate(const KParams& K) const override {
+    validate_k_signs(K);
+    Variant::check_k(K);
+  }
+
+  std::vector<KProblem> k_problems(const KParams& K,
+                                   std::optional<double> fixed_point_target) const override {
+    auto problems = k_sign_problems(K, fixed_point_target);
+    Variant::add_k_problems(K, fixed_point_target, problems);
+    return problems;
+  }
+
+  double fixed_point(const KParams& K) const override {
+    validate(K);
+    return Variant::symmetric_fixed_point(K);
+  }
+
+  KParams with_fixed_point(KParams K, double target) const override {
+    check_fixed_point_target(target);
+    K.K2 = Variant::k2_for_fixed_point(K, target);
+    validate(K);
+    return K;
+  }
+
+  std::vector<std::complex<double>> fixed_point_eigenvalues(const Topology& topo,
+                                                            const KParams& K) const override {
+    topo.validate();
+    const RingRow r = Variant::fixed_point_row(K, fixed_point(K));
+    return circulant_eigenvalues(topo, r.diag, r.gen, r.over);
+  }
+
   void rhs(const Topology& topo, const KParams& K, const double* x, const double* u, double* dxdt,
            std::size_t batch) const override {
     const int n = topo.n;
@@ -181,6 +228,12 @@ class RingEquation : public Equation {
       return RingRow{K.K1, Variant::jacobian_diagonal(K, x(i), x(ik)), -K.K2 * x(i)};
     });
   }
+
+ protected:
+  // The defaults of the optional hooks: no conditions beyond the signs of the K's.
+  static void check_k(const KParams& /*K*/) {}
+  static void add_k_problems(const KParams& /*K*/, std::optional<double> /*fixed_point_target*/,
+                             std::vector<KProblem>& /*problems*/) {}
 
  private:
   // One batch of linearised entries (see above): o[b] = linearised(K, xs[b], ..., vo[b]).

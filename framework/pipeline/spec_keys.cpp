@@ -253,96 +253,72 @@ Field make_field(std::string path, Get get) {
 #define WUXING_FIELD(sec, key)                                               \
   make_field<std::remove_reference_t<decltype(ExperimentConfig{}.sec.key)>>( \
       #sec "." #key, [](ExperimentConfig & c) -> auto& { return c.sec.key; })
+#define WUXING_LATER_FIELD(sec, key) added_later(WUXING_FIELD(sec, key))
+// WUXING_FIELDS(sec, a, b, ...) is WUXING_FIELD(sec, a), WUXING_FIELD(sec, b), ...: one call per
+// run of a section's keys. The helper re-scans itself through WUXING_EXPAND (up to 64 keys a call).
+#define WUXING_EACH(field, sec, key, ...) \
+  field(sec, key) __VA_OPT__(, WUXING_EACH_AGAIN WUXING_PARENS(field, sec, __VA_ARGS__))
+#define WUXING_EACH_AGAIN() WUXING_EACH
+#define WUXING_PARENS ()
+#define WUXING_EXPAND(...) \
+  WUXING_EXPAND16(WUXING_EXPAND16(WUXING_EXPAND16(WUXING_EXPAND16(__VA_ARGS__))))
+#define WUXING_EXPAND16(...) \
+  WUXING_EXPAND4(WUXING_EXPAND4(WUXING_EXPAND4(WUXING_EXPAND4(__VA_ARGS__))))
+#define WUXING_EXPAND4(...) \
+  WUXING_EXPAND1(WUXING_EXPAND1(WUXING_EXPAND1(WUXING_EXPAND1(__VA_ARGS__))))
+#define WUXING_EXPAND1(...) __VA_ARGS__
+#define WUXING_FIELDS(sec, ...) WUXING_EXPAND(WUXING_EACH(WUXING_FIELD, sec, __VA_ARGS__))
+#define WUXING_LATER_FIELDS(sec, ...) \
+  WUXING_EXPAND(WUXING_EACH(WUXING_LATER_FIELD, sec, __VA_ARGS__))
 
+// The order of this table is the order of a config's canonical text, which its run ID hashes: it
+// must not change. A new key goes in as a WUXING_LATER_FIELDS one (added_later: left out of the
+// text at its default, so that older run IDs stay valid).
 const std::vector<Field>& fields() {
   static const std::vector<Field> table = {
       WUXING_TOP(name),
       WUXING_TOP(seed),
       WUXING_TOP(threads),
-      WUXING_FIELD(model, variant),
-      WUXING_FIELD(model, n),
-      WUXING_FIELD(model, g),
-      WUXING_FIELD(model, k),
-      WUXING_FIELD(model, K1),
-      WUXING_FIELD(model, K2),
-      WUXING_FIELD(model, K3),
-      WUXING_FIELD(model, fixed_point_target),
-      WUXING_FIELD(model, sharing),
-      added_later(WUXING_FIELD(model, input_sharing)),
-      WUXING_FIELD(model, K1_range),
-      WUXING_FIELD(model, K2_range),
-      WUXING_FIELD(model, K3_range),
-      WUXING_FIELD(network, hidden),
-      WUXING_FIELD(network, connectivity),
-      WUXING_FIELD(network, sparse_base),
-      WUXING_FIELD(network, sparsity),
-      WUXING_FIELD(network, input_element),
-      WUXING_FIELD(network, output_element),
-      WUXING_FIELD(network, input_layer_output_element),
-      WUXING_FIELD(network, alpha),
-      WUXING_FIELD(network, init),
-      WUXING_FIELD(network, init_scale),
-      WUXING_FIELD(network, x_min),
-      WUXING_FIELD(network, x_max),
-      added_later(WUXING_FIELD(network, readout)),
-      WUXING_FIELD(data, dataset),
-      WUXING_FIELD(data, dir),
-      WUXING_FIELD(data, train_size),
-      WUXING_FIELD(data, test_size),
-      added_later(WUXING_FIELD(data, validation_size)),
-      WUXING_FIELD(data, pixel_scale),
-      WUXING_FIELD(data, shuffle),
-      WUXING_FIELD(data, input_noise),
-      WUXING_FIELD(data, synthetic_features),
-      WUXING_FIELD(data, synthetic_classes),
-      WUXING_FIELD(integrator, method),
-      WUXING_FIELD(integrator, h),
-      WUXING_FIELD(integrator, t_max),
-      WUXING_FIELD(integrator, tol),
-      WUXING_FIELD(integrator, backward_t_max),
-      WUXING_FIELD(integrator, backward_tol),
-      added_later(WUXING_FIELD(integrator, backward_method)),
-      added_later(WUXING_FIELD(integrator, forward_method)),
-      added_later(WUXING_FIELD(integrator, solve_tol)),
-      added_later(WUXING_FIELD(integrator, solve_max_iterations)),
-      added_later(WUXING_FIELD(integrator, table_step)),
-      WUXING_FIELD(integrator, max_steps),
-      WUXING_FIELD(integrator, rtol),
-      WUXING_FIELD(integrator, atol),
-      WUXING_FIELD(training, rule),
-      WUXING_FIELD(training, pid_target),
-      WUXING_FIELD(training, trainable_K),
-      WUXING_FIELD(training, train_connections_too),
-      added_later(WUXING_FIELD(training, pin_fixed_point)),
-      WUXING_FIELD(training, loss),
-      WUXING_FIELD(training, logit_scale),
-      added_later(WUXING_FIELD(training, unsettled_policy)),
-      WUXING_FIELD(training, target_amplitude),
-      WUXING_FIELD(training, optimizer),
-      WUXING_FIELD(training, learning_rate),
-      WUXING_FIELD(training, lr_schedule),
-      added_later(WUXING_FIELD(training, weight_decay)),
-      WUXING_FIELD(training, momentum),
-      WUXING_FIELD(training, batch_size),
-      WUXING_FIELD(training, epochs),
-      WUXING_FIELD(training, mlp_activation),
-      WUXING_FIELD(training, pid.kp),
-      WUXING_FIELD(training, pid.ki),
-      WUXING_FIELD(training, pid.kd),
-      WUXING_FIELD(training, pid.integral_leak),
-      WUXING_FIELD(training, pid.integral_clamp),
-      WUXING_FIELD(record, probe_samples),
-      WUXING_FIELD(record, probe_layers),
-      WUXING_FIELD(record, trajectory_stride),
-      WUXING_FIELD(record, stability),
-      WUXING_FIELD(record, stability_samples),
-      added_later(WUXING_FIELD(status, max_unsettled_fraction)),
-      added_later(WUXING_FIELD(status, min_above_chance)),
+      WUXING_FIELDS(model, variant, n, g, k, K1, K2, K3, fixed_point_target, sharing),
+      WUXING_LATER_FIELDS(model, input_sharing),
+      WUXING_FIELDS(model, K1_range, K2_range, K3_range),
+      WUXING_FIELDS(network, hidden, connectivity, sparse_base, sparsity, input_element,
+                    output_element, input_layer_output_element, alpha, init, init_scale, x_min,
+                    x_max),
+      WUXING_LATER_FIELDS(network, readout),
+      WUXING_FIELDS(data, dataset, dir, train_size, test_size),
+      WUXING_LATER_FIELDS(data, validation_size),
+      WUXING_FIELDS(data, pixel_scale, shuffle, input_noise, synthetic_features, synthetic_classes),
+      WUXING_FIELDS(integrator, method, h, t_max, tol, backward_t_max, backward_tol),
+      WUXING_LATER_FIELDS(integrator, backward_method, forward_method, solve_tol,
+                          solve_max_iterations, table_step),
+      WUXING_FIELDS(integrator, max_steps, rtol, atol),
+      WUXING_FIELDS(training, rule, pid_target, trainable_K, train_connections_too),
+      WUXING_LATER_FIELDS(training, pin_fixed_point),
+      WUXING_FIELDS(training, loss, logit_scale),
+      WUXING_LATER_FIELDS(training, unsettled_policy),
+      WUXING_FIELDS(training, target_amplitude, optimizer, learning_rate, lr_schedule),
+      WUXING_LATER_FIELDS(training, weight_decay),
+      WUXING_FIELDS(training, momentum, batch_size, epochs, mlp_activation, pid.kp, pid.ki, pid.kd,
+                    pid.integral_leak, pid.integral_clamp),
+      WUXING_FIELDS(record, probe_samples, probe_layers, trajectory_stride, stability,
+                    stability_samples),
+      WUXING_LATER_FIELDS(status, max_unsettled_fraction, min_above_chance),
   };
   return table;
 }
 #undef WUXING_TOP
 #undef WUXING_FIELD
+#undef WUXING_LATER_FIELD
+#undef WUXING_EACH
+#undef WUXING_EACH_AGAIN
+#undef WUXING_PARENS
+#undef WUXING_EXPAND
+#undef WUXING_EXPAND16
+#undef WUXING_EXPAND4
+#undef WUXING_EXPAND1
+#undef WUXING_FIELDS
+#undef WUXING_LATER_FIELDS
 
 const Field* find_field(std::string_view path) {
   for (const auto& f : fields())
