@@ -235,28 +235,33 @@ void write_stability_h5(const std::string& path, const StabilitySpec& spec,
           return r.analytic.omega > 0 ? 2 * std::numbers::pi / r.analytic.omega : nan;
         },
         "2 pi / hopf_omega");
-    column_of<double>(
-        scan, "ratio_below", rows, &ScanRow::ratio_below,
-        "K3/K1 where regime_below was simulated (below_factor x boundary, or ratio_range[0])");
-    column_of<double>(
-        scan, "ratio_above", rows, &ScanRow::ratio_above,
-        "K3/K1 where regime_above was simulated (above_factor x boundary, or ratio_range[1])");
-    column_of<int>(
-        scan, "regime_below", rows,
-        [](const ScanRow& r) { return static_cast<int>(r.below.regime); }, kRegimeCodes);
-    column_of<int>(
-        scan, "regime_above", rows,
-        [](const ScanRow& r) { return static_cast<int>(r.above.regime); }, kRegimeCodes);
-    column_of<double>(scan, "max_re_below", rows, &ScanRow::max_re_below,
-                      "closed-form max Re lambda at ratio_below");
-    column_of<double>(scan, "max_re_above", rows, &ScanRow::max_re_above,
-                      "closed-form max Re lambda at ratio_above");
-    column_of<double>(
-        scan, "growth_rate_below", rows, [](const ScanRow& r) { return r.below.growth_rate; },
-        "simulated growth rate of a small perturbation at ratio_below");
-    column_of<double>(
-        scan, "growth_rate_above", rows, [](const ScanRow& r) { return r.above.growth_rate; },
-        "simulated growth rate of a small perturbation at ratio_above");
+    // The columns read at the two simulated ratios, in pairs: each quantity below, then above.
+    struct Side {
+      std::string name;           // "below" / "above"
+      double ScanRow::*ratio;     // where it was simulated
+      double ScanRow::*max_re;    // closed-form max Re lambda there
+      Verdict ScanRow::*verdict;  // the simulation's verdict there
+      std::string where;          // how that ratio was chosen
+    };
+    const Side sides[] = {{"below", &ScanRow::ratio_below, &ScanRow::max_re_below, &ScanRow::below,
+                           "below_factor x boundary, or ratio_range[0]"},
+                          {"above", &ScanRow::ratio_above, &ScanRow::max_re_above, &ScanRow::above,
+                           "above_factor x boundary, or ratio_range[1]"}};
+    for (const Side& s : sides)
+      column_of<double>(scan, "ratio_" + s.name, rows, s.ratio,
+                        fmt::format("K3/K1 where regime_{} was simulated ({})", s.name, s.where));
+    for (const Side& s : sides)
+      column_of<int>(
+          scan, "regime_" + s.name, rows,
+          [&](const ScanRow& r) { return static_cast<int>((r.*s.verdict).regime); }, kRegimeCodes);
+    for (const Side& s : sides)
+      column_of<double>(scan, "max_re_" + s.name, rows, s.max_re,
+                        "closed-form max Re lambda at ratio_" + s.name);
+    for (const Side& s : sides)
+      column_of<double>(
+          scan, "growth_rate_" + s.name, rows,
+          [&](const ScanRow& r) { return (r.*s.verdict).growth_rate; },
+          "simulated growth rate of a small perturbation at ratio_" + s.name);
     column_of<double>(
         scan, "amplitude", rows, [](const ScanRow& r) { return r.below.amplitude; },
         "limit-cycle amplitude (max - min) / 2 of element 0 at ratio_below (NaN: none)");
