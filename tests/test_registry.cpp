@@ -284,3 +284,31 @@ TEST_CASE("every registered loss: dL/ds is the derivative of L") {
     }
   }
 }
+
+TEST_CASE("every registered loss: its column form (mlp_backprop's) is its per-sample form") {
+  std::mt19937_64 rng(29);
+  const int C = 5, count = 7;
+  for (const double logit_scale : {1.0, 4.0}) {
+    TrainingConfig t;
+    t.logit_scale = logit_scale;
+    for (const auto& entry : loss_registry().entries()) {
+      CAPTURE(entry.name);
+      CAPTURE(logit_scale);
+      REQUIRE(static_cast<bool>(entry.columns));
+      // Column-major C x count, as the MLP keeps its outputs; labels cover every class.
+      const auto z = random_vector(rng, C * count, -2.0, 2.0);
+      std::vector<int> labels(count);
+      for (int c = 0; c < count; ++c) labels[c] = c % C;
+      std::vector<double> dz(C * count, 0.0);
+      const double total = entry.columns(z.data(), C, count, labels.data(), t, dz.data());
+      double expected = 0.0;
+      std::vector<double> dlds(C), scratch(C);
+      for (int c = 0; c < count; ++c) {
+        expected += entry.sample(z.data() + c * C, C, labels[c], t, dlds.data(), 1, scratch.data());
+        for (int k = 0; k < C; ++k)
+          CHECK(dz[c * C + k] == doctest::Approx(dlds[k]).epsilon(1e-12).scale(1.0));
+      }
+      CHECK(total == doctest::Approx(expected).epsilon(1e-12));
+    }
+  }
+}

@@ -1,5 +1,10 @@
+// GCC 12 reports a false -Wmaybe-uninitialized / -Wuninitialized inside Eigen's AVX-512
+// kernels (the intrinsics' self-initialised __Y), as in mlp.cpp; it is not in our code.
+#pragma GCC diagnostic ignored "-Wmaybe-uninitialized"
+#pragma GCC diagnostic ignored "-Wuninitialized"
 #include "framework/learning/loss_functions.hpp"
 
+#include <Eigen/Dense>
 #include <algorithm>
 #include <cmath>
 #include <limits>
@@ -38,15 +43,54 @@ double mse_sample(const double* s, int classes, int label, const TrainingConfig&
   return loss;
 }
 
+using ConstColumns = Eigen::Map<const Eigen::MatrixXd>;
+using Columns = Eigen::Map<Eigen::MatrixXd>;
+
+// cross_entropy on matrix columns. A logit scale of 1 (mlp_backprop's: its last layer learns
+// its own scale) multiplies by 1 exactly, so the result is bit for bit the unscaled softmax.
+double cross_entropy_columns(const double* zp, int classes, int count, const int* labels,
+                             const TrainingConfig& t, double* dzp) {
+  const ConstColumns z(zp, classes, count);
+  Columns dz(dzp, classes, count);
+  const double scale = t.logit_scale;
+  double loss = 0.0;
+  for (int c = 0; c < count; ++c) {
+    const int y = labels[c];
+    const double zmax = scale * z.col(c).maxCoeff();
+    Eigen::VectorXd p = (scale * z.col(c).array() - zmax).exp();
+    const double sum = p.sum();
+    p /= sum;
+    loss += -(scale * z(y, c) - zmax - std::log(sum));
+    p(y) -= 1.0;
+    dz.col(c) = scale * p;
+  }
+  return loss;
+}
+
+double mse_columns(const double* zp, int classes, int count, const int* labels,
+                   const TrainingConfig& t, double* dzp) {
+  const ConstColumns z(zp, classes, count);
+  Columns dz(dzp, classes, count);
+  double loss = 0.0;
+  for (int c = 0; c < count; ++c) {
+    Eigen::VectorXd d = z.col(c);
+    d(labels[c]) -= t.target_amplitude;
+    loss += 0.5 * d.squaredNorm();
+    dz.col(c) = d;
+  }
+  return loss;
+}
+
 }  // namespace
 
 WUXING_REGISTER_LOSS(cross_entropy) {
   return {"cross_entropy", "softmax cross-entropy -log softmax(logit_scale * s)_y",
-          &cross_entropy_sample};
+          &cross_entropy_sample, &cross_entropy_columns};
 }
 
 WUXING_REGISTER_LOSS(mse) {
-  return {"mse", "0.5 * sum_k (s_k - t_k)^2, t one-hot of height target_amplitude", &mse_sample};
+  return {"mse", "0.5 * sum_k (s_k - t_k)^2, t one-hot of height target_amplitude", &mse_sample,
+          &mse_columns};
 }
 
 }  // namespace wuxing

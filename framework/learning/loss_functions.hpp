@@ -4,9 +4,8 @@
 //
 //   WUXING_REGISTER_LOSS(mse) { return {"mse", "one line", &mse_sample}; }
 //
-// output_loss() (loss.hpp), spec validation of training.loss, `wuxing run --help` and the
-// docs' test read this table. (The mlp_backprop baseline computes its own loss in mlp.cpp
-// and knows only cross_entropy and mse.)
+// output_loss() (loss.hpp), the mlp_backprop baseline (mlp.cpp, through `columns`), spec
+// validation of training.loss, `wuxing run --help` and the docs' test read this table.
 #pragma once
 
 #include <cstddef>
@@ -25,10 +24,19 @@ using SampleLoss = double (*)(const double* s, int classes, int label,
                               const TrainingConfig& training, double* dlds, std::size_t stride,
                               double* scratch);
 
+// The same loss on the columns of a column-major classes x count matrix z (sample c's signals at
+// z[c * classes], its class labels[c]), computed with Eigen's vectorised kernels: for a model
+// that keeps its outputs as such a matrix (mlp_backprop). Writes dL/dz (same layout) to dz and
+// returns the summed loss. Its own form, not a loop over `sample`: Eigen's exp and sums differ
+// from std::exp's in the last bits, and the MLP baseline's stored results came from this form.
+using ColumnsLoss = double (*)(const double* z, int classes, int count, const int* labels,
+                               const TrainingConfig& training, double* dz);
+
 struct LossEntry {
   std::string name;         // the spec's training.loss
   std::string description;  // one line: the formula
   SampleLoss sample;
+  ColumnsLoss columns = nullptr;  // nullptr: not available to mlp_backprop
 };
 
 const Registry<LossEntry>& loss_registry();

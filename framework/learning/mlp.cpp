@@ -12,6 +12,7 @@
 #include <stdexcept>
 
 #include "framework/base/checkpoint.hpp"
+#include "framework/learning/loss_functions.hpp"
 #include "framework/learning/optimizer.hpp"
 #include "framework/learning/rules.hpp"
 #include "framework/model/connectivity.hpp"
@@ -21,14 +22,13 @@ namespace wuxing {
 Mlp::Mlp(const ExperimentConfig& config, int features, int classes) {
   const auto& t = config.training;
   activation_ = t.mlp_activation;
-  if (t.loss == "cross_entropy")
-    ce_ = true;
-  else if (t.loss == "mse")
-    ce_ = false;
-  else
+  loss_ = loss_registry().at(t.loss).columns;
+  if (!loss_)
     throw std::invalid_argument(
-        fmt::format("training.loss '{}' must be cross_entropy or mse", t.loss));
-  amplitude_ = t.target_amplitude;
+        fmt::format("training.loss '{}' has no column form for mlp_backprop", t.loss));
+  // The MLP's logits are its last layer's outputs, which learn their own scale.
+  loss_settings_ = t;
+  loss_settings_.logit_scale = 1.0;
   std::vector<int> sizes{features};
   for (int h : config.network.hidden) sizes.push_back(h);
   sizes.push_back(classes);
@@ -69,29 +69,17 @@ double Mlp::forward(const Eigen::MatrixXd& X, const std::vector<int>& labels,
   }
   const Eigen::MatrixXd& z = acts.back();
   const long B = z.cols();
-  dz.resize(z.rows(), B);
-  double loss = 0.0;
-  if (predictions) predictions->assign(B, 0);
-  for (long c = 0; c < B; ++c) {
-    Eigen::Index best;
-    z.col(c).maxCoeff(&best);
-    if (predictions) (*predictions)[c] = static_cast<int>(best);
-    const int y = labels[c];
-    if (ce_) {
-      const double zmax = z.col(c).maxCoeff();
-      Eigen::VectorXd p = (z.col(c).array() - zmax).exp();
-      const double sum = p.sum();
-      p /= sum;
-      loss += -(z(y, c) - zmax - std::log(sum));
-      p(y) -= 1.0;
-      dz.col(c) = p;
-    } else {
-      Eigen::VectorXd d = z.col(c);
-      d(y) -= amplitude_;
-      loss += 0.5 * d.squaredNorm();
-      dz.col(c) = d;
+  if (predictions) {
+    predictions->assign(B, 0);
+    for (long c = 0; c < B; ++c) {
+      Eigen::Index best;
+      z.col(c).maxCoeff(&best);
+      (*predictions)[c] = static_cast<int>(best);
     }
   }
+  dz.resize(z.rows(), B);
+  const double loss = loss_(z.data(), static_cast<int>(z.rows()), static_cast<int>(B),
+                            labels.data(), loss_settings_, dz.data());
   return loss / B;
 }
 

@@ -11,15 +11,18 @@
 #include "framework/base/experiment.hpp"
 #include "framework/learning/layer.hpp"
 #include "framework/learning/learner.hpp"
+#include "framework/learning/loss_functions.hpp"
 
 namespace wuxing {
 
 class Mlp {
  public:
   // Hidden activation training.mlp_activation (tanh | sigmoid | hard_tanh, the clamp of z to
-  // [-1, 1]: the shape of a Wuxing neuron in a band value range); linear output with
-  // softmax cross-entropy (no logit scale) or MSE 0.5 |z - t|^2 against one-hot targets
-  // of amplitude target_amplitude. Weights ~ init * init_scale / sqrt(fan_in), biases 0.
+  // [-1, 1]: the shape of a Wuxing neuron in a band value range); linear output with the
+  // loss training.loss in its column form (loss_functions.hpp; cross_entropy with logit scale
+  // 1, mse against one-hot targets of amplitude target_amplitude). Throws
+  // std::invalid_argument for a loss without a column form. Weights ~ init * init_scale /
+  // sqrt(fan_in), biases 0.
   Mlp(const ExperimentConfig& config, int features, int classes);
 
   // Mean loss over the columns of X (features x B); gradients are means too.
@@ -38,8 +41,8 @@ class Mlp {
                  std::vector<Eigen::MatrixXd>& acts, Eigen::MatrixXd& dz,
                  std::vector<int>* predictions) const;
   MlpActivation activation_ = MlpActivation::tanh;
-  bool ce_ = true;
-  double amplitude_ = 0.5;
+  ColumnsLoss loss_ = nullptr;    // training.loss's column form (loss_functions.hpp)
+  TrainingConfig loss_settings_;  // training, with logit_scale 1
 };
 
 // Pixels of samples `indices` as a features x B matrix.
