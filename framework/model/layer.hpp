@@ -7,6 +7,4 @@
 
 #ifndef WUXING_MODEL_LAYER
 #error "a lower layer (base, integrators) includes the model: wrong-way include"
-"a file of a lower layer (wuxing_base, wuxing_integrators) includes framework/model/ or "
-"framework/equations/: wrong-way include"
 #endif

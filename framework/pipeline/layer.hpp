@@ -7,6 +7,4 @@
 
 #ifndef WUXING_PIPELINE_LAYER
 #error "a lower layer (base ... learning) includes pipeline/: wrong-way include"
-"a file of a lower layer (wuxing_base, wuxing_integrators, wuxing_model, wuxing_learning) includes "
-"framework/pipeline/: wrong-way include"
 #endif
