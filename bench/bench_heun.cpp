@@ -12,6 +12,7 @@
 
 #include <string>
 
+#include "bench/bench_support.hpp"
 #include "bench/reference/bptt_before.hpp"
 #include "bench/reference/fused_heun_before.hpp"
 #include "framework/base/data.hpp"
@@ -41,29 +42,11 @@ struct Setup {
 
 // 784 -> [hidden] -> 10 at the quickstart's settings, B MNIST test samples (0 on a data error).
 std::unique_ptr<Setup> setup(benchmark::State& state, int hidden, std::size_t B) {
-  static DatasetSplit split;
-  static std::string error;
-  static bool loaded = false;
-  if (!loaded) {
-    loaded = true;
-    DataConfig dc;
-    dc.train_size = 100;
-    dc.test_size = 500;
-    try {
-      split = load_dataset(dc, 1);
-    } catch (const DataError& e) {
-      error = e.what();
-    }
-  }
-  if (!error.empty()) {
-    state.SkipWithError(error.c_str());
-    return nullptr;
-  }
+  const DatasetSplit* data = bench::mnist_subsets(state, 100, 500);
+  if (!data) return nullptr;
+  const DatasetSplit& split = *data;
   auto s = std::make_unique<Setup>();
-  s->cfg = load_spec(std::string(WUXING_SOURCE_DIR) + "/experiments/quickstart.yaml").base;
-  s->cfg.network.hidden.clear();
-  if (hidden > 0) s->cfg.network.hidden = {hidden};
-  s->cfg.record = RecordConfig{};
+  s->cfg = bench::quickstart_config(hidden);
   s->net = std::make_unique<Network>(s->cfg, split.test.features, split.test.classes);
   std::vector<std::size_t> idx(B);
   for (std::size_t i = 0; i < B; ++i) idx[i] = i;
