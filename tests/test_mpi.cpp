@@ -35,12 +35,10 @@ test_support::Child launch(int ranks, const std::vector<std::string>& args,
   // Containers often forbid the cross-memory attach Open MPI's shared memory uses.
   if (!std::getenv("OMPI_MCA_btl_vader_single_copy_mechanism"))
     env.emplace("OMPI_MCA_btl_vader_single_copy_mechanism", "none");
-  std::vector<std::string> argv;
+  std::vector<std::string> mpirun;
   if (ranks > 0)
-    argv = {"mpirun", "-np", std::to_string(ranks), "--oversubscribe", "--allow-run-as-root"};
-  argv.push_back(WUXING_FAKE_BINARY);
-  argv.insert(argv.end(), args.begin(), args.end());
-  return test_support::run_child(argv, env, log);
+    mpirun = {"mpirun", "-np", std::to_string(ranks), "--oversubscribe", "--allow-run-as-root"};
+  return test_support::run_child(test_support::fake_argv(args, mpirun), env, log);
 }
 
 using test_support::require_same_results;
@@ -61,8 +59,7 @@ TEST_CASE("mpirun -np 2 gives the same /index and metrics as one process (fake t
     return;
   }
   TempDir dir("mpi");
-  const auto spec = dir.path / "s.yaml";
-  std::ofstream(spec) << kFakeSpec;
+  const auto spec = dir.write("s.yaml", kFakeSpec);
   const std::map<std::string, std::string> env = {{"WUXING_FAKE_TRAINER", "5"}};
   const auto single = dir.path / "single.h5";
   REQUIRE(
@@ -93,8 +90,7 @@ TEST_CASE("mpirun: a rank file left by a killed MPI run is merged in and not red
     return;
   }
   TempDir dir("mpi");
-  const auto spec = dir.path / "s.yaml";
-  std::ofstream(spec) << kFakeSpec;
+  const auto spec = dir.write("s.yaml", kFakeSpec);
   const std::map<std::string, std::string> env = {{"WUXING_FAKE_TRAINER", "5"}};
   const auto single = dir.path / "single.h5";
   const auto out = dir.path / "out.h5";
@@ -126,8 +122,7 @@ TEST_CASE("mpirun -np 2 with real training (synthetic data) equals one process")
     return;
   }
   TempDir dir("mpi");
-  const auto spec = dir.path / "s.yaml";
-  std::ofstream(spec) << test_support::real_training_spec("mpi-real");
+  const auto spec = dir.write("s.yaml", test_support::real_training_spec("mpi-real"));
   const auto single = dir.path / "single.h5";
   const auto out = dir.path / "out.h5";
   REQUIRE(

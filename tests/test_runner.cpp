@@ -434,8 +434,7 @@ TEST_CASE(
 
 TEST_CASE("--dry-run --shard lists the shard's runs and its file, not the whole sweep") {
   TempDir dir("runner");
-  const auto spec = dir.path / "dry.yaml";
-  std::ofstream(spec) << kSpec;  // 9 runs
+  const auto spec = dir.write("dry.yaml", kSpec);  // 9 runs
   const auto out = dir.path / "dry.h5";
   WatchedChild whole({WUXING_BINARY, "run", spec.string(), "-o", out.string(), "--dry-run"}, {});
   REQUIRE(whole.exit_code() == 0);

@@ -159,8 +159,7 @@ TEST_CASE("a file written by a different spec is refused") {
 TEST_CASE("a corrupt or foreign file gives a clear error") {
   TempDir dir("store");
   auto plan = small_plan();
-  const auto garbage = dir.path / "garbage.h5";
-  std::ofstream(garbage) << "this is not an HDF5 file at all";
+  const auto garbage = dir.write("garbage.h5", "this is not an HDF5 file at all");
   try {
     ResultsStore store(garbage, make_store_header(plan));
     FAIL("expected an error");
