@@ -16,6 +16,7 @@
 #include "framework/learning/loss.hpp"
 #include "framework/model/forward_phase.hpp"
 #include "framework/model/network.hpp"
+#include "tests/model_support.hpp"
 
 namespace wuxing::test_support {
 
@@ -35,11 +36,7 @@ inline ExperimentConfig tight_config(Connectivity connectivity, const std::strin
   return c;
 }
 
-inline std::vector<std::size_t> all_of(const Dataset& d) {
-  std::vector<std::size_t> idx(d.size());
-  for (std::size_t i = 0; i < idx.size(); ++i) idx[i] = i;
-  return idx;
-}
+inline std::vector<std::size_t> all_of(const Dataset& d) { return first(d.size()); }
 
 inline double settled_loss(const Network& net, const Dataset& d, const ExperimentConfig& c) {
   Batch batch;

@@ -3,10 +3,14 @@
 
 #include <cstddef>
 #include <cstdint>
+#include <map>
+#include <memory>
+#include <string>
 #include <vector>
 
 #include "framework/base/data.hpp"
 #include "framework/model/connectivity.hpp"
+#include "framework/model/neuron.hpp"
 
 namespace wuxing::test_support {
 
@@ -29,6 +33,14 @@ inline std::vector<std::size_t> first(std::size_t n) {
   std::vector<std::size_t> idx(n);
   for (std::size_t i = 0; i < n; ++i) idx[i] = i;
   return idx;
+}
+
+// The registered equation `name`, made once and kept for the test binary's life.
+inline const Equation& equation(const std::string& name) {
+  static std::map<std::string, std::unique_ptr<Equation>> made;
+  auto& eq = made[name];
+  if (!eq) eq = make_equation(name);
+  return *eq;
 }
 
 }  // namespace wuxing::test_support

@@ -31,10 +31,7 @@ using namespace wuxing;
 
 namespace {
 
-const Equation& lv() {
-  static const auto eq = make_equation("lv-logistic");
-  return *eq;
-}
+const Equation& lv() { return test_support::equation("lv-logistic"); }
 
 // K's and topologies with a stable fixed point: r = K3 / (K2 + K3) above each boundary.
 struct Case {

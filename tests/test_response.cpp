@@ -17,16 +17,14 @@
 
 #include "analysis/response_scan.hpp"
 #include "analysis/stability.hpp"
+#include "tests/model_support.hpp"
 #include "tests/support.hpp"
 
 using namespace wuxing;
 
 namespace {
 
-const Equation& jiang() {
-  static const auto eq = make_equation("jiang-r1");
-  return *eq;
-}
+const Equation& jiang() { return test_support::equation("jiang-r1"); }
 
 DrivenNeuron defaults(double lo = 0.0, double hi = 4.0) {
   return DrivenNeuron{&jiang(), Topology{5, 1, 2}, KParams{1.0, 0.5, 0.5}, 1, 2, lo, hi};
