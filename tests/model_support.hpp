@@ -1,4 +1,5 @@
-// Small fixtures shared by the model tests (test_network, test_gradients, test_steady_state).
+// Small fixtures shared by the model and data tests (test_network, test_gradients,
+// test_steady_state, test_data, ...).
 #pragma once
 
 #include <cstddef>
@@ -26,6 +27,18 @@ inline Dataset random_pixels(int features, int classes, int samples, std::uint64
     d.pixels.push_back(static_cast<std::uint8_t>(rng.below(256)));
   for (int s = 0; s < samples; ++s) d.labels.push_back(static_cast<std::uint8_t>(s % classes));
   return d;
+}
+
+// The synthetic data set's configuration: train_size / test_size samples of `features`
+// pixels in `classes` classes.
+inline DataConfig synthetic_data(int train_size, int test_size, int features, int classes) {
+  DataConfig config;
+  config.dataset = DatasetKind::synthetic;
+  config.train_size = train_size;
+  config.test_size = test_size;
+  config.synthetic_features = features;
+  config.synthetic_classes = classes;
+  return config;
 }
 
 // The indices 0 .. n-1.
