@@ -40,7 +40,7 @@ inline std::vector<std::size_t> all_of(const Dataset& d) { return first(d.size()
 
 inline double settled_loss(const Network& net, const Dataset& d, const ExperimentConfig& c) {
   Batch batch;
-  set_inputs(net, d.pixels.data(), d.features, d.pixel_scale, all_of(d), d.labels.data(), batch);
+  set_all_inputs(net, d, batch);
   const PhaseReport r = forward_phase(net, batch, c.integrator);
   REQUIRE(r.unsettled == 0);
   std::vector<double> dlds;
@@ -53,8 +53,7 @@ inline double settled_loss(const Network& net, const Dataset& d, const Experimen
 inline Gradients local(const Network& net, const Dataset& d, const ExperimentConfig& c, bool coef,
                        bool K, PhaseReport* fwd = nullptr, PhaseReport* bwd = nullptr) {
   Batch batch;
-  set_inputs(net, d.pixels.data(), d.features, d.pixel_scale, all_of(d), d.labels.data(), batch,
-             K && net.inputs_trainable());
+  set_all_inputs(net, d, batch, K && net.inputs_trainable());
   PhaseReport f = forward_phase(net, batch, c.integrator);
   std::vector<double> dlds, lambda;
   output_loss(net, batch, c.training, dlds);

@@ -11,6 +11,7 @@
 
 #include "framework/base/data.hpp"
 #include "framework/model/connectivity.hpp"
+#include "framework/model/network.hpp"
 #include "framework/model/neuron.hpp"
 
 namespace wuxing::test_support {
@@ -46,6 +47,13 @@ inline std::vector<std::size_t> first(std::size_t n) {
   std::vector<std::size_t> idx(n);
   for (std::size_t i = 0; i < n; ++i) idx[i] = i;
   return idx;
+}
+
+// set_inputs for every sample of d, in order.
+inline void set_all_inputs(const Network& net, const Dataset& d, Batch& batch,
+                           bool input_sensitivity = false) {
+  set_inputs(net, d.pixels.data(), d.features, d.pixel_scale, first(d.size()), d.labels.data(),
+             batch, input_sensitivity);
 }
 
 // The registered equation `name`, made once and kept for the test binary's life.

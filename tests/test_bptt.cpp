@@ -24,8 +24,7 @@ TEST_CASE("bptt converges to the local gradient as the unrolled horizon grows") 
     std::vector<double> errors;
     for (std::int64_t T : {100, 200, 400, 800}) {
       Batch batch;
-      set_inputs(net, d.pixels.data(), d.features, d.pixel_scale, all_of(d), d.labels.data(),
-                 batch);
+      set_all_inputs(net, d, batch);
       Gradients gb;
       gb.reset(net);
       bptt_gradients(net, batch, c.integrator, c.training, T, gb);
@@ -61,8 +60,7 @@ TEST_CASE("bptt gradient equals finite differences of the discretised network") 
     const std::int64_t T = 30;
     auto loss_T = [&] {
       Batch batch;
-      set_inputs(net, d.pixels.data(), d.features, d.pixel_scale, all_of(d), d.labels.data(),
-                 batch);
+      set_all_inputs(net, d, batch);
       Gradients unused;
       unused.reset(net);
       const auto loss = bptt_gradients(net, batch, c.integrator, c.training, T, unused);
@@ -71,7 +69,7 @@ TEST_CASE("bptt gradient equals finite differences of the discretised network") 
       return sum / loss.size();
     };
     Batch batch;
-    set_inputs(net, d.pixels.data(), d.features, d.pixel_scale, all_of(d), d.labels.data(), batch);
+    set_all_inputs(net, d, batch);
     Gradients g;
     g.reset(net);
     bptt_gradients(net, batch, c.integrator, c.training, T, g);

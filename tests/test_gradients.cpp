@@ -225,7 +225,7 @@ TEST_CASE("with clamped elements the gradients are exact for the clamped system"
   }
   // bptt over a long horizon reaches the same gradient.
   Batch batch;
-  set_inputs(net, d.pixels.data(), d.features, d.pixel_scale, all_of(d), d.labels.data(), batch);
+  set_all_inputs(net, d, batch);
   Gradients gb;
   gb.reset(net);
   PhaseReport rb;
@@ -270,7 +270,7 @@ TEST_CASE("a sample the forward solve left to integration gets the same adjoint 
     const Dataset d = random_pixels(6, 3, 6, 31);
     Network net(c, 6, 3);
     Batch batch;
-    set_inputs(net, d.pixels.data(), d.features, d.pixel_scale, all_of(d), d.labels.data(), batch);
+    set_all_inputs(net, d, batch);
     REQUIRE(forward_phase(net, batch, c.integrator).unsettled == 0);
     std::vector<double> dlds, from_sensitivity, mixed;
     output_loss(net, batch, c.training, dlds);

@@ -192,8 +192,7 @@ TEST_CASE("lv-logistic: forward_method solve and table give the integrated netwo
   Network net(c, 12, 3);
   auto settle = [&](ForwardMethod method, PhaseReport& report) {
     Batch batch;
-    set_inputs(net, d.pixels.data(), d.features, d.pixel_scale, test_support::first(d.size()),
-               d.labels.data(), batch);
+    test_support::set_all_inputs(net, d, batch);
     c.integrator.forward_method = method;
     report = forward_phase(net, batch, c.integrator);
     return batch.x;

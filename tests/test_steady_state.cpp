@@ -23,6 +23,7 @@
 
 using namespace wuxing;
 using test_support::first;
+using test_support::set_all_inputs;
 using test_support::random_pixels;
 using test_support::relative_error;
 
@@ -170,8 +171,7 @@ TEST_CASE("a solved state that is not stable is integrated instead, and counted"
   const Dataset d = random_pixels(6, 3, 5, 2);
   Network net(c, 6, 3);
   Batch batch;
-  set_inputs(net, d.pixels.data(), d.features, d.pixel_scale, first(d.size()), d.labels.data(),
-             batch);
+  set_all_inputs(net, d, batch);
   const PhaseReport r = forward_phase(net, batch, c.integrator);
   CHECK(r.solve_fallbacks == 5);
   CHECK(r.solve_unstable == 5);

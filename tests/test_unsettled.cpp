@@ -15,6 +15,7 @@
 
 using namespace wuxing;
 using test_support::first;
+using test_support::set_all_inputs;
 using test_support::random_pixels;
 
 namespace {
@@ -43,7 +44,7 @@ double mixed_horizon(const Dataset& d) {
     const ExperimentConfig c = short_config(t_max);
     Network net(c, 6, 3);
     Batch batch;
-    set_inputs(net, d.pixels.data(), d.features, d.pixel_scale, first(8), d.labels.data(), batch);
+    set_all_inputs(net, d, batch);
     const PhaseReport f = forward_phase(net, batch, c.integrator);
     if (f.unsettled == 0 || f.unsettled == 8) continue;
     std::vector<char> held, usable;
@@ -63,7 +64,7 @@ TEST_CASE("hold_slow_elements marks exactly the moving elements of unsettled sam
   const ExperimentConfig c = short_config(t_max);
   Network net(c, 6, 3);
   Batch batch;
-  set_inputs(net, d.pixels.data(), d.features, d.pixel_scale, first(8), d.labels.data(), batch);
+  set_all_inputs(net, d, batch);
   const PhaseReport f = forward_phase(net, batch, c.integrator);
   INFO("t_max ", t_max, ": unsettled ", f.unsettled, " of 8");
   REQUIRE(f.unsettled > 0);
