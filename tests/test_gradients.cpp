@@ -3,6 +3,8 @@
 #include <doctest/doctest.h>
 
 #include <cmath>
+#include <cstdint>
+#include <string>
 #include <vector>
 
 #include "framework/base/data.hpp"
@@ -43,6 +45,22 @@ void check_connection_gradient(Connectivity connectivity, const std::string& los
          std::string(option_name(backward_method)), " ", std::string(option_name(readout)),
          " layer ", l, " relative error ", err);
     CHECK(err < 1e-4);
+  }
+}
+
+// Spreads the K's (seeded) and checks the local rule's K1, K2 and K3 gradients against finite
+// differences; `also(m, g, kc)` adds the case's own checks for each of them.
+template <class Also>
+void check_k_gradients(Network& net, const Dataset& d, const ExperimentConfig& c,
+                       std::uint64_t seed, const std::string& label, Also&& also) {
+  spread_k(net, seed);
+  const Gradients g = local(net, d, c, false, true);
+  for (int m = 0; m < 3; ++m) {
+    const KComparison kc = compare_k(net, d, c, g, m);
+    const double err = relative_error(kc.analytic, kc.fd);
+    INFO(label, "K", m + 1, " relative error ", err);
+    CHECK(err < 1e-4);
+    also(m, g, kc);
   }
 }
 
@@ -99,15 +117,9 @@ TEST_CASE("network.readout drive: the gradients of a linear readout equal finite
   c.integrator.backward_method = BackwardMethod::solve;
   const Dataset d = random_pixels(6, 3, 5, 29);
   Network net(c, 6, 3);
-  spread_k(net, 5);
-  const Gradients g = local(net, d, c, false, true);
-  for (int m = 0; m < 3; ++m) {
-    const KComparison kc = compare_k(net, d, c, g, m);
-    const double err = relative_error(kc.analytic, kc.fd);
-    INFO("K", m + 1, " relative error ", err);
-    CHECK(err < 1e-4);
+  check_k_gradients(net, d, c, 5, "", [&](int m, const Gradients& g, const KComparison&) {
     for (int k = 0; k < 3; ++k) CHECK(g.K[net.k_entry(3, k)][m] == 0.0);
-  }
+  });
 }
 
 TEST_CASE("backward_method solve reports an unstable operating point as unsettled, as the ODE") {
@@ -135,21 +147,16 @@ TEST_CASE("fixed_point gradient (K1, K2, K3 per neuron) equals finite difference
     c.model.input_sharing = InputSharing::per_neuron;
     const Dataset d = random_pixels(6, 3, 5, 12);
     Network net(c, 6, 3);
-    spread_k(net, 3);
-    const Gradients g = local(net, d, c, false, true);
-    for (int m = 0; m < 3; ++m) {
-      const auto [analytic, fd] = compare_k(net, d, c, g, m);
-      const double err = relative_error(analytic, fd);
-      INFO(std::string(option_name(conn)), " K", m + 1, " relative error ", err);
-      CHECK(err < 1e-4);
+    const std::string label = std::string(option_name(conn)) + " ";
+    check_k_gradients(net, d, c, 3, label, [&](int m, const Gradients&, const KComparison& kc) {
       // The input entries on their own scale, so that a wrong but small input gradient fails.
       const auto first_input = static_cast<std::ptrdiff_t>(net.k_entry(0, 0));
       const double err_in =
-          relative_error(std::vector<double>(analytic.begin() + first_input, analytic.end()),
-                         std::vector<double>(fd.begin() + first_input, fd.end()));
-      INFO(std::string(option_name(conn)), " input K", m + 1, " relative error ", err_in);
+          relative_error(std::vector<double>(kc.analytic.begin() + first_input, kc.analytic.end()),
+                         std::vector<double>(kc.fd.begin() + first_input, kc.fd.end()));
+      INFO(label, "input K", m + 1, " relative error ", err_in);
       CHECK(err_in < 1e-4);
-    }
+    });
   }
 }
 
