@@ -11,6 +11,7 @@
 
 #include "framework/base/data.hpp"
 #include "framework/model/connectivity.hpp"
+#include "framework/model/forward_phase.hpp"
 #include "framework/model/network.hpp"
 #include "framework/model/neuron.hpp"
 
@@ -54,6 +55,13 @@ inline void set_all_inputs(const Network& net, const Dataset& d, Batch& batch,
                            bool input_sensitivity = false) {
   set_inputs(net, d.pixels.data(), d.features, d.pixel_scale, first(d.size()), d.labels.data(),
              batch, input_sensitivity);
+}
+
+// The forward phase on every sample of d, settled into `batch`: its report.
+inline PhaseReport settle_all(const Network& net, const Dataset& d,
+                              const IntegratorConfig& integrator, Batch& batch) {
+  set_all_inputs(net, d, batch);
+  return forward_phase(net, batch, integrator);
 }
 
 // The registered equation `name`, made once and kept for the test binary's life.

@@ -23,9 +23,9 @@
 
 using namespace wuxing;
 using test_support::first;
-using test_support::set_all_inputs;
 using test_support::random_pixels;
 using test_support::relative_error;
+using test_support::settle_all;
 
 namespace {
 
@@ -171,8 +171,7 @@ TEST_CASE("a solved state that is not stable is integrated instead, and counted"
   const Dataset d = random_pixels(6, 3, 5, 2);
   Network net(c, 6, 3);
   Batch batch;
-  set_all_inputs(net, d, batch);
-  const PhaseReport r = forward_phase(net, batch, c.integrator);
+  const PhaseReport r = settle_all(net, d, c.integrator, batch);
   CHECK(r.solve_fallbacks == 5);
   CHECK(r.solve_unstable == 5);
   CHECK(r.unsettled == 5);  // the oscillation does not settle when integrated either

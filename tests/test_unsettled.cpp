@@ -15,8 +15,8 @@
 
 using namespace wuxing;
 using test_support::first;
-using test_support::set_all_inputs;
 using test_support::random_pixels;
+using test_support::settle_all;
 
 namespace {
 
@@ -44,8 +44,7 @@ double mixed_horizon(const Dataset& d) {
     const ExperimentConfig c = short_config(t_max);
     Network net(c, 6, 3);
     Batch batch;
-    set_all_inputs(net, d, batch);
-    const PhaseReport f = forward_phase(net, batch, c.integrator);
+    const PhaseReport f = settle_all(net, d, c.integrator, batch);
     if (f.unsettled == 0 || f.unsettled == 8) continue;
     std::vector<char> held, usable;
     const auto count =
@@ -64,8 +63,7 @@ TEST_CASE("hold_slow_elements marks exactly the moving elements of unsettled sam
   const ExperimentConfig c = short_config(t_max);
   Network net(c, 6, 3);
   Batch batch;
-  set_all_inputs(net, d, batch);
-  const PhaseReport f = forward_phase(net, batch, c.integrator);
+  const PhaseReport f = settle_all(net, d, c.integrator, batch);
   INFO("t_max ", t_max, ": unsettled ", f.unsettled, " of 8");
   REQUIRE(f.unsettled > 0);
   std::vector<char> held, usable;
