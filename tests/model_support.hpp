@@ -6,6 +6,7 @@
 #include <cstdint>
 #include <map>
 #include <memory>
+#include <random>
 #include <string>
 #include <vector>
 
@@ -63,6 +64,39 @@ inline PhaseReport settle_all(const Network& net, const Dataset& d,
   set_all_inputs(net, d, batch);
   return forward_phase(net, batch, integrator);
 }
+
+// `size` values uniform in [lo, hi) from rng.
+inline std::vector<double> random_vector(std::mt19937_64& rng, std::size_t size, double lo,
+                                         double hi) {
+  std::uniform_real_distribution<double> dist(lo, hi);
+  std::vector<double> v(size);
+  for (double& e : v) e = dist(rng);
+  return v;
+}
+
+// A random batch to check an equation's kernels against central differences of its rhs: B
+// samples (element-major) of states x in [0.1, 3], drives u in [-0.5, 0.5] and directions v
+// in [-1, 1], drawn in that order.
+struct KernelBatch {
+  const Equation& eq;
+  Topology topo;
+  std::size_t B;
+  std::vector<double> x, u, v;
+  KernelBatch(const Equation& equation, Topology topology, std::size_t samples,
+              std::mt19937_64& rng)
+      : eq(equation),
+        topo(topology),
+        B(samples),
+        x(random_vector(rng, topo.n * B, 0.1, 3.0)),
+        u(random_vector(rng, topo.n * B, -0.5, 0.5)),
+        v(random_vector(rng, topo.n * B, -1.0, 1.0)) {}
+  // rhs at the states `at` with the K's k and the batch's drives.
+  std::vector<double> rhs(const std::vector<double>& at, const KParams& k) const {
+    std::vector<double> out(topo.n * B);
+    eq.rhs(topo, k, at.data(), u.data(), out.data(), B);
+    return out;
+  }
+};
 
 // The registered equation `name`, made once and kept for the test binary's life.
 inline const Equation& equation(const std::string& name) {
