@@ -12,6 +12,7 @@
 
 #include <string>
 
+#include "bench/bench_support.hpp"
 #include "bench/reference/bptt_before.hpp"
 #include "bench/reference/fused_heun_before.hpp"
 #include "framework/base/data.hpp"
@@ -39,31 +40,17 @@ struct Setup {
   Batch batch;
 };
 
-// 784 -> [hidden] -> 10 at the quickstart's settings, B MNIST test samples (0 on a data error).
-std::unique_ptr<Setup> setup(benchmark::State& state, int hidden, std::size_t B) {
-  static DatasetSplit split;
-  static std::string error;
-  static bool loaded = false;
-  if (!loaded) {
-    loaded = true;
-    DataConfig dc;
-    dc.train_size = 100;
-    dc.test_size = 500;
-    try {
-      split = load_dataset(dc, 1);
-    } catch (const DataError& e) {
-      error = e.what();
-    }
-  }
-  if (!error.empty()) {
-    state.SkipWithError(error.c_str());
-    return nullptr;
-  }
+// 784 -> [hidden] -> 10 at the quickstart's settings, B MNIST test samples (0 on a data error),
+// for the benchmark's args (hidden, B); one thread.
+std::unique_ptr<Setup> setup(benchmark::State& state) {
+  omp_set_num_threads(1);
+  const int hidden = static_cast<int>(state.range(0));
+  const auto B = static_cast<std::size_t>(state.range(1));
+  const DatasetSplit* data = bench::mnist_subsets(state, 100, 500);
+  if (!data) return nullptr;
+  const DatasetSplit& split = *data;
   auto s = std::make_unique<Setup>();
-  s->cfg = load_spec(std::string(WUXING_SOURCE_DIR) + "/experiments/quickstart.yaml").base;
-  s->cfg.network.hidden.clear();
-  if (hidden > 0) s->cfg.network.hidden = {hidden};
-  s->cfg.record = RecordConfig{};
+  s->cfg = bench::quickstart_config(hidden);
   s->net = std::make_unique<Network>(s->cfg, split.test.features, split.test.classes);
   std::vector<std::size_t> idx(B);
   for (std::size_t i = 0; i < B; ++i) idx[i] = i;
@@ -105,8 +92,7 @@ void time_pair(benchmark::State& state, Old&& old, New&& new_) {
 // The forward phase's integration: the old fused kernel against heun_integrate, both from the
 // fixed point with the field of the batch. args: hidden, B.
 void BM_HeunForward(benchmark::State& state) {
-  omp_set_num_threads(1);
-  auto s = setup(state, static_cast<int>(state.range(0)), static_cast<std::size_t>(state.range(1)));
+  auto s = setup(state);
   if (!s) return;
   const Network& net = *s->net;
   const IntegratorConfig& integ = s->cfg.integrator;
@@ -139,8 +125,7 @@ void BM_HeunForward(benchmark::State& state) {
 // The integrated adjoint at the settled forward state: the old fused kernel against
 // heun_integrate on the same adjoint field (mask of the clamped elements, output source).
 void BM_HeunAdjoint(benchmark::State& state) {
-  omp_set_num_threads(1);
-  auto s = setup(state, static_cast<int>(state.range(0)), static_cast<std::size_t>(state.range(1)));
+  auto s = setup(state);
   if (!s) return;
   const Network& net = *s->net;
   const IntegratorConfig& integ = s->cfg.integrator;
@@ -191,8 +176,7 @@ void BM_HeunAdjoint(benchmark::State& state) {
 // bptt's whole gradient (its forward pass through the stepper with a tape, the reverse pass
 // through replayed steps) against the old bptt_gradients. args: hidden, B.
 void BM_HeunBptt(benchmark::State& state) {
-  omp_set_num_threads(1);
-  auto s = setup(state, static_cast<int>(state.range(0)), static_cast<std::size_t>(state.range(1)));
+  auto s = setup(state);
   if (!s) return;
   const Network& net = *s->net;
   Batch b_old = s->batch, b_new = s->batch;

@@ -12,6 +12,7 @@
 #include <cmath>
 #include <memory>
 #include <string>
+#include <utility>
 
 #include "framework/model/neuron.hpp"
 #include "integrators/integrator.hpp"
@@ -123,22 +124,25 @@ void time_run(benchmark::State& state, Timed timed, Other other, const char* met
 
 using OdeintRk4 = odeint::runge_kutta4<State>;
 
-void BM_OursHeun(benchmark::State& state) {
+// Times our `method` (ours_timed) or odeint's `stepper` for it, checked against the other.
+template <class OdeintStepper>
+void time_method(benchmark::State& state, bool ours_timed, const char* method,
+                 OdeintStepper stepper, int rhs_per_step) {
   NeuronSystem sys;
-  time_run(state, Ours("heun", sys), Odeint(make_odeint_heun(), sys), "heun", 2);
+  if (ours_timed)
+    time_run(state, Ours(method, sys), Odeint(std::move(stepper), sys), method, rhs_per_step);
+  else
+    time_run(state, Odeint(std::move(stepper), sys), Ours(method, sys), method, rhs_per_step);
+}
+
+void BM_OursHeun(benchmark::State& state) {
+  time_method(state, true, "heun", make_odeint_heun(), 2);
 }
 void BM_OdeintHeun(benchmark::State& state) {
-  NeuronSystem sys;
-  time_run(state, Odeint(make_odeint_heun(), sys), Ours("heun", sys), "heun", 2);
+  time_method(state, false, "heun", make_odeint_heun(), 2);
 }
-void BM_OursRk4(benchmark::State& state) {
-  NeuronSystem sys;
-  time_run(state, Ours("rk4", sys), Odeint(OdeintRk4(), sys), "rk4", 4);
-}
-void BM_OdeintRk4(benchmark::State& state) {
-  NeuronSystem sys;
-  time_run(state, Odeint(OdeintRk4(), sys), Ours("rk4", sys), "rk4", 4);
-}
+void BM_OursRk4(benchmark::State& state) { time_method(state, true, "rk4", OdeintRk4(), 4); }
+void BM_OdeintRk4(benchmark::State& state) { time_method(state, false, "rk4", OdeintRk4(), 4); }
 
 // The bare cost of the right-hand side (virtual call, batch of 1), for scale.
 void BM_RhsOnly(benchmark::State& state) {

@@ -17,6 +17,7 @@
 #include <new>
 #include <string>
 
+#include "bench/bench_support.hpp"
 #include "framework/base/config.hpp"
 #include "framework/base/data.hpp"
 #include "framework/learning/adjoint.hpp"
@@ -68,37 +69,13 @@ using namespace wuxing;
 
 // MNIST subsets shared by all benchmarks (loaded once).
 const DatasetSplit* mnist(benchmark::State& state) {
-  static DatasetSplit split;
-  static std::string error;
-  static bool loaded = false;
-  if (!loaded) {
-    loaded = true;
-    DataConfig dc;
-    dc.train_size = 1000;
-    dc.test_size = 500;
-    try {
-      split = load_dataset(dc, 1);
-    } catch (const DataError& e) {
-      error = e.what();
-    }
-  }
-  if (!error.empty()) {
-    state.SkipWithError(error.c_str());
-    return nullptr;
-  }
-  return &split;
+  return bench::mnist_subsets(state, 1000, 500);
 }
 
-// The quickstart's settings (experiments/quickstart.yaml: h = 0.2, tol = 1e-4, the fixed
-// pairing, SGD), with the given hidden layer and element count, and nothing recorded.
+// The quickstart's settings with the given hidden layer and element count, one epoch.
 ExperimentConfig network_config(int hidden, int n) {
-  static const ExperimentConfig quickstart =
-      load_spec(std::string(WUXING_SOURCE_DIR) + "/experiments/quickstart.yaml").base;
-  ExperimentConfig c = quickstart;
+  ExperimentConfig c = bench::quickstart_config(hidden);
   c.model.n = n;
-  c.network.hidden.clear();
-  if (hidden > 0) c.network.hidden = {hidden};
-  c.record = RecordConfig{};
   c.training.epochs = 1;
   return c;
 }

@@ -110,6 +110,21 @@ inline Child run_child(const std::vector<std::string>& argv,
   return c;
 }
 
+// build/wuxing_fake's command line with `args`, after `launcher` (e.g. mpirun -np 2) if any.
+inline std::vector<std::string> fake_argv(const std::vector<std::string>& args,
+                                          std::vector<std::string> launcher = {}) {
+  launcher.push_back(WUXING_FAKE_BINARY);
+  launcher.insert(launcher.end(), args.begin(), args.end());
+  return launcher;
+}
+
+// Runs build/wuxing_fake with `args` and extra environment to its end.
+inline Child run_fake(const std::vector<std::string>& args,
+                      const std::map<std::string, std::string>& env,
+                      const std::filesystem::path& log) {
+  return run_child(fake_argv(args), env, log);
+}
+
 // A child process whose stderr (where build/wuxing writes its progress lines) comes through
 // a pipe, so that a test can wait for the event it needs (a run reported finished, a
 // message) instead of sleeping a fixed time; stdout goes to /dev/null. Reading the pipe

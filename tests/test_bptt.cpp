@@ -24,8 +24,7 @@ TEST_CASE("bptt converges to the local gradient as the unrolled horizon grows") 
     std::vector<double> errors;
     for (std::int64_t T : {100, 200, 400, 800}) {
       Batch batch;
-      set_inputs(net, d.pixels.data(), d.features, d.pixel_scale, all_of(d), d.labels.data(),
-                 batch);
+      set_all_inputs(net, d, batch);
       Gradients gb;
       gb.reset(net);
       bptt_gradients(net, batch, c.integrator, c.training, T, gb);
@@ -61,8 +60,7 @@ TEST_CASE("bptt gradient equals finite differences of the discretised network") 
     const std::int64_t T = 30;
     auto loss_T = [&] {
       Batch batch;
-      set_inputs(net, d.pixels.data(), d.features, d.pixel_scale, all_of(d), d.labels.data(),
-                 batch);
+      set_all_inputs(net, d, batch);
       Gradients unused;
       unused.reset(net);
       const auto loss = bptt_gradients(net, batch, c.integrator, c.training, T, unused);
@@ -71,32 +69,17 @@ TEST_CASE("bptt gradient equals finite differences of the discretised network") 
       return sum / loss.size();
     };
     Batch batch;
-    set_inputs(net, d.pixels.data(), d.features, d.pixel_scale, all_of(d), d.labels.data(), batch);
+    set_all_inputs(net, d, batch);
     Gradients g;
     g.reset(net);
     bptt_gradients(net, batch, c.integrator, c.training, T, g);
     auto& coef = net.connections(2).coef;
     std::vector<double> fd(coef.size());
-    for (std::size_t i = 0; i < coef.size(); ++i) {
-      const double keep = coef[i], eps = 1e-5;
-      coef[i] = keep + eps;
-      const double up = loss_T();
-      coef[i] = keep - eps;
-      const double down = loss_T();
-      coef[i] = keep;
-      fd[i] = (up - down) / (2 * eps);
-    }
+    for (std::size_t i = 0; i < coef.size(); ++i) fd[i] = central_difference(coef[i], 1e-5, loss_T);
     CHECK(relative_error(g.coef[1], fd) < 1e-6);
     std::vector<double> kfd, ka;
     for (std::size_t e = 0; e < net.k_table().size(); ++e) {
-      double& p = net.k_table()[e].K3;
-      const double keep = p, eps = 1e-5;
-      p = keep + eps;
-      const double up = loss_T();
-      p = keep - eps;
-      const double down = loss_T();
-      p = keep;
-      kfd.push_back((up - down) / (2 * eps));
+      kfd.push_back(central_difference(net.k_table()[e].K3, 1e-5, loss_T));
       ka.push_back(g.K[e][2]);
     }
     CHECK(relative_error(ka, kfd) < 1e-6);

@@ -26,8 +26,7 @@ TEST_CASE("command-line errors exit with the documented usage code 2 and say wha
     CHECK(r.code == 2);
     return r;
   };
-  const auto spec = dir.path / "x.yaml";
-  std::ofstream(spec) << "name: x\n";
+  const auto spec = dir.write("x.yaml", "name: x\n");
   usage({}, {"a subcommand is required", "subcommands: run, validate"});
   usage({"rn", "x"}, {"unknown subcommand 'rn'; did you mean 'run'?"});
   usage({"validat"}, {"did you mean 'validate'?"});
@@ -59,8 +58,8 @@ TEST_CASE("command-line errors exit with the documented usage code 2 and say wha
 
 TEST_CASE("results record the commit the binary was built from, the one --version names") {
   test_support::TempDir dir("cli");
-  const auto spec = dir.path / "p.yaml";
-  std::ofstream(spec) << "name: p\ndata: {dataset: synthetic, train_size: 20, test_size: 10}\n";
+  const auto spec =
+      dir.write("p.yaml", "name: p\ndata: {dataset: synthetic, train_size: 20, test_size: 10}\n");
   const auto out = dir.path / "p.h5";
   auto r = run_wuxing({"run", spec.string(), "-o", out.string()}, dir.path,
                       {{"WUXING_FAKE_TRAINER", "0"}});
@@ -83,9 +82,9 @@ TEST_CASE("the production binary holds no test stand-in; the tests' build/wuxing
 
   // So build/wuxing trains for real whatever the environment says.
   test_support::TempDir dir("cli");
-  const auto spec = dir.path / "p.yaml";
-  std::ofstream(spec) << "name: p\ndata: {dataset: synthetic, train_size: 20, test_size: 10}\n"
-                         "training: {epochs: 1}\n";
+  const auto spec = dir.write("p.yaml",
+                              "name: p\ndata: {dataset: synthetic, train_size: 20, test_size: 10}\n"
+                              "training: {epochs: 1}\n");
   for (const bool fake : {false, true}) {
     const std::string binary = fake ? WUXING_FAKE_BINARY : WUXING_BINARY;
     const auto out = dir.path / (fake ? "fake.h5" : "real.h5");
@@ -105,8 +104,7 @@ TEST_CASE("validate checks a stability spec: ok, or every error as file:line:col
   CAPTURE(ok.err);
   CHECK(ok.code == 0);
   CHECK(ok.out.find("ok: stability spec") != std::string::npos);
-  const auto bad = dir.path / "bad.yaml";
-  std::ofstream(bad) << "stability:\n  n: [5]\n  ratios: 3\n  h: fast\n";
+  const auto bad = dir.write("bad.yaml", "stability:\n  n: [5]\n  ratios: 3\n  h: fast\n");
   auto r = run_wuxing({"validate", bad.string()}, dir.path);
   check_clean_failure(r, {bad.string() + ":3:3: stability.ratios: unknown key",
                           bad.string() + ":4:6: stability.h: expected a number, got 'fast'"});

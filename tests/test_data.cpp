@@ -11,6 +11,7 @@
 
 #include "framework/base/data.hpp"
 #include "tests/data_support.hpp"
+#include "tests/model_support.hpp"
 
 using namespace wuxing;
 using namespace wuxing::data_test;
@@ -72,10 +73,7 @@ TEST_CASE("seeded subsets are deterministic, differ by seed, and are uniform") {
 }
 
 TEST_CASE("synthetic dataset: deterministic, seed-dependent, separable by block means") {
-  DataConfig config;
-  config.dataset = DatasetKind::synthetic;
-  config.train_size = 300;
-  config.test_size = 150;
+  DataConfig config = test_support::synthetic_data(300, 150, 16, 3);  // 16, 3: the defaults
   DatasetSplit a = load_dataset(config, 3), b = load_dataset(config, 3),
                c = load_dataset(config, 4);
   CHECK(a.train.size() == 300);
@@ -120,12 +118,7 @@ TEST_CASE("synthetic dataset: deterministic, seed-dependent, separable by block 
 }
 
 TEST_CASE("data.input_noise: seeded Gaussian noise on the test pixels only") {
-  DataConfig config;
-  config.dataset = DatasetKind::synthetic;
-  config.train_size = 200;
-  config.test_size = 4000;
-  config.synthetic_features = 20;
-  config.synthetic_classes = 2;
+  DataConfig config = test_support::synthetic_data(200, 4000, 20, 2);
   const DatasetSplit clean = load_dataset(config, 7);
   config.input_noise = 0.05;  // 12.75 bytes
   const DatasetSplit noisy = load_dataset(config, 7), again = load_dataset(config, 7);

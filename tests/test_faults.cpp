@@ -130,8 +130,7 @@ TEST_CASE("SIGKILL at 24 seeded random moments never loses a reported run; the r
   // gives the kills plenty of renames and HDF5 writes to land in.
   const std::map<std::string, std::string> env = {{"WUXING_FAKE_TRAINER", "40"},
                                                   {"WUXING_ASSEMBLE_INTERVAL", "0"}};
-  std::vector<std::string> argv{WUXING_FAKE_BINARY};
-  argv.insert(argv.end(), args.begin(), args.end());
+  const std::vector<std::string> argv = test_support::fake_argv(args);
   std::mt19937 rng(20261126);
   std::uniform_int_distribution<int> kill_line(0, 9);
   const bool h5dump = have_h5dump();

@@ -3,6 +3,8 @@
 #include <doctest/doctest.h>
 
 #include <cmath>
+#include <cstdint>
+#include <string>
 #include <vector>
 
 #include "framework/base/data.hpp"
@@ -38,23 +40,27 @@ void check_connection_gradient(Connectivity connectivity, const std::string& los
   CHECK(b.unsettled == 0);
   CHECK(f.clamp_events == 0);
   for (int l = 1; l < net.layer_count(); ++l) {
-    auto& coef = net.connections(l).coef;
-    std::vector<double> fd(coef.size());
-    const double eps = 1e-5;
-    for (std::size_t i = 0; i < coef.size(); ++i) {
-      const double keep = coef[i];
-      coef[i] = keep + eps;
-      const double up = settled_loss(net, d, c);
-      coef[i] = keep - eps;
-      const double down = settled_loss(net, d, c);
-      coef[i] = keep;
-      fd[i] = (up - down) / (2 * eps);
-    }
-    const double err = relative_error(g.coef[l - 1], fd);
+    const double err = relative_error(g.coef[l - 1], coef_differences(net, l, d, c, 1e-5));
     INFO(std::string(option_name(connectivity)), " ", loss, " ",
          std::string(option_name(backward_method)), " ", std::string(option_name(readout)),
          " layer ", l, " relative error ", err);
     CHECK(err < 1e-4);
+  }
+}
+
+// Spreads the K's (seeded) and checks the local rule's K1, K2 and K3 gradients against finite
+// differences; `also(m, g, kc)` adds the case's own checks for each of them.
+template <class Also>
+void check_k_gradients(Network& net, const Dataset& d, const ExperimentConfig& c,
+                       std::uint64_t seed, const std::string& label, Also&& also) {
+  spread_k(net, seed);
+  const Gradients g = local(net, d, c, false, true);
+  for (int m = 0; m < 3; ++m) {
+    const KComparison kc = compare_k(net, d, c, g, m);
+    const double err = relative_error(kc.analytic, kc.fd);
+    INFO(label, "K", m + 1, " relative error ", err);
+    CHECK(err < 1e-4);
+    also(m, g, kc);
   }
 }
 
@@ -111,32 +117,9 @@ TEST_CASE("network.readout drive: the gradients of a linear readout equal finite
   c.integrator.backward_method = BackwardMethod::solve;
   const Dataset d = random_pixels(6, 3, 5, 29);
   Network net(c, 6, 3);
-  Rng rng(5);
-  for (auto& K : net.k_table()) {
-    K.K1 = 1.0 + 0.2 * rng.uniform();
-    K.K2 = 0.5 + 0.2 * rng.uniform();
-    K.K3 = 0.45 + 0.1 * rng.uniform();
-  }
-  const Gradients g = local(net, d, c, false, true);
-  for (int m = 0; m < 3; ++m) {
-    std::vector<double> analytic, fd;
-    for (std::size_t e = 0; e < net.k_table().size(); ++e) {
-      KParams& K = net.k_table()[e];
-      double& p = m == 0 ? K.K1 : m == 1 ? K.K2 : K.K3;
-      const double keep = p, eps = 1e-5;
-      p = keep + eps;
-      const double up = settled_loss(net, d, c);
-      p = keep - eps;
-      const double down = settled_loss(net, d, c);
-      p = keep;
-      fd.push_back((up - down) / (2 * eps));
-      analytic.push_back(g.K[e][m]);
-    }
-    const double err = relative_error(analytic, fd);
-    INFO("K", m + 1, " relative error ", err);
-    CHECK(err < 1e-4);
+  check_k_gradients(net, d, c, 5, "", [&](int m, const Gradients& g, const KComparison&) {
     for (int k = 0; k < 3; ++k) CHECK(g.K[net.k_entry(3, k)][m] == 0.0);
-  }
+  });
 }
 
 TEST_CASE("backward_method solve reports an unstable operating point as unsettled, as the ODE") {
@@ -164,39 +147,16 @@ TEST_CASE("fixed_point gradient (K1, K2, K3 per neuron) equals finite difference
     c.model.input_sharing = InputSharing::per_neuron;
     const Dataset d = random_pixels(6, 3, 5, 12);
     Network net(c, 6, 3);
-    // Spread the K's so each neuron differs (and K2 != its default).
-    Rng rng(3);
-    for (auto& K : net.k_table()) {
-      K.K1 = 1.0 + 0.2 * rng.uniform();
-      K.K2 = 0.5 + 0.2 * rng.uniform();
-      K.K3 = 0.45 + 0.1 * rng.uniform();
-    }
-    const Gradients g = local(net, d, c, false, true);
-    for (int m = 0; m < 3; ++m) {
-      std::vector<double> analytic, fd;
-      for (std::size_t e = 0; e < net.k_table().size(); ++e) {
-        KParams& K = net.k_table()[e];
-        double& p = m == 0 ? K.K1 : m == 1 ? K.K2 : K.K3;
-        const double keep = p, eps = 1e-5;
-        p = keep + eps;
-        const double up = settled_loss(net, d, c);
-        p = keep - eps;
-        const double down = settled_loss(net, d, c);
-        p = keep;
-        fd.push_back((up - down) / (2 * eps));
-        analytic.push_back(g.K[e][m]);
-      }
-      const double err = relative_error(analytic, fd);
-      INFO(std::string(option_name(conn)), " K", m + 1, " relative error ", err);
-      CHECK(err < 1e-4);
+    const std::string label = std::string(option_name(conn)) + " ";
+    check_k_gradients(net, d, c, 3, label, [&](int m, const Gradients&, const KComparison& kc) {
       // The input entries on their own scale, so that a wrong but small input gradient fails.
       const auto first_input = static_cast<std::ptrdiff_t>(net.k_entry(0, 0));
       const double err_in =
-          relative_error(std::vector<double>(analytic.begin() + first_input, analytic.end()),
-                         std::vector<double>(fd.begin() + first_input, fd.end()));
-      INFO(std::string(option_name(conn)), " input K", m + 1, " relative error ", err_in);
+          relative_error(std::vector<double>(kc.analytic.begin() + first_input, kc.analytic.end()),
+                         std::vector<double>(kc.fd.begin() + first_input, kc.fd.end()));
+      INFO(label, "input K", m + 1, " relative error ", err_in);
       CHECK(err_in < 1e-4);
-    }
+    });
   }
 }
 
@@ -209,14 +169,8 @@ TEST_CASE("K gradients with shared and per_layer K's sum over the sharing neuron
     Network net(c, 6, 3);
     const Gradients g = local(net, d, c, false, true);
     for (std::size_t e = 0; e < net.k_table().size(); ++e) {
-      double& p = net.k_table()[e].K3;
-      const double keep = p, eps = 1e-5;
-      p = keep + eps;
-      const double up = settled_loss(net, d, c);
-      p = keep - eps;
-      const double down = settled_loss(net, d, c);
-      p = keep;
-      const double fd = (up - down) / (2 * eps);
+      const double fd =
+          central_difference(net.k_table()[e].K3, 1e-5, [&] { return settled_loss(net, d, c); });
       INFO(std::string(option_name(sharing)), " entry ", e, " analytic ", g.K[e][2], " fd ", fd);
       CHECK(std::abs(g.K[e][2] - fd) < 1e-4 * std::abs(fd) + 1e-9);
     }
@@ -244,14 +198,8 @@ TEST_CASE("mlp_backprop gradients equal finite differences") {
         // Central differences over one parameter block, next to its analytic gradient.
         auto block = [&](double* params, const double* grad, Eigen::Index size) {
           for (Eigen::Index i = 0; i < size; ++i) {
-            double& p = params[i];
-            const double keep = p, eps = 1e-6;
-            p = keep + eps;
-            const double up = mlp.evaluate(X, y, pred);
-            p = keep - eps;
-            const double down = mlp.evaluate(X, y, pred);
-            p = keep;
-            fd.push_back((up - down) / (2 * eps));
+            fd.push_back(
+                central_difference(params[i], 1e-6, [&] { return mlp.evaluate(X, y, pred); }));
             a.push_back(grad[i]);
           }
         };
@@ -278,24 +226,13 @@ TEST_CASE("with clamped elements the gradients are exact for the clamped system"
   CHECK(f.unsettled == 0);
   CHECK(b.unsettled == 0);
   for (int l = 1; l < net.layer_count(); ++l) {
-    auto& coef = net.connections(l).coef;
-    std::vector<double> fd(coef.size());
-    for (std::size_t i = 0; i < coef.size(); ++i) {
-      const double keep = coef[i], eps = 1e-6;
-      coef[i] = keep + eps;
-      const double up = settled_loss(net, d, c);
-      coef[i] = keep - eps;
-      const double down = settled_loss(net, d, c);
-      coef[i] = keep;
-      fd[i] = (up - down) / (2 * eps);
-    }
-    const double err = relative_error(g.coef[l - 1], fd);
+    const double err = relative_error(g.coef[l - 1], coef_differences(net, l, d, c, 1e-6));
     INFO("layer ", l, " relative error ", err, " clamped elements ", f.clamped_elements);
     CHECK(err < 1e-4);
   }
   // bptt over a long horizon reaches the same gradient.
   Batch batch;
-  set_inputs(net, d.pixels.data(), d.features, d.pixel_scale, all_of(d), d.labels.data(), batch);
+  set_all_inputs(net, d, batch);
   Gradients gb;
   gb.reset(net);
   PhaseReport rb;
@@ -340,7 +277,7 @@ TEST_CASE("a sample the forward solve left to integration gets the same adjoint 
     const Dataset d = random_pixels(6, 3, 6, 31);
     Network net(c, 6, 3);
     Batch batch;
-    set_inputs(net, d.pixels.data(), d.features, d.pixel_scale, all_of(d), d.labels.data(), batch);
+    set_all_inputs(net, d, batch);
     REQUIRE(forward_phase(net, batch, c.integrator).unsettled == 0);
     std::vector<double> dlds, from_sensitivity, mixed;
     output_loss(net, batch, c.training, dlds);

@@ -20,10 +20,10 @@ const char* kSpec =
 
 Child run(const std::filesystem::path& spec, const std::vector<std::string>& extra,
           const std::filesystem::path& log) {
-  std::vector<std::string> argv{WUXING_FAKE_BINARY, "run", spec.string()};
-  argv.insert(argv.end(), extra.begin(), extra.end());
-  return test_support::run_child(
-      argv, {{"WUXING_FAKE_TRAINER", "0"}, {"WUXING_ASSEMBLE_INTERVAL", "0"}}, log);
+  std::vector<std::string> args{"run", spec.string()};
+  args.insert(args.end(), extra.begin(), extra.end());
+  return test_support::run_fake(
+      args, {{"WUXING_FAKE_TRAINER", "0"}, {"WUXING_ASSEMBLE_INTERVAL", "0"}}, log);
 }
 
 std::map<std::string, std::string> start_times(const std::filesystem::path& file) {
@@ -38,8 +38,7 @@ std::map<std::string, std::string> start_times(const std::filesystem::path& file
 
 TEST_CASE("more seeds, then more grid values: stored runs are kept, only new ones run") {
   TempDir dir("growth");
-  const auto spec = dir.path / "s.yaml";
-  std::ofstream(spec) << kSpec;
+  const auto spec = dir.write("s.yaml", kSpec);
   const auto out = dir.path / "r.h5";
   const auto log = dir.path / "log";
   REQUIRE(run(spec, {"-o", out.string()}, log).exit_code() == 0);
@@ -94,8 +93,7 @@ TEST_CASE("more seeds, then more grid values: stored runs are kept, only new one
 
 TEST_CASE("merge accepts a file of one more seed, and the merged file serves the grown spec") {
   TempDir dir("growth");
-  const auto spec = dir.path / "s.yaml";
-  std::ofstream(spec) << kSpec;
+  const auto spec = dir.write("s.yaml", kSpec);
   const auto log = dir.path / "log";
   const auto a = dir.path / "a.h5";
   const auto b = dir.path / "b.h5";

@@ -19,9 +19,7 @@ using test_support::TempDir;
 
 Child wuxing_cli(const std::vector<std::string>& args, const std::filesystem::path& log,
                  const std::map<std::string, std::string>& env = {}) {
-  std::vector<std::string> argv{WUXING_FAKE_BINARY};
-  argv.insert(argv.end(), args.begin(), args.end());
-  return test_support::run_child(argv, env, log);
+  return test_support::run_fake(args, env, log);
 }
 
 const char* kSpec =

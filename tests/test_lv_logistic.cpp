@@ -26,15 +26,13 @@
 #include "framework/model/neuron.hpp"
 #include "integrators/integrator.hpp"
 #include "tests/model_support.hpp"
+#include "tests/response_support.hpp"
 
 using namespace wuxing;
 
 namespace {
 
-const Equation& lv() {
-  static const auto eq = make_equation("lv-logistic");
-  return *eq;
-}
+const Equation& lv() { return test_support::equation("lv-logistic"); }
 
 // K's and topologies with a stable fixed point: r = K3 / (K2 + K3) above each boundary.
 struct Case {
@@ -195,8 +193,7 @@ TEST_CASE("lv-logistic: forward_method solve and table give the integrated netwo
   Network net(c, 12, 3);
   auto settle = [&](ForwardMethod method, PhaseReport& report) {
     Batch batch;
-    set_inputs(net, d.pixels.data(), d.features, d.pixel_scale, test_support::first(d.size()),
-               d.labels.data(), batch);
+    test_support::set_all_inputs(net, d, batch);
     c.integrator.forward_method = method;
     report = forward_phase(net, batch, c.integrator);
     return batch.x;
@@ -223,25 +220,13 @@ TEST_CASE("lv-logistic: forward_method solve and table give the integrated netwo
 
 TEST_CASE("lv-logistic: the response analysis, against integration") {
   const DrivenNeuron p{&lv(), Topology{5, 1, 2}, KParams{1.0, 0.5, 0.5}, 1, 2, 0.0, 4.0};
-  ResponseOptions o;
-  o.u_min = -0.6;
-  o.u_max = 3.0;
-  o.du = 0.3;
-  const ResponseAnalysis a = analyse_response(p, o);
-  int compared = 0;
   ResponseOptions io;
   io.method = "rk4";
   io.h = 0.05;
   io.t_max = 20000.0;
   io.tol = 1e-10;
-  for (const auto& pt : a.points) {
-    if (pt.branch != 0 || std::abs(pt.u / o.du - std::round(pt.u / o.du)) > 1e-9) continue;
-    CAPTURE(pt.u);
+  test_support::check_response_against_integration(p, io.tol, [&](const ResponsePoint& pt) {
     if (std::abs(pt.u) < 1e-12) CHECK(std::abs(pt.s) < 1e-12);  // s(0) = 0: x* itself
-    const IntegratedPoint in = integrate_from_x_star(p, pt.u, io);
-    REQUIRE(in.settled);
-    CHECK((in.x - pt.x).lpNorm<Eigen::Infinity>() < 10.0 * io.tol / -pt.state.leading.real());
-    ++compared;
-  }
-  CHECK(compared >= 10);
+    return integrate_from_x_star(p, pt.u, io);
+  });
 }

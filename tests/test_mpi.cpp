@@ -16,6 +16,7 @@
 #include <map>
 #include <sstream>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "framework/pipeline/shard.hpp"
@@ -35,12 +36,10 @@ test_support::Child launch(int ranks, const std::vector<std::string>& args,
   // Containers often forbid the cross-memory attach Open MPI's shared memory uses.
   if (!std::getenv("OMPI_MCA_btl_vader_single_copy_mechanism"))
     env.emplace("OMPI_MCA_btl_vader_single_copy_mechanism", "none");
-  std::vector<std::string> argv;
+  std::vector<std::string> mpirun;
   if (ranks > 0)
-    argv = {"mpirun", "-np", std::to_string(ranks), "--oversubscribe", "--allow-run-as-root"};
-  argv.push_back(WUXING_FAKE_BINARY);
-  argv.insert(argv.end(), args.begin(), args.end());
-  return test_support::run_child(argv, env, log);
+    mpirun = {"mpirun", "-np", std::to_string(ranks), "--oversubscribe", "--allow-run-as-root"};
+  return test_support::run_child(test_support::fake_argv(args, mpirun), env, log);
 }
 
 using test_support::require_same_results;
@@ -53,6 +52,24 @@ const char* kFakeSpec =
     "record: {probe_samples: [0], probe_layers: [0]}\n"
     "sweep: {grid: {training.epochs: [1, 3], model.K3: [0.2, 0.4, 0.6]}, seeds: {repeat: 2}}\n";
 
+// A sweep spec in its own directory, run by build/wuxing_fake directly or under mpirun.
+struct MpiSweep {
+  TempDir dir{"mpi"};
+  std::filesystem::path spec, single = dir.path / "single.h5", out = dir.path / "out.h5";
+  std::map<std::string, std::string> env;
+  MpiSweep(const std::string& text, std::map<std::string, std::string> env_)
+      : spec(dir.write("s.yaml", text)), env(std::move(env_)) {}
+  // `run` of the spec writing `to` with `extra` arguments; ranks as launch's.
+  Child run(int ranks, const std::filesystem::path& to,
+            const std::vector<std::string>& extra = {}) {
+    std::vector<std::string> args = {"run", spec.string(), "-o", to.string()};
+    args.insert(args.end(), extra.begin(), extra.end());
+    return launch(ranks, args, env, dir.path / "log");
+  }
+};
+
+const std::map<std::string, std::string> kFakeEnv = {{"WUXING_FAKE_TRAINER", "5"}};
+
 }  // namespace
 
 TEST_CASE("mpirun -np 2 gives the same /index and metrics as one process (fake trainer)") {
@@ -60,29 +77,22 @@ TEST_CASE("mpirun -np 2 gives the same /index and metrics as one process (fake t
     MESSAGE("mpirun not found: MPI test skipped");
     return;
   }
-  TempDir dir("mpi");
-  const auto spec = dir.path / "s.yaml";
-  std::ofstream(spec) << kFakeSpec;
-  const std::map<std::string, std::string> env = {{"WUXING_FAKE_TRAINER", "5"}};
-  const auto single = dir.path / "single.h5";
-  REQUIRE(
-      launch(0, {"run", spec.string(), "-o", single.string()}, env, dir.path / "log").exit_code() ==
-      0);
+  MpiSweep s(kFakeSpec, kFakeEnv);
+  REQUIRE(s.run(0, s.single).exit_code() == 0);
   for (const char* schedule : {"static", "dynamic"}) {
     CAPTURE(schedule);
-    const auto out = dir.path / (std::string(schedule) + ".h5");
-    const auto c = launch(2, {"run", spec.string(), "-o", out.string(), "--mpi-schedule", schedule},
-                          env, dir.path / "log");
+    const auto out = s.dir.path / (std::string(schedule) + ".h5");
+    const auto c = s.run(2, out, {"--mpi-schedule", schedule});
     CAPTURE(c.output);
     REQUIRE(c.exit_code() == 0);
     CHECK(c.output.find("MPI: 2 ranks") != std::string::npos);
     CHECK(c.output.find("12 runs planned, 0 already done, 12 ran (12 ok") != std::string::npos);
-    require_same_results(single, out);
+    require_same_results(s.single, out);
     // The rank files are gone once merged.
     CHECK(!std::filesystem::exists(rank_path(out, 0, 2)));
     CHECK(!std::filesystem::exists(rank_path(out, 1, 2)));
     // Running again does nothing.
-    const auto again = launch(2, {"run", spec.string(), "-o", out.string()}, env, dir.path / "log");
+    const auto again = s.run(2, out);
     CHECK(again.output.find("12 already done, 0 ran") != std::string::npos);
   }
 }
@@ -92,31 +102,22 @@ TEST_CASE("mpirun: a rank file left by a killed MPI run is merged in and not red
     MESSAGE("mpirun not found: MPI test skipped");
     return;
   }
-  TempDir dir("mpi");
-  const auto spec = dir.path / "s.yaml";
-  std::ofstream(spec) << kFakeSpec;
-  const std::map<std::string, std::string> env = {{"WUXING_FAKE_TRAINER", "5"}};
-  const auto single = dir.path / "single.h5";
-  const auto out = dir.path / "out.h5";
-  REQUIRE(
-      launch(0, {"run", spec.string(), "-o", single.string()}, env, dir.path / "log").exit_code() ==
-      0);
+  MpiSweep s(kFakeSpec, kFakeEnv);
+  REQUIRE(s.run(0, s.single).exit_code() == 0);
   // What a killed 3-rank run leaves: rank 1's file with a third of the runs.
-  REQUIRE(
-      launch(0, {"run", spec.string(), "-o", out.string(), "--shard", "1/3"}, env, dir.path / "log")
-          .exit_code() == 0);
-  const auto left = rank_path(out, 1, 3);
-  std::filesystem::rename(shard_path(out, {1, 3}), left);
+  REQUIRE(s.run(0, s.out, {"--shard", "1/3"}).exit_code() == 0);
+  const auto left = rank_path(s.out, 1, 3);
+  std::filesystem::rename(shard_path(s.out, {1, 3}), left);
   std::map<std::string, std::string> before;
   for (const auto& [id, r] : read_runs(left)) before[id] = r.start_time;
   REQUIRE(before.size() == 4);
-  const auto c = launch(2, {"run", spec.string(), "-o", out.string()}, env, dir.path / "log");
+  const auto c = s.run(2, s.out);
   CAPTURE(c.output);
   REQUIRE(c.exit_code() == 0);
   CHECK(c.output.find("12 runs planned, 4 already done, 8 ran") != std::string::npos);
   CHECK(!std::filesystem::exists(left));
-  require_same_results(single, out);
-  const auto after = read_runs(out);
+  require_same_results(s.single, s.out);
+  const auto after = read_runs(s.out);
   for (const auto& [id, start] : before) CHECK(after.at(id).start_time == start);
 }
 
@@ -125,18 +126,12 @@ TEST_CASE("mpirun -np 2 with real training (synthetic data) equals one process")
     MESSAGE("mpirun not found: MPI test skipped");
     return;
   }
-  TempDir dir("mpi");
-  const auto spec = dir.path / "s.yaml";
-  std::ofstream(spec) << test_support::real_training_spec("mpi-real");
-  const auto single = dir.path / "single.h5";
-  const auto out = dir.path / "out.h5";
-  REQUIRE(
-      launch(0, {"run", spec.string(), "-o", single.string()}, {}, dir.path / "log").exit_code() ==
-      0);
-  const auto c = launch(2, {"run", spec.string(), "-o", out.string()}, {}, dir.path / "log");
+  MpiSweep s(test_support::real_training_spec("mpi-real"), {});
+  REQUIRE(s.run(0, s.single).exit_code() == 0);
+  const auto c = s.run(2, s.out);
   CAPTURE(c.output);
   REQUIRE(c.exit_code() == 0);
-  require_same_results(single, out);
+  require_same_results(s.single, s.out);
 }
 
 #else

@@ -23,8 +23,9 @@
 #include "tests/model_support.hpp"
 
 using namespace wuxing;
-using test_support::first;
 using test_support::random_pixels;
+using test_support::set_all_inputs;
+using test_support::settle_all;
 
 namespace {}  // namespace
 
@@ -128,8 +129,7 @@ TEST_CASE("the forward phase settles to f(x) = 0 and counts its steps") {
   const Dataset d = random_pixels(12, 4, 9, 5);
   Network net(c, 12, 4);
   Batch batch;
-  set_inputs(net, d.pixels.data(), d.features, d.pixel_scale, first(9), d.labels.data(), batch);
-  const PhaseReport r = forward_phase(net, batch, c.integrator);
+  const PhaseReport r = settle_all(net, d, c.integrator, batch);
   CHECK(r.unsettled == 0);
   CHECK(r.non_finite == 0);
   CHECK(r.max_steps > 10);
@@ -185,8 +185,7 @@ TEST_CASE("value ranges: clamps are counted, and the clamped elements stay in ra
   const Dataset d = random_pixels(10, 3, 6, 6);
   Network net(c, 10, 3);
   Batch batch;
-  set_inputs(net, d.pixels.data(), d.features, d.pixel_scale, first(6), d.labels.data(), batch);
-  const PhaseReport r = forward_phase(net, batch, c.integrator);
+  const PhaseReport r = settle_all(net, d, c.integrator, batch);
   CHECK(r.clamp_events > 0);
   CHECK(r.clamped_elements > 0);
   CHECK(batch.input_clamps > 0);  // pixels of 1 push the input neurons beyond 1.1 too
@@ -241,7 +240,7 @@ TEST_CASE("every integrator settles the network to the same steady state") {
   const Dataset d = random_pixels(7, 3, 4, 21);
   Network net(c, 7, 3);
   Batch ref;
-  set_inputs(net, d.pixels.data(), d.features, d.pixel_scale, first(4), d.labels.data(), ref);
+  set_all_inputs(net, d, ref);
   forward_phase(net, ref, c.integrator);
   for (const std::string method :
        {"euler", "rk4", "odeint_rk4", "odeint_heun", "dopri5", "cash_karp54", "bulirsch_stoer"}) {
@@ -252,8 +251,7 @@ TEST_CASE("every integrator settles the network to the same steady state") {
     integ.rtol = 1e-12;
     integ.atol = 1e-14;
     Batch batch;
-    set_inputs(net, d.pixels.data(), d.features, d.pixel_scale, first(4), d.labels.data(), batch);
-    const PhaseReport r = forward_phase(net, batch, integ);
+    const PhaseReport r = settle_all(net, d, integ, batch);
     INFO(method, " steps ", r.max_steps, " cap ", r.step_cap_hits);
     CHECK(r.unsettled == 0);
     double diff = 0;

@@ -8,17 +8,13 @@
 #include "analysis/stability.hpp"
 #include "framework/model/neuron.hpp"
 #include "integrators/integrator.hpp"
+#include "tests/model_support.hpp"
 
 using namespace wuxing;
+using test_support::KernelBatch;
+using test_support::random_vector;
 
 namespace {
-
-std::vector<double> random_vector(std::mt19937_64& rng, std::size_t size, double lo, double hi) {
-  std::uniform_real_distribution<double> dist(lo, hi);
-  std::vector<double> v(size);
-  for (double& e : v) e = dist(rng);
-  return v;
-}
 
 std::string error_of(auto&& f) {
   try {
@@ -121,14 +117,10 @@ TEST_CASE("Jacobian kernels agree with central differences of rhs") {
   for (const Topology topo : {Topology{5, 1, 2}, Topology{4, 3, 1}, Topology{7, 2, 5}}) {
     const int n = topo.n;
     const KParams K{1.3, 0.7, 0.4};
-    const auto x = random_vector(rng, n * B, 0.1, 3.0);
-    const auto u = random_vector(rng, n * B, -0.5, 0.5);
-    const auto v = random_vector(rng, n * B, -1.0, 1.0);
-    auto f = [&](const std::vector<double>& at, const KParams& k) {
-      std::vector<double> out(n * B);
-      eq->rhs(topo, k, at.data(), u.data(), out.data(), B);
-      return out;
-    };
+    const KernelBatch batch(*eq, topo, B, rng);
+    const auto& x = batch.x;
+    const auto& v = batch.v;
+    auto f = [&](const std::vector<double>& at, const KParams& k) { return batch.rhs(at, k); };
     // f is quadratic in x and linear in K, so central differences are exact up to
     // round-off (about 1e-16 / eps).
     const double eps = 1e-5, tol = 1e-9;

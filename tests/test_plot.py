@@ -8,7 +8,6 @@ plots whose data a file lacks are skipped with a reason, not drawn empty. About 
 
 usage: test_plot.py path/to/build/wuxing
 """
-import importlib.util
 import os
 import subprocess
 import sys
@@ -19,6 +18,7 @@ import numpy as np
 
 matplotlib.use("Agg")
 import matplotlib.image as mpimg  # noqa: E402
+from png_support import check_png, load_module  # noqa: E402
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 PLOT = os.path.join(HERE, "..", "analysis", "plot.py")
@@ -66,31 +66,13 @@ RUN_PLOTS = ["accuracy_vs_epoch", "heatmap", "trajectory", "phase_portrait", "ru
 
 
 def load_plot_module():
-    spec = importlib.util.spec_from_file_location("wuxing_plot", PLOT)
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
+    return load_module(PLOT, "wuxing_plot")
 
 
 def plot(*args):
     r = subprocess.run([sys.executable, PLOT, *args], capture_output=True, text=True)
     assert r.returncode == 0, (args, r.stdout, r.stderr)
     return r.stdout
-
-
-def check_png(path, size_inches, dpi):
-    assert os.path.exists(path), path
-    img = mpimg.imread(path)  # float in [0, 1], (height, width, channels)
-    want = (round(size_inches[1] * dpi), round(size_inches[0] * dpi))
-    assert img.shape[:2] == want, (path, img.shape, want)
-    rgb = img[:, :, :3]
-    assert rgb.var() > 0, f"{path}: blank (zero variance)"
-    colours = np.unique(rgb.reshape(-1, 3), axis=0)
-    assert len(colours) > 1, f"{path}: one colour only"
-    # Data are drawn in colour; frames, ticks and text are black or grey.
-    coloured = np.mean(rgb.max(axis=2) - rgb.min(axis=2) > 0.2)
-    assert coloured > 0.005, f"{path}: only {100 * coloured:.2f} % coloured pixels: no data drawn?"
-    return len(colours)
 
 
 def main():

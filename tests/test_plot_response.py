@@ -6,18 +6,14 @@ and checks each PNG: the promised size, not blank, and drawn data. A few seconds
 
 usage: test_plot_response.py path/to/build/wuxing
 """
-import importlib.util
 import os
 import subprocess
 import sys
 import tempfile
 
 import h5py
-import matplotlib
 import numpy as np
-
-matplotlib.use("Agg")
-import matplotlib.image as mpimg  # noqa: E402
+from png_support import check_png, load_module
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 PLOT = os.path.join(HERE, "..", "analysis", "plot_response.py")
@@ -32,21 +28,7 @@ integrator: {method: heun, h: 0.2, t_max: 100, tol: 1.0e-4}
 
 
 def load_plot_module():
-    spec = importlib.util.spec_from_file_location("wuxing_plot_response", PLOT)
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
-
-
-def check_png(path, size_inches, dpi):
-    assert os.path.exists(path), path
-    img = mpimg.imread(path)
-    want = (round(size_inches[1] * dpi), round(size_inches[0] * dpi))
-    assert img.shape[:2] == want, (path, img.shape, want)
-    rgb = img[:, :, :3]
-    assert rgb.var() > 0, f"{path}: blank"
-    coloured = np.mean(rgb.max(axis=2) - rgb.min(axis=2) > 0.2)
-    assert coloured > 0.005, f"{path}: only {100 * coloured:.2f} % coloured pixels: no data drawn?"
+    return load_module(PLOT, "wuxing_plot_response")
 
 
 def main():

@@ -16,6 +16,7 @@
 #include "framework/learning/training.hpp"
 #include "framework/pipeline/spec.hpp"
 #include "framework/pipeline/sweep.hpp"
+#include "tests/model_support.hpp"
 
 using namespace wuxing;
 
@@ -127,13 +128,7 @@ TEST_CASE("data streams: pinned noise and synthetic set") {
   add_gaussian_noise(d, 0.1, 11);
   CHECK(d.pixels == std::vector<std::uint8_t>{7, 0, 115, 244, 255, 37, 67, 183});
 
-  DataConfig c;
-  c.dataset = DatasetKind::synthetic;
-  c.train_size = 3;
-  c.test_size = 2;
-  c.synthetic_features = 6;
-  c.synthetic_classes = 3;
-  const DatasetSplit split = load_dataset(c, 5);
+  const DatasetSplit split = load_dataset(test_support::synthetic_data(3, 2, 6, 3), 5);
   CHECK(split.train.labels == std::vector<std::uint8_t>{1, 2, 0});
   CHECK(split.train.pixels == std::vector<std::uint8_t>{62, 86, 253, 235, 28, 17, 45, 2, 88, 16,
                                                         240, 238, 176, 198, 24, 25, 95, 70});

@@ -25,9 +25,11 @@
 #include "framework/pipeline/spec.hpp"
 #include "integrators/registry.hpp"
 #include "tests/cli_support.hpp"
+#include "tests/model_support.hpp"
 #include "tests/support.hpp"
 
 using namespace wuxing;
+using test_support::random_vector;
 namespace fs = std::filesystem;
 
 namespace {
@@ -63,13 +65,6 @@ std::vector<std::string> documented(const std::string& key) {
     return names;
   }
   return {};
-}
-
-std::vector<double> random_vector(std::mt19937_64& rng, std::size_t size, double lo, double hi) {
-  std::uniform_real_distribution<double> dist(lo, hi);
-  std::vector<double> v(size);
-  for (double& e : v) e = dist(rng);
-  return v;
 }
 
 double max_abs_diff(const std::vector<double>& a, const std::vector<double>& b) {
@@ -192,14 +187,10 @@ TEST_CASE("every registered equation: x*, eigenvalues and kernels agree with eac
       // The dense Jacobian, jacobian_apply, its transpose and dK against central differences
       // of rhs, on a batch (element-major layout) at random states.
       const std::size_t B = 3;
-      const auto xb = random_vector(rng, n * B, 0.1, 3.0);
-      const auto ub = random_vector(rng, n * B, -0.5, 0.5);
-      const auto v = random_vector(rng, n * B, -1.0, 1.0);
-      auto rhs = [&](const std::vector<double>& at, const KParams& k) {
-        std::vector<double> out(n * B);
-        eq->rhs(topo, k, at.data(), ub.data(), out.data(), B);
-        return out;
-      };
+      const test_support::KernelBatch batch(*eq, topo, B, rng);
+      const auto& xb = batch.x;
+      const auto& v = batch.v;
+      auto rhs = [&](const std::vector<double>& at, const KParams& k) { return batch.rhs(at, k); };
       const double eps = 1e-6;
       std::vector<double> up = xb, down = xb;
       for (std::size_t i = 0; i < xb.size(); ++i) {

@@ -18,6 +18,7 @@
 #include <set>
 #include <string>
 #include <thread>
+#include <utility>
 #include <vector>
 
 #include "framework/base/checkpoint.hpp"
@@ -62,6 +63,18 @@ std::map<std::string, std::string> finished_runs(const std::filesystem::path& ou
       if (e.path().extension() == ".h5")
         for (const auto& [id, r] : read_runs(e.path())) found[id] = r.start_time;
   return found;
+}
+
+// The sweep of `plan` run with `opts` until `stop` is set: it says it stopped, with `ran`
+// runs finished and `interrupted` cut short.
+SweepSummary run_until_stopped(SweepPlan plan, RunnerOptions opts, std::atomic<bool>& stop,
+                               std::size_t ran, std::size_t interrupted) {
+  opts.stop = &stop;
+  auto s = SweepRunner(std::move(plan), std::move(opts)).run();
+  CHECK(s.stopped);
+  CHECK(s.ran == ran);
+  CHECK(s.interrupted == interrupted);
+  return s;
 }
 
 }  // namespace
@@ -148,12 +161,7 @@ TEST_CASE("--rerun-failed re-runs only failed runs, not missing ones") {
     if (++n >= 3) stop = true;
     return r;
   };
-  auto opts = options_for(out, 1, first);
-  opts.stop = &stop;
-  auto s = SweepRunner(plan, opts).run();
-  CHECK(s.stopped);
-  CHECK(s.ran == 3);
-  CHECK(s.interrupted == 6);
+  auto s = run_until_stopped(plan, options_for(out, 1, first), stop, 3, 6);
   CHECK(read_runs(out).size() == 3);
 
   std::multiset<std::string> calls;
@@ -237,13 +245,8 @@ TEST_CASE("a run the trainer marks failed because of the stop is not stored eith
     r.reason = "stopped on request during epoch 2";
     return r;
   };
-  auto opts = options_for(out, 1, stopping);
-  opts.stop = &stop;
-  auto s = SweepRunner(plan_of(kSpec), opts).run();
-  CHECK(s.stopped);
-  CHECK(s.ran == 0);
+  const auto s = run_until_stopped(plan_of(kSpec), options_for(out, 1, stopping), stop, 0, 9);
   CHECK(s.failed == 0);
-  CHECK(s.interrupted == 9);
   CHECK(finished_runs(out).empty());
 }
 
@@ -264,12 +267,7 @@ TEST_CASE("a run stopped half-way is not stored as finished") {
     };
     return testing::fake_train_experiment(c, inner, threads, 5);
   };
-  auto opts = options_for(out, 1, stopping_after_epoch_1);
-  opts.stop = &stop;
-  auto s = SweepRunner(plan_of(single), opts).run();
-  CHECK(s.stopped);
-  CHECK(s.ran == 0);
-  CHECK(s.interrupted == 1);
+  run_until_stopped(plan_of(single), options_for(out, 1, stopping_after_epoch_1), stop, 0, 1);
   CHECK(finished_runs(out).empty());
 }
 
@@ -434,8 +432,7 @@ TEST_CASE(
 
 TEST_CASE("--dry-run --shard lists the shard's runs and its file, not the whole sweep") {
   TempDir dir("runner");
-  const auto spec = dir.path / "dry.yaml";
-  std::ofstream(spec) << kSpec;  // 9 runs
+  const auto spec = dir.write("dry.yaml", kSpec);  // 9 runs
   const auto out = dir.path / "dry.h5";
   WatchedChild whole({WUXING_BINARY, "run", spec.string(), "-o", out.string(), "--dry-run"}, {});
   REQUIRE(whole.exit_code() == 0);

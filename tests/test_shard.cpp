@@ -37,17 +37,9 @@ EnvLookup env_of(std::map<std::string, std::string> vars) {
   };
 }
 
-// Runs build/wuxing with `args` and extra environment to its end.
-test_support::Child run_wuxing(const std::vector<std::string>& args,
-                               const std::map<std::string, std::string>& env,
-                               const std::filesystem::path& log) {
-  std::vector<std::string> argv{WUXING_FAKE_BINARY};
-  argv.insert(argv.end(), args.begin(), args.end());
-  return test_support::run_child(argv, env, log);
-}
-
 using test_support::Child;
 using test_support::require_same_results;
+using test_support::run_fake;
 using test_support::TempDir;
 
 const char* kFakeSpec =
@@ -122,13 +114,12 @@ TEST_CASE("launch detection: a build without MPI refuses to run as one of severa
 #ifndef WUXING_HAVE_MPI
 TEST_CASE("build/wuxing without MPI under an MPI launcher refuses and writes nothing") {
   TempDir dir("shard");
-  const auto spec = dir.path / "s.yaml";
-  std::ofstream(spec) << kFakeSpec;
+  const auto spec = dir.write("s.yaml", kFakeSpec);
   const auto out = dir.path / "out.h5";
   auto env = fake_env();
   env["OMPI_COMM_WORLD_SIZE"] = "2";
   env["OMPI_COMM_WORLD_RANK"] = "1";
-  const auto c = run_wuxing({"run", spec.string(), "-o", out.string()}, env, dir.path / "log");
+  const auto c = run_fake({"run", spec.string(), "-o", out.string()}, env, dir.path / "log");
   CHECK(c.exit_code() == 2);
   CHECK(c.output.find("built without MPI") != std::string::npos);
   CHECK(!std::filesystem::exists(out));
@@ -155,17 +146,16 @@ TEST_CASE("choose_sources: a run ok in any input is ok; otherwise the later inpu
 
 TEST_CASE("shards 0/3, 1/3, 2/3 run separately and merged equal a single-process run") {
   TempDir dir("shard");
-  const auto spec = dir.path / "s.yaml";
-  std::ofstream(spec) << kFakeSpec;
+  const auto spec = dir.write("s.yaml", kFakeSpec);
   const auto single = dir.path / "single.h5";
   const auto out = dir.path / "out.h5";
-  REQUIRE(run_wuxing({"run", spec.string(), "-o", single.string()}, fake_env(), dir.path / "log")
+  REQUIRE(run_fake({"run", spec.string(), "-o", single.string()}, fake_env(), dir.path / "log")
               .exit_code() == 1);  // the learning_rate 1.5 runs are numerical trouble
   std::vector<std::string> merge_args = {"merge", out.string()};
   for (int i = 0; i < 3; ++i) {
     const auto c =
-        run_wuxing({"run", spec.string(), "-o", out.string(), "--shard", std::to_string(i) + "/3"},
-                   fake_env(), dir.path / "log");
+        run_fake({"run", spec.string(), "-o", out.string(), "--shard", std::to_string(i) + "/3"},
+                 fake_env(), dir.path / "log");
     CAPTURE(c.output);
     CHECK(c.exit_code() == 1);
     const auto file = shard_path(out, {i, 3});
@@ -175,7 +165,7 @@ TEST_CASE("shards 0/3, 1/3, 2/3 run separately and merged equal a single-process
     merge_args.push_back(file.string());
   }
   CHECK(!std::filesystem::exists(out));
-  const auto m = run_wuxing(merge_args, {}, dir.path / "log");
+  const auto m = run_fake(merge_args, {}, dir.path / "log");
   CAPTURE(m.output);
   REQUIRE(m.exit_code() == 0);
   require_same_results(single, out);
@@ -183,13 +173,13 @@ TEST_CASE("shards 0/3, 1/3, 2/3 run separately and merged equal a single-process
   SUBCASE("re-running a shard after the merge skips its finished runs") {
     std::filesystem::remove(shard_path(out, {1, 3}));
     const auto c =
-        run_wuxing({"run", spec.string(), "-o", out.string(), "--shard", "1/3", "--rerun-failed"},
-                   fake_env(), dir.path / "log");
+        run_fake({"run", spec.string(), "-o", out.string(), "--shard", "1/3", "--rerun-failed"},
+                 fake_env(), dir.path / "log");
     CAPTURE(c.output);
     // Only the failed ones (numerical trouble) of shard 1 run again.
     CHECK(c.output.find("4 runs planned, 2 already done, 2 ran") != std::string::npos);
-    const auto c2 = run_wuxing({"run", spec.string(), "-o", out.string(), "--shard", "2/3"},
-                               fake_env(), dir.path / "log");
+    const auto c2 = run_fake({"run", spec.string(), "-o", out.string(), "--shard", "2/3"},
+                             fake_env(), dir.path / "log");
     CHECK(c2.output.find("4 runs planned, 2 already done, 2 ran") != std::string::npos);
   }
   SUBCASE("merging into an existing file keeps its runs, and ok wins over failed") {
@@ -210,19 +200,20 @@ TEST_CASE("shards 0/3, 1/3, 2/3 run separately and merged equal a single-process
     };
     SweepRunner(plan, o).run();
     REQUIRE(read_runs(broken).size() == 4);
-    REQUIRE(run_wuxing({"merge", partial.string(), broken.string()}, {}, dir.path / "log")
-                .exit_code() == 0);
-    for (const auto& [id, r] : read_runs(partial)) CHECK(r.status == RunStatus::failed);
     REQUIRE(
-        run_wuxing({"merge", partial.string(), broken.string(), shard_path(out, {0, 3}).string(),
-                    shard_path(out, {1, 3}).string(), shard_path(out, {2, 3}).string()},
-                   {}, dir.path / "log")
-            .exit_code() == 0);
+        run_fake({"merge", partial.string(), broken.string()}, {}, dir.path / "log").exit_code() ==
+        0);
+    for (const auto& [id, r] : read_runs(partial)) CHECK(r.status == RunStatus::failed);
+    REQUIRE(run_fake({"merge", partial.string(), broken.string(), shard_path(out, {0, 3}).string(),
+                      shard_path(out, {1, 3}).string(), shard_path(out, {2, 3}).string()},
+                     {}, dir.path / "log")
+                .exit_code() == 0);
     require_same_results(single, partial);
     // The failed copies merged in once more: the ok runs stay ok; a run ok nowhere takes
     // the later copy (here the failed one).
-    REQUIRE(run_wuxing({"merge", partial.string(), broken.string()}, {}, dir.path / "log")
-                .exit_code() == 0);
+    REQUIRE(
+        run_fake({"merge", partial.string(), broken.string()}, {}, dir.path / "log").exit_code() ==
+        0);
     const auto good = read_runs(single);
     const auto broken_runs = read_runs(broken);
     for (const auto& [id, r] : read_runs(partial)) {
@@ -244,14 +235,13 @@ TEST_CASE("merge refuses files of different specs, naming them, and leaves OUT u
   const auto out = dir.path / "out.h5";
   const auto fa = dir.path / "a.shard-0-of-1.h5";
   const auto fb = dir.path / "b.h5";
-  run_wuxing({"run", a.string(), "-o", out.string()}, fake_env(), dir.path / "log");
-  run_wuxing({"run", a.string(), "-o", fa.string()}, fake_env(), dir.path / "log");
-  run_wuxing({"run", b.string(), "-o", fb.string()}, fake_env(), dir.path / "log");
+  run_fake({"run", a.string(), "-o", out.string()}, fake_env(), dir.path / "log");
+  run_fake({"run", a.string(), "-o", fa.string()}, fake_env(), dir.path / "log");
+  run_fake({"run", b.string(), "-o", fb.string()}, fake_env(), dir.path / "log");
   REQUIRE(read_header(fb).spec_name == "other-spec");
   const auto before = std::filesystem::last_write_time(out);
   const auto size = std::filesystem::file_size(out);
-  const auto c =
-      run_wuxing({"merge", out.string(), fa.string(), fb.string()}, {}, dir.path / "log");
+  const auto c = run_fake({"merge", out.string(), fa.string(), fb.string()}, {}, dir.path / "log");
   CHECK(c.exit_code() != 0);
   CAPTURE(c.output);
   CHECK(c.output.find(fb.string()) != std::string::npos);
@@ -262,15 +252,15 @@ TEST_CASE("merge refuses files of different specs, naming them, and leaves OUT u
   {
     // While a `wuxing run` writes OUT (holding its lock), merging into it is refused.
     OutputLock held(out);
-    const auto locked = run_wuxing({"merge", out.string(), fa.string()}, {}, dir.path / "log");
+    const auto locked = run_fake({"merge", out.string(), fa.string()}, {}, dir.path / "log");
     CHECK(locked.exit_code() != 0);
     CHECK(locked.output.find("being written by another process") != std::string::npos);
     CHECK(std::filesystem::file_size(out) == size);
   }
-  CHECK(run_wuxing({"merge", out.string(), fa.string()}, {}, dir.path / "log").exit_code() == 0);
+  CHECK(run_fake({"merge", out.string(), fa.string()}, {}, dir.path / "log").exit_code() == 0);
   // A shard run into an output of another spec is refused before it runs.
-  const auto s = run_wuxing({"run", b.string(), "-o", out.string(), "--shard", "0/2"}, fake_env(),
-                            dir.path / "log");
+  const auto s = run_fake({"run", b.string(), "-o", out.string(), "--shard", "0/2"}, fake_env(),
+                          dir.path / "log");
   CHECK(s.exit_code() != 0);
   CHECK(s.output.find("other-spec") != std::string::npos);
   CHECK(!std::filesystem::exists(shard_path(out, {0, 2})));
@@ -278,22 +268,21 @@ TEST_CASE("merge refuses files of different specs, naming them, and leaves OUT u
 
 TEST_CASE("a shard SIGKILLed mid-way and re-run completes without redoing finished runs") {
   TempDir dir("shard");
-  const auto spec = dir.path / "s.yaml";
-  std::ofstream(spec) << "name: shard-kill\ndata: {dataset: synthetic, train_size: 100, "
-                         "test_size: 20}\ntraining: {epochs: 2}\n"
-                         "sweep: {grid: {model.K3: [0.2, 0.3, 0.4, 0.5]}, seeds: {repeat: 4}}\n";
+  const auto spec =
+      dir.write("s.yaml",
+                "name: shard-kill\ndata: {dataset: synthetic, train_size: 100, "
+                "test_size: 20}\ntraining: {epochs: 2}\n"
+                "sweep: {grid: {model.K3: [0.2, 0.3, 0.4, 0.5]}, seeds: {repeat: 4}}\n");
   const auto out = dir.path / "out.h5";
   const auto single = dir.path / "single.h5";
-  REQUIRE(run_wuxing({"run", spec.string(), "-o", single.string()}, fake_env(), dir.path / "log")
+  REQUIRE(run_fake({"run", spec.string(), "-o", single.string()}, fake_env(), dir.path / "log")
               .exit_code() == 0);
   const auto shard1 = shard_path(out, {1, 2});
   // 8 runs of 2 x 40 ms on one thread: killed once 4 of them are reported finished.
   const std::vector<std::string> args = {"run",     spec.string(), "-o",        out.string(),
                                          "--shard", "1/2",         "--threads", "1"};
   {
-    std::vector<std::string> argv{WUXING_FAKE_BINARY};
-    argv.insert(argv.end(), args.begin(), args.end());
-    test_support::WatchedChild killed(argv, fake_env(40));
+    test_support::WatchedChild killed(test_support::fake_argv(args), fake_env(40));
     REQUIRE(killed.wait_for(" ok: test acc", 4));
     killed.signal(SIGKILL);
     REQUIRE(WIFSIGNALED(killed.wait()));
@@ -303,39 +292,38 @@ TEST_CASE("a shard SIGKILLed mid-way and re-run completes without redoing finish
     for (const auto& [id, r] : read_runs(f)) before[id] = r.start_time;
   CHECK(before.size() >= 1);
   CHECK(before.size() < 8);
-  const auto resumed = run_wuxing(args, fake_env(40), dir.path / "log");
+  const auto resumed = run_fake(args, fake_env(40), dir.path / "log");
   CAPTURE(resumed.output);
   REQUIRE(resumed.exit_code() == 0);
   CHECK(resumed.output.find(std::to_string(before.size()) + " already done") != std::string::npos);
   const auto after = read_runs(shard1);
   CHECK(after.size() == 8);
   for (const auto& [id, start] : before) CHECK(after.at(id).start_time == start);
-  REQUIRE(run_wuxing({"run", spec.string(), "-o", out.string(), "--shard", "0/2"}, fake_env(),
-                     dir.path / "log")
+  REQUIRE(run_fake({"run", spec.string(), "-o", out.string(), "--shard", "0/2"}, fake_env(),
+                   dir.path / "log")
               .exit_code() == 0);
-  REQUIRE(run_wuxing({"merge", out.string(), shard_path(out, {0, 2}).string(), shard1.string()}, {},
-                     dir.path / "log")
+  REQUIRE(run_fake({"merge", out.string(), shard_path(out, {0, 2}).string(), shard1.string()}, {},
+                   dir.path / "log")
               .exit_code() == 0);
   require_same_results(single, out);
 }
 
 TEST_CASE("real training (synthetic data): merged shards equal the single-process metrics") {
   TempDir dir("shard");
-  const auto spec = dir.path / "s.yaml";
-  std::ofstream(spec) << test_support::real_training_spec("shard-real");
+  const auto spec = dir.write("s.yaml", test_support::real_training_spec("shard-real"));
   const auto single = dir.path / "single.h5";
   const auto out = dir.path / "out.h5";
   REQUIRE(
-      run_wuxing({"run", spec.string(), "-o", single.string()}, {}, dir.path / "log").exit_code() ==
+      run_fake({"run", spec.string(), "-o", single.string()}, {}, dir.path / "log").exit_code() ==
       0);
   for (int i = 0; i < 2; ++i)
-    REQUIRE(run_wuxing({"run", spec.string(), "-o", out.string(), "--shard",
-                        std::to_string(i) + "/2", "--threads", "1"},
-                       {}, dir.path / "log")
-                .exit_code() == 0);
-  REQUIRE(run_wuxing({"merge", out.string(), shard_path(out, {0, 2}).string(),
-                      shard_path(out, {1, 2}).string()},
+    REQUIRE(run_fake({"run", spec.string(), "-o", out.string(), "--shard", std::to_string(i) + "/2",
+                      "--threads", "1"},
                      {}, dir.path / "log")
+                .exit_code() == 0);
+  REQUIRE(run_fake({"merge", out.string(), shard_path(out, {0, 2}).string(),
+                    shard_path(out, {1, 2}).string()},
+                   {}, dir.path / "log")
               .exit_code() == 0);
   require_same_results(single, out);
   // Real numbers, not placeholders: accuracies in [0, 1], and not all the same.

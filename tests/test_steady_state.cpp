@@ -18,28 +18,25 @@
 #include "framework/model/forward_phase.hpp"
 #include "framework/model/network.hpp"
 #include "framework/model/steady_state.hpp"
+#include "tests/gradient_support.hpp"
 #include "tests/model_support.hpp"
 
 using namespace wuxing;
 using test_support::first;
 using test_support::random_pixels;
+using test_support::relative_error;
+using test_support::settle_all;
 
 namespace {
 
 // Two hidden layers, uniform_random pairing (drives on every element), a narrow range so
 // that elements are clamped, and integration tolerances near rounding.
 ExperimentConfig clamped_config() {
-  ExperimentConfig c;
+  ExperimentConfig c = test_support::tight_config(Connectivity::uniform_random, "cross_entropy");
   c.seed = 3;
   c.network.hidden = {6, 5};
-  c.network.connectivity = Connectivity::uniform_random;
   c.network.init_scale = 3.0;
   c.network.x_max = 1.25;
-  c.integrator.h = 0.1;
-  c.integrator.t_max = 400;
-  c.integrator.tol = 1e-13;
-  c.integrator.backward_t_max = 400;
-  c.integrator.backward_tol = 1e-13;
   return c;
 }
 
@@ -67,16 +64,6 @@ double max_abs_diff(const std::vector<double>& a, const std::vector<double>& b) 
   double m = 0.0;
   for (std::size_t i = 0; i < a.size(); ++i) m = std::max(m, std::abs(a[i] - b[i]));
   return m;
-}
-
-double relative_error(const std::vector<double>& g, const std::vector<double>& ref) {
-  double diff = 0.0, scale = 0.0;
-  for (std::size_t i = 0; i < g.size(); ++i) {
-    diff = std::max(diff, std::abs(g[i] - ref[i]));
-    scale = std::max(scale, std::abs(ref[i]));
-  }
-  REQUIRE(scale > 1e-8);
-  return diff / scale;
 }
 
 }  // namespace
@@ -184,9 +171,7 @@ TEST_CASE("a solved state that is not stable is integrated instead, and counted"
   const Dataset d = random_pixels(6, 3, 5, 2);
   Network net(c, 6, 3);
   Batch batch;
-  set_inputs(net, d.pixels.data(), d.features, d.pixel_scale, first(d.size()), d.labels.data(),
-             batch);
-  const PhaseReport r = forward_phase(net, batch, c.integrator);
+  const PhaseReport r = settle_all(net, d, c.integrator, batch);
   CHECK(r.solve_fallbacks == 5);
   CHECK(r.solve_unstable == 5);
   CHECK(r.unsettled == 5);  // the oscillation does not settle when integrated either

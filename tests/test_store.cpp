@@ -5,6 +5,8 @@
 #include <cmath>
 #include <filesystem>
 #include <fstream>
+#include <initializer_list>
+#include <memory>
 #include <string>
 
 #include "framework/pipeline/runner.hpp"
@@ -31,6 +33,15 @@ RunRecord record_for(const PlannedRun& run) {
   RunRecord rec = record_skeleton(run);
   rec.result = testing::fake_train_experiment(run.config, {}, 1, 0);
   return rec;
+}
+
+// A store on `out` for `plan` that holds the records of `runs`, assembled.
+std::unique_ptr<ResultsStore> store_with(const std::filesystem::path& out, const SweepPlan& plan,
+                                         std::initializer_list<std::size_t> runs) {
+  auto store = std::make_unique<ResultsStore>(out, make_store_header(plan));
+  for (std::size_t i : runs) store->add(record_for(plan.runs[i]));
+  store->assemble();
+  return store;
 }
 
 }  // namespace
@@ -129,11 +140,7 @@ TEST_CASE("a file written by a different spec is refused") {
   TempDir dir("store");
   const auto out = dir.path / "r.h5";
   auto plan = small_plan();
-  {
-    ResultsStore store(out, make_store_header(plan));
-    store.add(record_for(plan.runs[0]));
-    store.assemble();
-  }
+  store_with(out, plan, {0});  // closed again at once
   auto other = small_plan({"training.epochs=2"});
   REQUIRE(other.fingerprint != plan.fingerprint);
   try {
@@ -159,8 +166,7 @@ TEST_CASE("a file written by a different spec is refused") {
 TEST_CASE("a corrupt or foreign file gives a clear error") {
   TempDir dir("store");
   auto plan = small_plan();
-  const auto garbage = dir.path / "garbage.h5";
-  std::ofstream(garbage) << "this is not an HDF5 file at all";
+  const auto garbage = dir.write("garbage.h5", "this is not an HDF5 file at all");
   try {
     ResultsStore store(garbage, make_store_header(plan));
     FAIL("expected an error");
@@ -197,11 +203,9 @@ TEST_CASE("leftover parts are folded in on the next start; a stale temp part is 
   const auto out = dir.path / "r.h5";
   auto plan = small_plan();
   {
-    ResultsStore store(out, make_store_header(plan));
-    store.add(record_for(plan.runs[0]));
-    store.assemble();
-    store.add(record_for(plan.runs[1]));  // as if killed before the next assembly
-    store.add(record_for(plan.runs[2]));
+    const auto store = store_with(out, plan, {0});
+    store->add(record_for(plan.runs[1]));  // as if killed before the next assembly
+    store->add(record_for(plan.runs[2]));
   }
   CHECK(std::filesystem::exists(dir.path / "r.h5.parts" / (plan.runs[1].id + ".h5")));
   CHECK(read_runs(out).size() == 1);

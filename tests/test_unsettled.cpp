@@ -16,6 +16,7 @@
 using namespace wuxing;
 using test_support::first;
 using test_support::random_pixels;
+using test_support::settle_all;
 
 namespace {
 
@@ -43,8 +44,7 @@ double mixed_horizon(const Dataset& d) {
     const ExperimentConfig c = short_config(t_max);
     Network net(c, 6, 3);
     Batch batch;
-    set_inputs(net, d.pixels.data(), d.features, d.pixel_scale, first(8), d.labels.data(), batch);
-    const PhaseReport f = forward_phase(net, batch, c.integrator);
+    const PhaseReport f = settle_all(net, d, c.integrator, batch);
     if (f.unsettled == 0 || f.unsettled == 8) continue;
     std::vector<char> held, usable;
     const auto count =
@@ -63,8 +63,7 @@ TEST_CASE("hold_slow_elements marks exactly the moving elements of unsettled sam
   const ExperimentConfig c = short_config(t_max);
   Network net(c, 6, 3);
   Batch batch;
-  set_inputs(net, d.pixels.data(), d.features, d.pixel_scale, first(8), d.labels.data(), batch);
-  const PhaseReport f = forward_phase(net, batch, c.integrator);
+  const PhaseReport f = settle_all(net, d, c.integrator, batch);
   INFO("t_max ", t_max, ": unsettled ", f.unsettled, " of 8");
   REQUIRE(f.unsettled > 0);
   std::vector<char> held, usable;
