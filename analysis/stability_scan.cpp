@@ -216,9 +216,11 @@ void write_stability_h5(const std::string& path, const StabilitySpec& spec,
                 "one row per element count n; NaN where there is no boundary in ratio_range");
     const double nan = std::numeric_limits<double>::quiet_NaN();
     column_of<int>(scan, "n", rows, &ScanRow::n, "element count");
-    column_of<double>(
-        scan, "analytic_boundary", rows, [](const ScanRow& r) { return r.analytic.ratio; },
-        "K3/K1 where closed-form max Re lambda = 0 (NaN: none in range)");
+    const auto analytic = [](double Boundary::*field) {
+      return [field](const ScanRow& r) { return r.analytic.*field; };
+    };
+    column_of<double>(scan, "analytic_boundary", rows, analytic(&Boundary::ratio),
+                      "K3/K1 where closed-form max Re lambda = 0 (NaN: none in range)");
     column_of<double>(
         scan, "simulated_boundary", rows, [](const ScanRow& r) { return r.simulated.ratio; },
         "K3/K1 where the simulated perturbation growth rate changes sign (NaN: none)");
@@ -226,9 +228,8 @@ void write_stability_h5(const std::string& path, const StabilitySpec& spec,
         scan, "difference", rows,
         [](const ScanRow& r) { return std::abs(r.analytic.ratio - r.simulated.ratio); },
         "|analytic - simulated| boundary");
-    column_of<double>(
-        scan, "hopf_omega", rows, [](const ScanRow& r) { return r.analytic.omega; },
-        "Im lambda of the crossing eigenvalue at the analytic boundary");
+    column_of<double>(scan, "hopf_omega", rows, analytic(&Boundary::omega),
+                      "Im lambda of the crossing eigenvalue at the analytic boundary");
     column_of<double>(
         scan, "predicted_period", rows,
         [&](const ScanRow& r) {
@@ -262,12 +263,15 @@ void write_stability_h5(const std::string& path, const StabilitySpec& spec,
           scan, "growth_rate_" + s.name, rows,
           [&](const ScanRow& r) { return (r.*s.verdict).growth_rate; },
           "simulated growth rate of a small perturbation at ratio_" + s.name);
+    // The limit cycle, simulated at ratio_below (an oscillator lies below the boundary).
+    const auto cycle = [](double Verdict::*field) {
+      return [field](const ScanRow& r) { return r.below.*field; };
+    };
     column_of<double>(
-        scan, "amplitude", rows, [](const ScanRow& r) { return r.below.amplitude; },
+        scan, "amplitude", rows, cycle(&Verdict::amplitude),
         "limit-cycle amplitude (max - min) / 2 of element 0 at ratio_below (NaN: none)");
-    column_of<double>(
-        scan, "period", rows, [](const ScanRow& r) { return r.below.period; },
-        "limit-cycle period at ratio_below, from upward crossings of x* (NaN: none)");
+    column_of<double>(scan, "period", rows, cycle(&Verdict::period),
+                      "limit-cycle period at ratio_below, from upward crossings of x* (NaN: none)");
 
     Handle mg = create_group(root, "map");
     attr_string(mg, "axes", "rows: n (dataset 'n'), columns: K3/K1 (dataset 'ratio')");
