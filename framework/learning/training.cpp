@@ -73,15 +73,11 @@ Trainer::Trainer(const ExperimentConfig& config, int features, int classes, cons
       pid_(rule.pid) {
   const TrainingConfig& t = config.training;
   for (const auto& name : t.trainable_K) {
-    if (name == "K1")
-      k_mask_[0] = true;
-    else if (name == "K2")
-      k_mask_[1] = true;
-    else if (name == "K3")
-      k_mask_[2] = true;
-    else
+    const std::optional<KIndex> k = k_index(name);
+    if (!k)
       throw std::invalid_argument(
           fmt::format("training.trainable_K entry '{}' must be K1, K2 or K3", name));
+    k_mask_[static_cast<std::size_t>(*k)] = true;
   }
   if (t.pin_fixed_point) {
     if (k_mask_[1])

@@ -35,6 +35,15 @@ struct KParams {
 
 // Index of a trainable K in KParams (for per-parameter gradients).
 enum class KIndex { K1 = 0, K2 = 1, K3 = 2 };
+// The K's names in KIndex order, as specs write them (model.K1, training.trainable_K).
+inline constexpr std::array<std::string_view, 3> kKNames{"K1", "K2", "K3"};
+inline std::string_view k_name(KIndex which) { return kKNames[static_cast<std::size_t>(which)]; }
+// The KIndex of a K's name; nullopt for any other text.
+inline std::optional<KIndex> k_index(std::string_view name) {
+  for (std::size_t i = 0; i < kKNames.size(); ++i)
+    if (kKNames[i] == name) return static_cast<KIndex>(i);
+  return std::nullopt;
+}
 
 // A condition on a neuron's K's that they break (Equation::k_problems): what it requires,
 // and the K's it involves (spec validation names the last of them the spec sets).

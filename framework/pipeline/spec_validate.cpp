@@ -20,12 +20,8 @@ using namespace detail;
 // ---- Validation --------------------------------------------------------------------
 
 namespace {
-const std::vector<std::string> kTrainableK = {"K1", "K2", "K3"};
-
-std::string k_name(KIndex which) {
-  return which == KIndex::K1 ? "K1" : which == KIndex::K2 ? "K2" : "K3";
-}
-std::string k_key(KIndex which) { return "model." + k_name(which); }
+const std::vector<std::string> kTrainableK(kKNames.begin(), kKNames.end());
+std::string k_key(KIndex which) { return "model." + std::string(k_name(which)); }
 double k_value(const KParams& K, KIndex which) {
   return which == KIndex::K1 ? K.K1 : which == KIndex::K2 ? K.K2 : K.K3;
 }
