@@ -138,12 +138,25 @@ def main():
             for key, value in failed[0].params.items():
                 assert retried[0].params[key] == value, (key, value, retried[0].params)
 
-        # Two workers share one study and one results file.
+        # Two workers share one study and one results file. Each worker's gate lets its first
+        # trial through and holds its second until both are held, so that both take trials
+        # however the machine schedules them (one could otherwise finish all ten alone).
         with open("two.yaml", "w") as f:
             f.write(SPEC.replace("TRIALS", "10"))
+        gates = [f"gate{i}" for i in range(2)]
+        for g in gates:
+            os.mkdir(g)
         workers = [subprocess.Popen([binary, "tune", "two.yaml", "-o", "c.h5", "--worker", str(i)],
-                                    env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
+                                    env=dict(env, WUXING_FAKE_GATE=f"1:{gates[i]}"),
+                                    stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
                                     text=True) for i in range(2)]
+        deadline = time.monotonic() + 300  # a bound for a failure, not a timing assumption
+        while not all(os.path.exists(f"{g}/blocked") for g in gates):
+            assert all(w.poll() is None for w in workers), "a worker ended before its 2nd trial"
+            assert time.monotonic() < deadline, "the workers' second trials never started"
+            time.sleep(0.02)
+        for g in gates:
+            open(f"{g}/open", "w").close()
         for w in workers:
             _, err = w.communicate()
             assert w.returncode == 0, err
