@@ -83,6 +83,17 @@ def run_tune(binary, args, env, **kw):
     return subprocess.run([binary, "tune", *args], env=env, capture_output=True, text=True, **kw)
 
 
+def wait_until_held(gates, processes, what):
+    """Waits for the event, each fake-trainer gate's `blocked` file (tests/fake/fake_trainer.hpp),
+    polling; fails if a process ends first. The deadline bounds a failure; it is not a timing
+    assumption."""
+    deadline = time.monotonic() + 300
+    while not all(os.path.exists(os.path.join(g, "blocked")) for g in gates):
+        assert all(p.poll() is None for p in processes), f"ended before {what}"
+        assert time.monotonic() < deadline, f"{what} never started"
+        time.sleep(0.02)
+
+
 def main():
     binary = sys.argv[1]
     with tempfile.TemporaryDirectory() as tmp:
@@ -114,11 +125,7 @@ def main():
         gated = dict(env, WUXING_FAKE_GATE="3:gate")
         p = subprocess.Popen([binary, "tune", "tune.yaml", "-o", "b.h5"], env=gated,
                              stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-        deadline = time.monotonic() + 300  # a bound for a failure, not a timing assumption
-        while not os.path.exists("gate/blocked"):
-            assert p.poll() is None, "tune ended before its 4th trial"
-            assert time.monotonic() < deadline, "the 4th trial never started"
-            time.sleep(0.02)
+        wait_until_held(["gate"], [p], "the 4th trial")
         assert len(stored_runs("b.h5")) == 3, stored_runs("b.h5")  # 3 trials, 3 runs stored
         p.send_signal(signal.SIGKILL)
         p.wait()
@@ -150,11 +157,7 @@ def main():
                                     env=dict(env, WUXING_FAKE_GATE=f"1:{gates[i]}"),
                                     stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
                                     text=True) for i in range(2)]
-        deadline = time.monotonic() + 300  # a bound for a failure, not a timing assumption
-        while not all(os.path.exists(f"{g}/blocked") for g in gates):
-            assert all(w.poll() is None for w in workers), "a worker ended before its 2nd trial"
-            assert time.monotonic() < deadline, "the workers' second trials never started"
-            time.sleep(0.02)
+        wait_until_held(gates, workers, "the workers' second trials")
         for g in gates:
             open(f"{g}/open", "w").close()
         for w in workers:
